@@ -1,0 +1,166 @@
+# Keyport: one Makefile for the whole tree.
+#   make run    install what is missing, build, start the stack (var/)
+#   make test   install what is missing, build, run every test tier
+#   make bench  benchmarks, as ratios against this machine's own limits
+#   make SAN=1  the same with ASan and UBSan (objects in build-san/)
+
+VERSION  := 0.1.0
+SERVICES := auth org license activation release
+
+ifeq ($(SAN),1)
+BUILD    ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+OPT      := -O1
+else
+BUILD    ?= build
+SANFLAGS :=
+OPT      := -O2
+endif
+
+CC       ?= cc
+GEN      := $(BUILD)/gen
+CPPFLAGS += -I$(GEN) -Icommon -Igateway -Iclient -D_GNU_SOURCE \
+            -DKEYPORT_VERSION='"$(VERSION)"' -MMD -MP \
+            $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -pthread $(SANFLAGS)
+LDFLAGS  += -pthread $(SANFLAGS)
+LDLIBS   := -lnng -lprotobuf-c -lpq -lsodium -ljansson -lm
+TESTLIBS := -lcriterion
+
+# ---- sources ------------------------------------------------------------
+PROTOS       := $(sort $(wildcard proto/*.proto))
+PROTO_C      := $(PROTOS:proto/%.proto=$(GEN)/proto/%.pb-c.c)
+PROTO_H      := $(PROTO_C:.c=.h)
+COMMON_SRCS  := $(filter-out %_test.c,$(sort $(wildcard common/*.c)))
+COMMON_TESTS := $(sort $(wildcard common/*_test.c))
+GATEWAY_SRCS := $(filter-out %_test.c,$(sort $(wildcard gateway/*.c)))
+HARNESS_SRCS := $(sort $(wildcard tests/harness/*.c))
+IT_TESTS     := $(sort $(wildcard tests/integration/*_test.c))
+
+include $(foreach s,$(SERVICES),services/$(s)/module.mk)
+-include client/module.mk
+-include bench/module.mk
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIB_PROTO  := $(BUILD)/lib/libkpproto.a
+LIB_COMMON := $(BUILD)/lib/libkpcommon.a
+LIB_CLIENT := $(BUILD)/lib/libkeyport.a
+BIN        := $(BUILD)/bin
+TESTBIN    := $(BUILD)/test
+
+BINARIES := $(BIN)/keyport-gateway $(SERVICES:%=$(BIN)/keyport-%)
+ifneq ($(client_CLI_SRCS),)
+BINARIES += $(BIN)/keyport
+endif
+
+UNIT_TESTS := $(if $(COMMON_TESTS),$(TESTBIN)/unit-common) \
+              $(foreach s,$(SERVICES),$(if $(wildcard services/$(s)/*_test.c),$(TESTBIN)/unit-$(s))) \
+              $(if $(wildcard gateway/*_test.c),$(TESTBIN)/unit-gateway) \
+              $(if $(wildcard client/*_test.c),$(TESTBIN)/unit-client)
+IT_BINS    := $(IT_TESTS:tests/integration/%_test.c=$(TESTBIN)/it-%)
+
+.PHONY: all build deps run test test-unit test-integration lint bench \
+        format clean
+.DEFAULT_GOAL := build
+.SECONDEXPANSION:
+# generated sources are kept, not treated as intermediates
+.SECONDARY:
+all: build
+build: $(BINARIES)
+
+# ---- generated code -----------------------------------------------------
+$(GEN)/proto/%.pb-c.c $(GEN)/proto/%.pb-c.h: proto/%.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=. --c_out=$(GEN) $<
+
+$(GEN)/%_migrations.c: scripts/embed-sql.sh $$(sort $$(wildcard services/$$*/sql/*.sql)) | $(GEN)
+	scripts/embed-sql.sh $* $@ $(sort $(wildcard services/$*/sql/*.sql))
+$(GEN):
+	@mkdir -p $@
+
+# every object may include generated protobuf headers
+$(BUILD)/obj/%.o: %.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c | $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+# ---- libraries and binaries ---------------------------------------------
+$(LIB_PROTO): $(PROTO_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(LIB_COMMON): $(call obj,$(COMMON_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/keyport-gateway: $(call obj,$(GATEWAY_SRCS)) $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+
+define service_rules
+$(BIN)/keyport-$(1): $(call obj,$($(1)_SRCS)) $(BUILD)/obj/gen/$(1)_migrations.o $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $($(1)_LIBS) $$(LDLIBS)
+
+$(TESTBIN)/unit-$(1): $(call obj,$(wildcard services/$(1)/*_test.c) $(filter-out services/$(1)/$(1)_main.c,$($(1)_SRCS))) $(BUILD)/obj/gen/$(1)_migrations.o $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $($(1)_LIBS) $$(LDLIBS) $$(TESTLIBS)
+endef
+$(foreach s,$(SERVICES),$(eval $(call service_rules,$(s))))
+
+$(LIB_CLIENT): $(call obj,$(client_LIB_SRCS))
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(BIN)/keyport: $(call obj,$(client_CLI_SRCS)) $(LIB_CLIENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(client_LIBS)
+
+# ---- tests --------------------------------------------------------------
+$(TESTBIN)/unit-common: $(call obj,$(COMMON_TESTS)) $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
+
+$(TESTBIN)/unit-gateway: $(call obj,$(wildcard gateway/*_test.c) $(filter-out gateway/gw_main.c,$(GATEWAY_SRCS))) $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS) $(TESTLIBS)
+
+$(TESTBIN)/unit-client: $(call obj,$(wildcard client/*_test.c)) $(LIB_CLIENT)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(client_LIBS) $(TESTLIBS)
+
+$(TESTBIN)/it-%: $(BUILD)/obj/tests/integration/%_test.o $(call obj,$(HARNESS_SRCS)) $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS) $(TESTLIBS)
+
+# ---- the two commands ---------------------------------------------------
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/run.sh
+
+test: deps
+	@$(MAKE) --no-print-directory build $(UNIT_TESTS) $(IT_BINS)
+	@BUILD=$(BUILD) scripts/test.sh $(UNIT_TESTS) $(IT_BINS)
+
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@scripts/bench.sh
+
+lint:
+	@scripts/lint.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

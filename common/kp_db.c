@@ -1,0 +1,270 @@
+/* kp_db: libpq with parameterised statements, reconnect and SQLSTATE map. */
+#include "kp_db.h"
+
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct kp_db {
+	PGconn *conn;
+	char *url;
+	char options[160];
+	int in_tx;
+	unsigned long queries;
+	char sqlstate[6];
+	char message[256];
+};
+
+/* SQLSTATE → kp_status, by exact code first, then by class (first two). */
+static const struct {
+	const char *state;
+	int status;
+} kp_db_states[] = {
+	{"23505", KP_ECONFLICT},  /* unique_violation */
+	{"23503", KP_ECONFLICT},  /* foreign_key_violation */
+	{"23514", KP_EINVAL},     /* check_violation */
+	{"23502", KP_EINVAL},     /* not_null_violation */
+	{"40001", KP_ECONFLICT},  /* serialization_failure */
+	{"40P01", KP_ECONFLICT},  /* deadlock_detected */
+	{"55P03", KP_ECONFLICT},  /* lock_not_available */
+	{"57014", KP_EUNAVAIL},   /* query_canceled (statement timeout) */
+	{"57P01", KP_EUNAVAIL},   /* admin_shutdown */
+	{"57P02", KP_EUNAVAIL},   /* crash_shutdown */
+	{"57P03", KP_EUNAVAIL},   /* cannot_connect_now */
+	{"22", KP_EINVAL},        /* data exception */
+	{"08", KP_EUNAVAIL},      /* connection exception */
+	{"53", KP_EUNAVAIL},      /* insufficient resources */
+};
+
+int
+kp_db_sqlstate_status(const char *s)
+{
+	if (s == NULL || s[0] == '\0')
+		return KP_EUNAVAIL; /* no server answer: the link is down */
+	for (size_t i = 0; i < sizeof(kp_db_states) / sizeof(kp_db_states[0]);
+	     i++) {
+		size_t n = strlen(kp_db_states[i].state);
+		if (strncmp(s, kp_db_states[i].state, n) == 0)
+			return kp_db_states[i].status;
+	}
+	return KP_EINTERNAL;
+}
+
+static void
+kp_db_note(kp_db *db, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = r ? PQresultErrorMessage(r) : NULL;
+
+	if (msg == NULL || msg[0] == '\0')
+		msg = PQerrorMessage(db->conn);
+	snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state ? state : "");
+	snprintf(db->message, sizeof(db->message), "%s", msg ? msg : "");
+	/* libpq messages end with a newline; keep log lines single. */
+	db->message[strcspn(db->message, "\n")] = '\0';
+}
+
+static int
+kp_db_connect(kp_db *db)
+{
+	const char *keys[] = {"dbname", "options", "application_name",
+			      "connect_timeout", NULL};
+	const char *vals[] = {db->url, db->options, "keyport", "5", NULL};
+
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return KP_OK;
+	if (db->conn != NULL) {
+		PQreset(db->conn);
+	} else {
+		db->conn = PQconnectdbParams(keys, vals, 1);
+	}
+	if (db->conn == NULL)
+		return KP_EUNAVAIL;
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		kp_db_note(db, NULL);
+		return KP_EUNAVAIL;
+	}
+	db->in_tx = 0;
+	return KP_OK;
+}
+
+int
+kp_db_open(kp_db **out, const char *url, const char *schema, int lazy)
+{
+	kp_db *db = NULL;
+	int rv = KP_EINVAL;
+
+	*out = NULL;
+	if (url == NULL || schema == NULL)
+		goto out;
+	rv = KP_EUNAVAIL;
+	if ((db = calloc(1, sizeof(*db))) == NULL ||
+	    (db->url = strdup(url)) == NULL)
+		goto out;
+	snprintf(db->options, sizeof(db->options), "-c search_path=%s",
+		 schema);
+	rv = kp_db_connect(db);
+	if (rv != KP_OK && !lazy) {
+		kp_log_error("database connection failed: %s", db->message);
+		goto out;
+	}
+	*out = db;
+	db = NULL;
+	rv = KP_OK;
+out:
+	kp_db_close(db);
+	return rv;
+}
+
+void
+kp_db_close(kp_db *db)
+{
+	if (db == NULL)
+		return;
+	if (db->conn != NULL)
+		PQfinish(db->conn);
+	free(db->url);
+	free(db);
+}
+
+/* One attempt. Returns the status; *broken is set when the connection was
+ * lost (and so a retry on a new connection is meaningful). */
+static int
+kp_db_try(kp_db *db, const char *sql, int nparams, const char *const *params,
+	  int simple, PGresult **res, int *broken)
+{
+	PGresult *r = NULL;
+	int rv;
+	ExecStatusType st;
+
+	*broken = 0;
+	if ((rv = kp_db_connect(db)) != KP_OK) {
+		*broken = 1;
+		return rv;
+	}
+	db->queries++;
+	r = simple ? PQexec(db->conn, sql)
+		   : PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
+				  NULL, 0);
+	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		db->sqlstate[0] = '\0';
+		db->message[0] = '\0';
+		if (res != NULL)
+			*res = r;
+		else
+			PQclear(r);
+		return KP_OK;
+	}
+	kp_db_note(db, r);
+	PQclear(r);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		*broken = 1;
+		return KP_EUNAVAIL;
+	}
+	return kp_db_sqlstate_status(db->sqlstate);
+}
+
+static int
+kp_db_run(kp_db *db, const char *sql, int nparams, const char *const *params,
+	  int simple, PGresult **res)
+{
+	int broken = 0;
+	int rv;
+
+	if (res != NULL)
+		*res = NULL;
+	rv = kp_db_try(db, sql, nparams, params, simple, res, &broken);
+	/* A statement outside a transaction on a connection that broke (the
+	 * server restarted) is sent once more on a new connection. Inside a
+	 * transaction the caller must start over, so we only report. */
+	if (rv != KP_OK && broken && !db->in_tx) {
+		kp_log_warn("database connection lost, reconnecting");
+		rv = kp_db_try(db, sql, nparams, params, simple, res, &broken);
+	}
+	if (rv != KP_OK && broken)
+		db->in_tx = 0;
+	return rv;
+}
+
+int
+kp_db_query(kp_db *db, const char *sql, int nparams,
+	    const char *const *params, PGresult **res)
+{
+	return kp_db_run(db, sql, nparams, params, 0, res);
+}
+
+int
+kp_db_exec(kp_db *db, const char *sql, int nparams,
+	   const char *const *params)
+{
+	return kp_db_run(db, sql, nparams, params, 0, NULL);
+}
+
+int
+kp_db_script(kp_db *db, const char *sql)
+{
+	return kp_db_run(db, sql, 0, NULL, 1, NULL);
+}
+
+int
+kp_db_begin(kp_db *db)
+{
+	int rv = kp_db_run(db, "BEGIN", 0, NULL, 0, NULL);
+
+	if (rv == KP_OK)
+		db->in_tx = 1;
+	return rv;
+}
+
+int
+kp_db_commit(kp_db *db)
+{
+	int rv = kp_db_run(db, "COMMIT", 0, NULL, 0, NULL);
+
+	db->in_tx = 0;
+	return rv;
+}
+
+void
+kp_db_rollback(kp_db *db)
+{
+	int broken;
+
+	if (db == NULL || db->conn == NULL ||
+	    PQstatus(db->conn) != CONNECTION_OK) {
+		if (db != NULL)
+			db->in_tx = 0;
+		return;
+	}
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		(void)kp_db_try(db, "ROLLBACK", 0, NULL, 0, NULL, &broken);
+	db->in_tx = 0;
+}
+
+int
+kp_db_ping(kp_db *db)
+{
+	return kp_db_exec(db, "SELECT 1", 0, NULL);
+}
+
+const char *
+kp_db_sqlstate(const kp_db *db)
+{
+	return db->sqlstate;
+}
+
+const char *
+kp_db_message(const kp_db *db)
+{
+	return db->message;
+}
+
+unsigned long
+kp_db_queries(const kp_db *db)
+{
+	return db->queries;
+}

@@ -1,0 +1,67 @@
+/* kp_db: one PostgreSQL connection owned by one worker, through libpq.
+ *
+ * Only parameterised statements: values travel as text parameters, never
+ * inside the SQL string. The connection is pinned to its service's schema
+ * (search_path) and reconnects transparently after the database restarts:
+ * a statement outside a transaction that fails because the connection broke
+ * is retried once on a fresh connection. SQLSTATE is translated into
+ * kp_status here, once (see kp_db.c for the table).
+ *
+ * Ownership: a kp_db belongs to the thread that opened it; it is not safe
+ * for concurrent use. Results returned through PGresult** are the caller's
+ * to PQclear.
+ */
+#ifndef KP_DB_H
+#define KP_DB_H
+
+#include <libpq-fe.h>
+#include <stddef.h>
+
+typedef struct kp_db kp_db;
+
+/* kp_db_open connects to url (a libpq URL or conninfo string) with
+ * search_path set to schema. On success *out owns the connection (free with
+ * kp_db_close); on failure *out is NULL and KP_EUNAVAIL or KP_EINVAL is
+ * returned. A connection that cannot be made now is NOT an error when lazy
+ * is non-zero: the handle is returned and connects on first use. */
+int kp_db_open(kp_db **out, const char *url, const char *schema, int lazy);
+
+/* kp_db_close closes and frees; NULL-safe. */
+void kp_db_close(kp_db *db);
+
+/* kp_db_query runs sql with nparams text parameters (NULL entries are SQL
+ * NULL). On KP_OK, *res (when res is not NULL) receives the result, which
+ * the caller must PQclear. On failure *res is NULL and the status is the
+ * translation of the SQLSTATE; kp_db_sqlstate and kp_db_message tell more. */
+int kp_db_query(kp_db *db, const char *sql, int nparams,
+		const char *const *params, PGresult **res);
+
+/* kp_db_exec is kp_db_query without a result. */
+int kp_db_exec(kp_db *db, const char *sql, int nparams,
+	       const char *const *params);
+
+/* kp_db_script runs a multi-statement script with the simple query protocol.
+ * For migrations only (files of the project, never input). */
+int kp_db_script(kp_db *db, const char *sql);
+
+/* Transactions. kp_db_rollback is safe to call when no transaction is open
+ * and after a failed statement; it never fails the caller. */
+int kp_db_begin(kp_db *db);
+int kp_db_commit(kp_db *db);
+void kp_db_rollback(kp_db *db);
+
+/* kp_db_ping runs SELECT 1 (reconnecting when needed). */
+int kp_db_ping(kp_db *db);
+
+/* The SQLSTATE ("" when none) and server message of the last failure. */
+const char *kp_db_sqlstate(const kp_db *db);
+const char *kp_db_message(const kp_db *db);
+
+/* kp_db_queries counts the statements sent on this connection: tests use it
+ * to show that a request costs a constant number of queries. */
+unsigned long kp_db_queries(const kp_db *db);
+
+/* kp_db_sqlstate_status translates a SQLSTATE into a kp_status. */
+int kp_db_sqlstate_status(const char *sqlstate);
+
+#endif

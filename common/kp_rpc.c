@@ -1,0 +1,553 @@
+/* kp_rpc: NNG req/rep with contexts, the Envelope protocol, dispatch. */
+#include "kp_rpc.h"
+
+#include "kp_config.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Translation of NNG errors into kp_status: the one boundary for NNG. */
+static int
+kp_rpc_nng_status(int nng_rv)
+{
+	switch (nng_rv) {
+	case 0:
+		return KP_OK;
+	case NNG_ENOMEM:
+		return KP_EINTERNAL;
+	case NNG_EINVAL:
+	case NNG_EADDRINVAL:
+		return KP_EINVAL;
+	default: /* timeouts, refused, closed, ... */
+		return KP_EUNAVAIL;
+	}
+}
+
+/* ---- server ---------------------------------------------------------- */
+
+typedef struct kp_rpc_worker {
+	kp_rpc_server *server;
+	nng_thread *thread;
+	nng_ctx ctx;
+	nng_aio *aio;
+	void *state;
+} kp_rpc_worker;
+
+struct kp_rpc_server {
+	const kp_rpc_server_config *cfg;
+	nng_socket sock;
+	char health_method[64];
+	int nworkers;
+	kp_rpc_worker *workers;
+};
+
+int
+kp_rpc_reply(kp_rpc_ctx *ctx, const ProtobufCMessage *msg)
+{
+	size_t n = msg ? protobuf_c_message_get_packed_size(msg) : 0;
+
+	free(ctx->reply);
+	ctx->reply = NULL;
+	ctx->reply_len = 0;
+	if (n > 0) {
+		if ((ctx->reply = malloc(n)) == NULL)
+			return kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
+					   "out of memory");
+		ctx->reply_len = protobuf_c_message_pack(msg, ctx->reply);
+	}
+	ctx->status = KP_OK;
+	return KP_OK;
+}
+
+int
+kp_rpc_fail(kp_rpc_ctx *ctx, int status, const char *code, const char *fmt,
+	    ...)
+{
+	va_list ap;
+
+	ctx->status = kp_err_valid(status) && status != KP_OK ? status
+							      : KP_EINTERNAL;
+	snprintf(ctx->code, sizeof(ctx->code), "%s",
+		 code ? code : kp_err_code(ctx->status));
+	va_start(ap, fmt);
+	vsnprintf(ctx->message, sizeof(ctx->message), fmt, ap);
+	va_end(ap);
+	return ctx->status;
+}
+
+int
+kp_rpc_unpack(kp_rpc_ctx *ctx, const ProtobufCMessageDescriptor *desc,
+	      ProtobufCMessage **out)
+{
+	*out = protobuf_c_message_unpack(desc, NULL, ctx->payload.len,
+					 ctx->payload.data);
+	if (*out == NULL)
+		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
+				   "malformed %s request", ctx->method);
+	return KP_OK;
+}
+
+static int
+kp_rpc_health_handler(kp_rpc_ctx *ctx)
+{
+	kp_rpc_server *s = ctx->app;
+	Keyport__HealthReply hr = KEYPORT__HEALTH_REPLY__INIT;
+	int rv = KP_OK;
+
+	hr.service = (char *)s->cfg->service;
+	hr.version = KEYPORT_VERSION;
+	if (s->cfg->health != NULL)
+		rv = s->cfg->health(ctx->worker);
+	hr.database = rv == KP_OK;
+	if (rv != KP_OK)
+		return kp_rpc_fail(ctx, KP_EUNAVAIL, "DATABASE_UNAVAILABLE",
+				   "%s: database unreachable",
+				   s->cfg->service);
+	return kp_rpc_reply(ctx, &hr.base);
+}
+
+/* Serves one unpacked envelope into ctx (status, code, payload). */
+static void
+kp_rpc_dispatch(kp_rpc_server *s, kp_rpc_worker *w, const Keyport__Envelope *env,
+		kp_rpc_ctx *ctx)
+{
+	static const Keyport__Caller anonymous = KEYPORT__CALLER__INIT;
+	const kp_rpc_server_config *cfg = s->cfg;
+	kp_rpc_handler fn = NULL;
+	void *app = cfg->app;
+	int rv;
+
+	ctx->method = env->method;
+	ctx->request_id = env->request_id;
+	ctx->caller = env->caller ? env->caller : &anonymous;
+	ctx->payload = env->payload;
+	ctx->worker = w->state;
+	if (strcmp(env->method, s->health_method) == 0) {
+		fn = kp_rpc_health_handler;
+		app = s;
+	}
+	for (size_t i = 0; fn == NULL && i < cfg->nmethods; i++)
+		if (strcmp(env->method, cfg->methods[i].name) == 0)
+			fn = cfg->methods[i].fn;
+	ctx->app = app;
+	if (fn == NULL) {
+		kp_rpc_fail(ctx, KP_ENOTFOUND, "UNKNOWN_METHOD",
+			    "%s has no method %s", cfg->service, env->method);
+		return;
+	}
+	rv = fn(ctx);
+	if (rv != KP_OK && ctx->status == KP_OK) {
+		/* the handler failed without saying how */
+		kp_rpc_fail(ctx, rv, NULL, "%s", kp_strerror(rv));
+	}
+	if (ctx->status == KP_EINTERNAL)
+		kp_log_error("%s failed: %s", env->method, ctx->message);
+}
+
+/* Builds the reply message for ctx. NULL on allocation failure. */
+static nng_msg *
+kp_rpc_pack_reply(const kp_rpc_ctx *ctx)
+{
+	Keyport__Reply r = KEYPORT__REPLY__INIT;
+	nng_msg *m = NULL;
+	size_t n;
+
+	r.status = (Keyport__Status)ctx->status;
+	r.code = ctx->status == KP_OK ? (char *)"" : (char *)ctx->code;
+	r.message = ctx->status == KP_OK ? (char *)"" : (char *)ctx->message;
+	r.retry_after = ctx->retry_after;
+	if (ctx->status == KP_OK) {
+		r.payload.data = ctx->reply;
+		r.payload.len = ctx->reply_len;
+	}
+	n = keyport__reply__get_packed_size(&r);
+	if (nng_msg_alloc(&m, n) != 0)
+		return NULL;
+	keyport__reply__pack(&r, nng_msg_body(m));
+	return m;
+}
+
+static void
+kp_rpc_worker_main(void *arg)
+{
+	kp_rpc_worker *w = arg;
+	kp_rpc_server *s = w->server;
+	int rv;
+
+	if (s->cfg->worker_init != NULL &&
+	    (rv = s->cfg->worker_init(s->cfg->app, &w->state)) != KP_OK) {
+		kp_log_error("%s: worker start failed: %s", s->cfg->service,
+			     kp_strerror(rv));
+		w->state = NULL;
+	}
+	for (;;) {
+		kp_rpc_ctx ctx;
+		Keyport__Envelope *env = NULL;
+		nng_msg *in, *out;
+
+		nng_ctx_recv(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		if ((rv = nng_aio_result(w->aio)) != 0) {
+			if (rv == NNG_ECLOSED)
+				break;
+			continue;
+		}
+		in = nng_aio_get_msg(w->aio);
+		memset(&ctx, 0, sizeof(ctx));
+		env = keyport__envelope__unpack(NULL, nng_msg_len(in),
+						nng_msg_body(in));
+		nng_msg_free(in);
+		if (env == NULL) {
+			kp_rpc_fail(&ctx, KP_EINVAL, NULL,
+				    "malformed envelope");
+		} else {
+			kp_log_set_request_id(env->request_id);
+			if (w->state == NULL && s->cfg->worker_init != NULL)
+				(void)s->cfg->worker_init(s->cfg->app,
+							  &w->state);
+			if (w->state == NULL && s->cfg->worker_init != NULL)
+				kp_rpc_fail(&ctx, KP_EUNAVAIL, NULL,
+					    "%s is starting", s->cfg->service);
+			else
+				kp_rpc_dispatch(s, w, env, &ctx);
+		}
+		out = kp_rpc_pack_reply(&ctx);
+		free(ctx.reply);
+		keyport__envelope__free_unpacked(env, NULL);
+		kp_log_set_request_id(NULL);
+		if (out == NULL)
+			continue; /* the client times out; nothing else to do */
+		nng_aio_set_msg(w->aio, out);
+		nng_ctx_send(w->ctx, w->aio);
+		nng_aio_wait(w->aio);
+		/* Ownership of out moved to NNG only when the send worked. */
+		if (nng_aio_result(w->aio) != 0)
+			nng_msg_free(out);
+	}
+	if (s->cfg->worker_fini != NULL)
+		s->cfg->worker_fini(w->state);
+	w->state = NULL;
+}
+
+int
+kp_rpc_server_start(kp_rpc_server **out, const kp_rpc_server_config *cfg)
+{
+	kp_rpc_server *s = NULL;
+	int rv, nrv;
+
+	*out = NULL;
+	rv = KP_EINTERNAL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto out;
+	s->cfg = cfg;
+	s->nworkers = cfg->workers > 0 ? cfg->workers : 1;
+	snprintf(s->health_method, sizeof(s->health_method), "%s.Health",
+		 cfg->service);
+	if ((s->workers = calloc(s->nworkers, sizeof(*s->workers))) == NULL)
+		goto out;
+	if ((nrv = nng_rep0_open(&s->sock)) != 0) {
+		rv = kp_rpc_nng_status(nrv);
+		goto out;
+	}
+	if ((nrv = nng_listen(s->sock, cfg->listen_url, NULL, 0)) != 0) {
+		kp_log_error("%s: cannot listen on %s: %s", cfg->service,
+			     cfg->listen_url, nng_strerror(nrv));
+		rv = KP_EUNAVAIL;
+		goto out;
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		kp_rpc_worker *w = &s->workers[i];
+		w->server = s;
+		if ((nrv = nng_ctx_open(&w->ctx, s->sock)) != 0 ||
+		    (nrv = nng_aio_alloc(&w->aio, NULL, NULL)) != 0) {
+			rv = kp_rpc_nng_status(nrv);
+			goto out;
+		}
+	}
+	for (int i = 0; i < s->nworkers; i++) {
+		kp_rpc_worker *w = &s->workers[i];
+		if ((nrv = nng_thread_create(&w->thread, kp_rpc_worker_main,
+					     w)) != 0) {
+			rv = kp_rpc_nng_status(nrv);
+			goto out;
+		}
+	}
+	kp_log_info("%s: serving %s with %d workers", cfg->service,
+		    cfg->listen_url, s->nworkers);
+	*out = s;
+	s = NULL;
+	rv = KP_OK;
+out:
+	kp_rpc_server_stop(s);
+	return rv;
+}
+
+void
+kp_rpc_server_stop(kp_rpc_server *s)
+{
+	if (s == NULL)
+		return;
+	nng_close(s->sock); /* every pending receive ends with NNG_ECLOSED */
+	for (int i = 0; s->workers != NULL && i < s->nworkers; i++) {
+		kp_rpc_worker *w = &s->workers[i];
+		if (w->thread != NULL)
+			nng_thread_destroy(w->thread); /* joins */
+		if (w->aio != NULL)
+			nng_aio_free(w->aio);
+	}
+	free(s->workers);
+	free(s);
+}
+
+/* ---- client ---------------------------------------------------------- */
+
+struct kp_rpc_client {
+	char service[32];
+	nng_socket sock;
+	int timeout_ms;
+	atomic_int pipes;
+	atomic_ulong calls;
+};
+
+static void
+kp_rpc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	kp_rpc_client *c = arg;
+
+	(void)p;
+	if (ev == NNG_PIPE_EV_ADD_POST)
+		atomic_fetch_add(&c->pipes, 1);
+	else if (ev == NNG_PIPE_EV_REM_POST)
+		atomic_fetch_sub(&c->pipes, 1);
+}
+
+int
+kp_rpc_client_open(kp_rpc_client **out, const char *service,
+		   const char *urls)
+{
+	kp_rpc_client *c = NULL;
+	char *list = NULL, *save = NULL;
+	int rv = KP_EINTERNAL, nrv;
+	int64_t timeout;
+	int opened = 0;
+
+	*out = NULL;
+	if ((rv = kp_config_int("KEYPORT_RPC_TIMEOUT_MS", 5000, 10, 600000,
+				&timeout)) != KP_OK)
+		goto out;
+	rv = KP_EINTERNAL;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (list = strdup(urls ? urls : "")) == NULL)
+		goto out;
+	snprintf(c->service, sizeof(c->service), "%s", service);
+	c->timeout_ms = (int)timeout;
+	if ((nrv = nng_req0_open(&c->sock)) != 0) {
+		rv = kp_rpc_nng_status(nrv);
+		goto out;
+	}
+	opened = 1;
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, kp_rpc_pipe_event, c);
+	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, kp_rpc_pipe_event, c);
+	/* Reconnect quickly: a restarted service is back within a second. */
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
+	rv = KP_EINVAL;
+	for (char *u = strtok_r(list, ",", &save); u != NULL;
+	     u = strtok_r(NULL, ",", &save)) {
+		while (*u == ' ')
+			u++;
+		if (*u == '\0')
+			continue;
+		if ((nrv = nng_dial(c->sock, u, NULL, NNG_FLAG_NONBLOCK)) !=
+		    0) {
+			kp_log_error("%s: bad address %s: %s", service, u,
+				     nng_strerror(nrv));
+			rv = KP_EINVAL;
+			goto out;
+		}
+		rv = KP_OK;
+	}
+	if (rv != KP_OK) {
+		kp_log_error("%s: no address configured", service);
+		goto out;
+	}
+	*out = c;
+	c = NULL;
+out:
+	if (c != NULL && opened)
+		nng_close(c->sock);
+	free(c);
+	free(list);
+	return rv;
+}
+
+void
+kp_rpc_client_close(kp_rpc_client *c)
+{
+	if (c == NULL)
+		return;
+	nng_close(c->sock);
+	free(c);
+}
+
+const char *
+kp_rpc_client_service(const kp_rpc_client *c)
+{
+	return c->service;
+}
+
+int
+kp_rpc_client_pipes(kp_rpc_client *c)
+{
+	return atomic_load(&c->pipes);
+}
+
+unsigned long
+kp_rpc_client_calls(kp_rpc_client *c)
+{
+	return atomic_load(&c->calls);
+}
+
+static int
+kp_rpc_result_set(kp_rpc_result *res, int status, const char *code,
+		  const char *msg)
+{
+	res->status = status;
+	snprintf(res->code, sizeof(res->code), "%s",
+		 code && code[0] ? code : kp_err_code(status));
+	snprintf(res->message, sizeof(res->message), "%s", msg ? msg : "");
+	return status;
+}
+
+int
+kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
+	      const ProtobufCMessage *req,
+	      const ProtobufCMessageDescriptor *reply_desc,
+	      ProtobufCMessage **reply, kp_rpc_result *res)
+{
+	Keyport__Envelope env = KEYPORT__ENVELOPE__INIT;
+	Keyport__Reply *r = NULL;
+	nng_ctx ctx;
+	nng_aio *aio = NULL;
+	nng_msg *m = NULL;
+	uint8_t *payload = NULL;
+	char msg[160];
+	int timeout, nrv, ctx_open = 0;
+
+	if (reply != NULL)
+		*reply = NULL;
+	memset(res, 0, sizeof(*res));
+	atomic_fetch_add(&c->calls, 1);
+	kp_rpc_result_set(res, KP_EINTERNAL, NULL, "rpc failed");
+
+	env.method = (char *)call->method;
+	env.request_id = (char *)(call->request_id ? call->request_id
+						   : kp_log_request_id());
+	env.caller = (Keyport__Caller *)call->caller;
+	if (req != NULL) {
+		env.payload.len = protobuf_c_message_get_packed_size(req);
+		if ((payload = malloc(env.payload.len + 1)) == NULL)
+			goto out;
+		protobuf_c_message_pack(req, payload);
+		env.payload.data = payload;
+	}
+	if (nng_msg_alloc(&m, keyport__envelope__get_packed_size(&env)) != 0)
+		goto out;
+	keyport__envelope__pack(&env, nng_msg_body(m));
+
+	timeout = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+	/* No replica connected: give the dialer a short grace, not the full
+	 * timeout, so a dead service answers 503 quickly. */
+	if (atomic_load(&c->pipes) == 0 && timeout > 500)
+		timeout = 500;
+	if ((nrv = nng_ctx_open(&ctx, c->sock)) != 0 ||
+	    (ctx_open = 1, nrv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
+		kp_rpc_result_set(res, kp_rpc_nng_status(nrv), NULL,
+				  nng_strerror(nrv));
+		goto out;
+	}
+	nng_ctx_set_ms(ctx, NNG_OPT_REQ_RESENDTIME,
+		       call->idempotent ? (timeout / 3 > 0 ? timeout / 3 : 1)
+					: NNG_DURATION_INFINITE);
+	nng_aio_set_timeout(aio, timeout);
+	nng_aio_set_msg(aio, m);
+	nng_ctx_send(ctx, aio);
+	nng_aio_wait(aio);
+	if ((nrv = nng_aio_result(aio)) != 0) {
+		/* the message is still ours after a failed send */
+		snprintf(msg, sizeof(msg), "%s did not answer (%s)",
+			 c->service, nng_strerror(nrv));
+		kp_rpc_result_set(res, KP_EUNAVAIL, NULL, msg);
+		goto out;
+	}
+	m = NULL;
+	nng_ctx_recv(ctx, aio);
+	nng_aio_wait(aio);
+	if ((nrv = nng_aio_result(aio)) != 0) {
+		snprintf(msg, sizeof(msg), "%s did not answer in time (%s)",
+			 c->service, nng_strerror(nrv));
+		kp_rpc_result_set(res, KP_EUNAVAIL, NULL, msg);
+		goto out;
+	}
+	m = nng_aio_get_msg(aio);
+	r = keyport__reply__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+	if (r == NULL) {
+		kp_rpc_result_set(res, KP_EINTERNAL, NULL,
+				  "malformed reply");
+		goto out;
+	}
+	res->retry_after = r->retry_after;
+	if (!kp_err_valid((int)r->status)) {
+		kp_rpc_result_set(res, KP_EINTERNAL, NULL, "unknown status");
+		goto out;
+	}
+	if (r->status != KEYPORT__STATUS__OK) {
+		kp_rpc_result_set(res, (int)r->status, r->code, r->message);
+		goto out;
+	}
+	if (reply_desc != NULL && reply != NULL) {
+		*reply = protobuf_c_message_unpack(reply_desc, NULL,
+						   r->payload.len,
+						   r->payload.data);
+		if (*reply == NULL) {
+			kp_rpc_result_set(res, KP_EINTERNAL, NULL,
+					  "malformed reply payload");
+			goto out;
+		}
+	}
+	kp_rpc_result_set(res, KP_OK, "", "");
+out:
+	if (r != NULL)
+		keyport__reply__free_unpacked(r, NULL);
+	if (m != NULL)
+		nng_msg_free(m);
+	if (aio != NULL)
+		nng_aio_free(aio);
+	if (ctx_open)
+		nng_ctx_close(ctx);
+	free(payload);
+	return res->status;
+}
+
+int
+kp_rpc_health(kp_rpc_client *c, int timeout_ms, kp_rpc_result *res)
+{
+	char method[64];
+	kp_rpc_call call = {0};
+
+	snprintf(method, sizeof(method), "%s.Health", c->service);
+	call.method = method;
+	call.timeout_ms = timeout_ms;
+	call.idempotent = true;
+	return kp_rpc_invoke(c, &call, NULL, NULL, NULL, res);
+}

@@ -1,0 +1,272 @@
+/* kp_service: start-up, migrations, RPC serving and orderly stop. */
+#include "kp_service.h"
+
+#include "kp_config.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const kp_service_names[] = {"auth", "org", "license",
+					       "activation", "release"};
+#define KP_SERVICE_N (sizeof(kp_service_names) / sizeof(kp_service_names[0]))
+
+struct kp_service {
+	const kp_service_def *def;
+	const char *db_url;
+	void *app;
+	kp_rpc_client *clients[KP_SERVICE_N];
+};
+
+typedef struct kp_service_worker {
+	kp_service *svc;
+	kp_db *db;
+} kp_service_worker;
+
+void
+kp_service_set_app(kp_service *svc, void *app)
+{
+	svc->app = app;
+}
+
+void *
+kp_service_app(const kp_service *svc)
+{
+	return svc->app;
+}
+
+kp_service *
+kp_service_of(const kp_rpc_ctx *ctx)
+{
+	return ((kp_service_worker *)ctx->worker)->svc;
+}
+
+kp_db *
+kp_service_db(const kp_rpc_ctx *ctx)
+{
+	return ((kp_service_worker *)ctx->worker)->db;
+}
+
+kp_rpc_client *
+kp_service_client(const kp_service *svc, const char *name)
+{
+	for (size_t i = 0; i < KP_SERVICE_N; i++)
+		if (strcmp(name, kp_service_names[i]) == 0)
+			return svc->clients[i];
+	return NULL;
+}
+
+int
+kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
+		int idempotent, const ProtobufCMessage *req,
+		const ProtobufCMessageDescriptor *reply_desc,
+		ProtobufCMessage **reply)
+{
+	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), service);
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+
+	if (c == NULL)
+		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
+				   "no client for %s", service);
+	call.method = method;
+	call.caller = ctx->caller;
+	call.request_id = ctx->request_id;
+	call.idempotent = idempotent != 0;
+	if (kp_rpc_invoke(c, &call, req, reply_desc, reply, &res) != KP_OK) {
+		ctx->retry_after = res.retry_after;
+		return kp_rpc_fail(ctx, res.status, res.code, "%s",
+				   res.message);
+	}
+	return KP_OK;
+}
+
+static int
+kp_service_worker_init(void *app, void **out)
+{
+	kp_service *svc = app;
+	kp_service_worker *w = calloc(1, sizeof(*w));
+	int rv;
+
+	*out = NULL;
+	if (w == NULL)
+		return KP_EINTERNAL;
+	w->svc = svc;
+	/* lazy: a worker whose database is down still answers (503) */
+	if ((rv = kp_db_open(&w->db, svc->db_url, svc->def->name, 1)) !=
+	    KP_OK) {
+		free(w);
+		return rv;
+	}
+	*out = w;
+	return KP_OK;
+}
+
+static void
+kp_service_worker_fini(void *arg)
+{
+	kp_service_worker *w = arg;
+
+	if (w == NULL)
+		return;
+	kp_db_close(w->db);
+	free(w);
+}
+
+static int
+kp_service_health(void *arg)
+{
+	kp_service_worker *w = arg;
+
+	return w ? kp_db_ping(w->db) : KP_EUNAVAIL;
+}
+
+/* The address this process listens on: KEYPORT_LISTEN_URL, or the first
+ * address of KEYPORT_<NAME>_URL. Written into buf. */
+static void
+kp_service_listen_url(const char *name, char *buf, size_t len)
+{
+	const char *v = kp_config_str("KEYPORT_LISTEN_URL", NULL);
+
+	if (v == NULL)
+		v = kp_config_service_url(name);
+	snprintf(buf, len, "%s", v ? v : "");
+	buf[strcspn(buf, ",")] = '\0';
+}
+
+static int
+kp_service_check(const char *name, const char *url)
+{
+	kp_rpc_client *c = NULL;
+	kp_rpc_result res;
+	int rv = 1;
+
+	if (kp_rpc_client_open(&c, name, url) != KP_OK)
+		goto out;
+	/* give the dialer its moment before judging */
+	for (int i = 0; i < 20 && kp_rpc_client_pipes(c) == 0; i++)
+		usleep(50000);
+	if (kp_rpc_health(c, 2000, &res) == KP_OK)
+		rv = 0;
+	else
+		fprintf(stderr, "%s: %s\n", name, res.message);
+out:
+	kp_rpc_client_close(c);
+	return rv;
+}
+
+/* Connects and migrates, waiting up to KEYPORT_DB_WAIT_SECONDS for the
+ * database to come up (it may start together with us). */
+static int
+kp_service_prepare(kp_service *svc)
+{
+	kp_db *db = NULL;
+	int64_t wait_s;
+	time_t deadline;
+	int rv;
+
+	if ((rv = kp_config_int("KEYPORT_DB_WAIT_SECONDS", 60, 0, 3600,
+				&wait_s)) != KP_OK)
+		return rv;
+	deadline = time(NULL) + wait_s;
+	for (;;) {
+		rv = kp_db_open(&db, svc->db_url, svc->def->name, 1);
+		if (rv == KP_OK)
+			rv = kp_migrate(db, svc->def->name,
+					svc->def->migrations,
+					svc->def->nmigrations);
+		if (rv != KP_EUNAVAIL || time(NULL) >= deadline)
+			break;
+		kp_db_close(db);
+		db = NULL;
+		kp_log_info("waiting for the database");
+		sleep(1);
+	}
+	if (rv == KP_OK && svc->def->init != NULL)
+		rv = svc->def->init(svc, db);
+	kp_db_close(db);
+	return rv;
+}
+
+int
+kp_service_main(const kp_service_def *def, int argc, char **argv)
+{
+	kp_service svc;
+	kp_rpc_server *server = NULL;
+	kp_rpc_server_config cfg;
+	char listen_url[256];
+	int64_t workers;
+	sigset_t sigs;
+	int sig, rv, status = 1, inited = 0;
+
+	/* Before any library starts a thread: signals go to sigwait only. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	memset(&svc, 0, sizeof(svc));
+	svc.def = def;
+	kp_log_init(def->name);
+	kp_service_listen_url(def->name, listen_url, sizeof(listen_url));
+	if (argc > 1 && strcmp(argv[1], "--check") == 0)
+		return kp_service_check(def->name, listen_url);
+	if (argc > 1) {
+		fprintf(stderr,
+			"usage: keyport-%s [--check]\n"
+			"Configuration comes from KEYPORT_* environment "
+			"variables; see README.md.\n",
+			def->name);
+		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	}
+	svc.db_url = kp_config_str("KEYPORT_DATABASE_URL", NULL);
+	if (svc.db_url == NULL) {
+		kp_log_error("KEYPORT_DATABASE_URL is not set");
+		goto out;
+	}
+	if (kp_config_int("KEYPORT_WORKERS", 8, 1, 256, &workers) != KP_OK)
+		goto out;
+	for (size_t i = 0; i < KP_SERVICE_N; i++) {
+		if (strcmp(kp_service_names[i], def->name) == 0)
+			continue;
+		if (kp_rpc_client_open(&svc.clients[i], kp_service_names[i],
+				       kp_config_service_url(
+					       kp_service_names[i])) != KP_OK)
+			goto out;
+	}
+	if ((rv = kp_service_prepare(&svc)) != KP_OK) {
+		kp_log_error("start-up failed: %s", kp_strerror(rv));
+		goto out;
+	}
+	inited = 1;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.service = def->name;
+	cfg.listen_url = listen_url;
+	cfg.workers = (int)workers;
+	cfg.methods = def->methods;
+	cfg.nmethods = def->nmethods;
+	cfg.app = &svc;
+	cfg.worker_init = kp_service_worker_init;
+	cfg.worker_fini = kp_service_worker_fini;
+	cfg.health = kp_service_health;
+	if (kp_rpc_server_start(&server, &cfg) != KP_OK)
+		goto out;
+	kp_log_info("%s ready", def->name);
+	sigwait(&sigs, &sig);
+	kp_log_info("%s stopping on signal %d", def->name, sig);
+	status = 0;
+out:
+	kp_rpc_server_stop(server);
+	if (inited && def->fini != NULL)
+		def->fini(&svc);
+	for (size_t i = 0; i < KP_SERVICE_N; i++)
+		kp_rpc_client_close(svc.clients[i]);
+	return status;
+}

@@ -1,0 +1,66 @@
+/* kp_service: the one main() of every Keyport service.
+ *
+ * A service is a table: its name (which is also its PostgreSQL schema), its
+ * embedded migrations and its RPC methods, plus optional start-up and
+ * shut-down hooks. kp_service_main does the rest the same way for all five:
+ * blocks SIGINT/SIGTERM before any library starts a thread, waits for the
+ * database, applies the migrations under an advisory lock, runs init, serves
+ * RPC with KEYPORT_WORKERS workers (each with its own database connection),
+ * and on a signal stops in order. `--check` sends one health RPC to the
+ * service's address and exits 0 when it answers (container probes).
+ */
+#ifndef KP_SERVICE_H
+#define KP_SERVICE_H
+
+#include "kp_db.h"
+#include "kp_migrate.h"
+#include "kp_rpc.h"
+
+#include <stddef.h>
+
+typedef struct kp_service kp_service;
+
+typedef struct kp_service_def {
+	const char *name; /* "auth", "org", ...: schema and RPC prefix */
+	const kp_migration *migrations;
+	size_t nmigrations;
+	const kp_rpc_method *methods;
+	size_t nmethods;
+	/* Once, after migrations, with a connection of its own (borrowed for
+	 * the call). Sets the service's state with kp_service_set_app.
+	 * Returns a kp_status; a failure stops the start. */
+	int (*init)(kp_service *svc, kp_db *db);
+	/* Once, after the last request; frees what init made. */
+	void (*fini)(kp_service *svc);
+} kp_service_def;
+
+/* kp_service_main runs the service described by def; returns the process
+ * exit status. */
+int kp_service_main(const kp_service_def *def, int argc, char **argv);
+
+/* The service's own state, set by init and read by handlers through
+ * kp_service_of(ctx). Ownership stays with the service's init/fini. */
+void kp_service_set_app(kp_service *svc, void *app);
+void *kp_service_app(const kp_service *svc);
+
+/* kp_service_of returns the service serving ctx. */
+kp_service *kp_service_of(const kp_rpc_ctx *ctx);
+
+/* kp_service_db returns the database connection of the worker serving ctx
+ * (borrowed; valid during the handler call). */
+kp_db *kp_service_db(const kp_rpc_ctx *ctx);
+
+/* kp_service_client returns the RPC client of another service ("auth",
+ * "org", "license", "activation", "release"), opened at start-up from
+ * KEYPORT_<NAME>_URL; NULL for an unknown name. Borrowed, thread-safe. */
+kp_rpc_client *kp_service_client(const kp_service *svc, const char *name);
+
+/* kp_service_call is kp_rpc_invoke on another service that passes on the
+ * caller and request id of ctx. On failure the outcome is also set as ctx's
+ * answer (so a handler can just return the status). */
+int kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
+		    int idempotent, const ProtobufCMessage *req,
+		    const ProtobufCMessageDescriptor *reply_desc,
+		    ProtobufCMessage **reply);
+
+#endif

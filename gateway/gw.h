@@ -1,0 +1,159 @@
+/* gw: the HTTP gateway's shared types: requests, responses, routes.
+ *
+ * libmicrohttpd delivers a request; gw_http matches it against the route
+ * table (gw_routes.c collects each area's table), authenticates it when the
+ * route asks for it, and calls the route's handler on the complete request.
+ * A handler turns JSON into a protobuf request, calls one service over NNG
+ * with gw_rpc, and turns the reply into JSON with gw_json / gw_error.
+ */
+#ifndef GW_H
+#define GW_H
+
+#include "kp_rpc.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GW_MAX_PARAMS  4
+#define GW_MAX_HEADERS 6
+
+/* Who may call a route. */
+typedef enum gw_access {
+	GW_PUBLIC = 0, /* no token needed (client routes use the license key) */
+	GW_USER,       /* any signed-in user: admin, organization-admin, user */
+	GW_ORG_ADMIN,  /* organization-admin (and no one else) */
+	GW_ADMIN,      /* the vendor admin */
+} gw_access;
+
+/* The services the gateway talks to, indexes into gw_state.clients. */
+typedef enum gw_service {
+	GW_AUTH = 0,
+	GW_ORG,
+	GW_LICENSE,
+	GW_ACTIVATION,
+	GW_RELEASE,
+	GW_NSERVICES,
+} gw_service;
+
+typedef struct gw_state {
+	kp_rpc_client *clients[GW_NSERVICES];
+	size_t body_limit; /* default for JSON routes */
+	int64_t started;   /* unix time */
+} gw_state;
+
+typedef struct gw_request {
+	gw_state *gw;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	char request_id[65];
+	const char *params[GW_MAX_PARAMS]; /* {…} segments of the pattern */
+	char *body;                       /* NUL-terminated; may be NULL */
+	size_t body_len;
+	Keyport__Caller caller; /* filled for authenticated routes */
+	char caller_buf[3][64]; /* storage of the caller's strings */
+	int authenticated;
+} gw_request;
+
+typedef struct gw_response {
+	int status;
+	char *body; /* malloc'd, owned by the response */
+	size_t len;
+	const char *content_type;
+	const char *headers[GW_MAX_HEADERS][2]; /* static names, copied values */
+	char *header_values[GW_MAX_HEADERS];
+	int nheaders;
+} gw_response;
+
+/* A handler answers with gw_json, gw_error, gw_empty or gw_body. */
+typedef void (*gw_handler)(gw_request *r, gw_response *w);
+
+typedef struct gw_route {
+	const char *method;  /* "GET", "POST", ... */
+	const char *pattern; /* "/v1/licenses/{id}/activations" */
+	gw_access access;
+	size_t body_limit; /* 0: gw_state.body_limit */
+	gw_handler handler;
+} gw_route;
+
+/* A named table of routes; gw_routes.c lists every table. */
+typedef struct gw_route_table {
+	const gw_route *routes;
+	size_t count;
+} gw_route_table;
+
+/* ---- responses (gw_http.c) -------------------------------------------- */
+
+/* gw_json answers status with the JSON value (reference stolen; NULL
+ * answers 500). */
+void gw_json(gw_response *w, int status, json_t *body);
+
+/* gw_error answers {"error":{"code","message"}}; message is printf-style. */
+void gw_error(gw_response *w, int status, const char *code, const char *fmt,
+	      ...) __attribute__((format(printf, 4, 5)));
+
+/* gw_empty answers a status with no body (204). */
+void gw_empty(gw_response *w, int status);
+
+/* gw_body answers raw bytes (copied) with a content type. */
+void gw_body(gw_response *w, int status, const char *content_type,
+	     const void *data, size_t len);
+
+/* gw_header adds a response header; name is static, value is copied. */
+void gw_header(gw_response *w, const char *name, const char *value);
+
+/* ---- RPC (gw_http.c) --------------------------------------------------- */
+
+/* gw_rpc calls method on service with the request's caller and request id.
+ * On KP_OK *reply (when reply_desc is given) is owned by the caller (free
+ * with protobuf_c_message_free_unpacked). On failure the error response is
+ * already written into w (status from the kp_err table, the service's code
+ * and message, Retry-After when rate limited) and the status is returned. */
+int gw_rpc(gw_request *r, gw_response *w, gw_service service,
+	   const char *method, int idempotent, const ProtobufCMessage *req,
+	   const ProtobufCMessageDescriptor *reply_desc,
+	   ProtobufCMessage **reply);
+
+/* ---- input (gw_input.c) ------------------------------------------------ */
+
+/* gw_input_object parses the body as a JSON object. On failure writes 400
+ * INVALID_INPUT and returns NULL. The caller owns (json_decref) the result. */
+json_t *gw_input_object(gw_request *r, gw_response *w);
+
+/* gw_input_string reads field `name` of obj as a string of at most maxlen
+ * bytes (UTF-8 checked by jansson). Missing: *out = NULL, and 400 when
+ * required. Wrong type or too long: 400 naming the field. Returns 0 or -1
+ * (response written). *out is borrowed from obj. */
+int gw_input_string(gw_response *w, json_t *obj, const char *name,
+		    int required, size_t maxlen, const char **out);
+
+/* gw_input_int reads an integer field in [min, max]; *present tells
+ * whether it was there (may be NULL when required). Returns 0 or -1. */
+int gw_input_int(gw_response *w, json_t *obj, const char *name, int required,
+		 int64_t min, int64_t max, int64_t *out, int *present);
+
+/* gw_input_bool reads a boolean field; returns 0 or -1. */
+int gw_input_bool(gw_response *w, json_t *obj, const char *name,
+		  int required, int *out, int *present);
+
+/* gw_query returns a query-string argument (borrowed) or NULL. */
+const char *gw_query(gw_request *r, const char *name);
+
+/* gw_page reads ?page= (≥1, default 1) and ?limit= (1..100, default 50);
+ * returns 0 or -1 with 400 written. */
+int gw_page(gw_request *r, gw_response *w, int *page, int *limit);
+
+/* gw_input_uuid checks that s is a UUID in text form. */
+int gw_input_uuid(const char *s);
+
+/* gw_param_uuid returns path parameter i when it is a UUID; otherwise
+ * writes 404 NOT_FOUND (an id that cannot exist is simply not found) and
+ * returns NULL. */
+const char *gw_param_uuid(gw_request *r, gw_response *w, int i);
+
+/* gw_list wraps items (stolen) in {items,page,limit,total}. */
+json_t *gw_list(json_t *items, int page, int limit, int64_t total);
+
+#endif

@@ -1,0 +1,372 @@
+/* gw_http: libmicrohttpd callbacks: routing, body limit, answer, metrics. */
+#include "gw_http.h"
+
+#include "gw_auth.h"
+#include "gw_metrics.h"
+#include "gw_router.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Per-connection request state, from the first callback to completion. */
+typedef struct gw_conn {
+	gw_request req;
+	gw_response resp;
+	const gw_route *route;
+	int route_index;
+	char *path;     /* split in place by the router */
+	size_t limit;   /* body limit of this request */
+	size_t cap;     /* allocated size of req.body */
+	int early;      /* answered before the body */
+	int too_large;  /* the body went past the limit while arriving */
+	struct timespec start;
+} gw_conn;
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void
+gw_response_reset(gw_response *w)
+{
+	free(w->body);
+	for (int i = 0; i < w->nheaders; i++)
+		free(w->header_values[i]);
+	memset(w, 0, sizeof(*w));
+}
+
+void
+gw_body(gw_response *w, int status, const char *content_type,
+	const void *data, size_t len)
+{
+	free(w->body);
+	w->body = malloc(len + 1);
+	w->len = 0;
+	w->status = status;
+	w->content_type = content_type;
+	if (w->body == NULL) {
+		w->status = 500;
+		return;
+	}
+	if (len > 0)
+		memcpy(w->body, data, len);
+	w->body[len] = '\0';
+	w->len = len;
+}
+
+void
+gw_json(gw_response *w, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	free(w->body);
+	w->body = text;
+	w->len = text ? strlen(text) : 0;
+	w->status = text ? status : 500;
+	w->content_type = "application/json; charset=utf-8";
+}
+
+void
+gw_error(gw_response *w, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	gw_json(w, status,
+		json_pack("{s:{s:s, s:s}}", "error", "code", code, "message",
+			  msg));
+}
+
+void
+gw_empty(gw_response *w, int status)
+{
+	free(w->body);
+	w->body = NULL;
+	w->len = 0;
+	w->status = status;
+	w->content_type = NULL;
+}
+
+void
+gw_header(gw_response *w, const char *name, const char *value)
+{
+	if (w->nheaders == GW_MAX_HEADERS)
+		return;
+	w->headers[w->nheaders][0] = name;
+	w->header_values[w->nheaders] = strdup(value);
+	w->headers[w->nheaders][1] = w->header_values[w->nheaders];
+	if (w->header_values[w->nheaders] != NULL)
+		w->nheaders++;
+}
+
+/* ---- RPC ---------------------------------------------------------------- */
+
+int
+gw_rpc(gw_request *r, gw_response *w, gw_service service, const char *method,
+       int idempotent, const ProtobufCMessage *req,
+       const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+{
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	int rv;
+
+	call.method = method;
+	call.caller = r->authenticated ? &r->caller : NULL;
+	call.request_id = r->request_id;
+	call.idempotent = idempotent != 0;
+	rv = kp_rpc_invoke(r->gw->clients[service], &call, req, reply_desc,
+			   reply, &res);
+	if (rv == KP_OK)
+		return KP_OK;
+	if (rv == KP_EUNAVAIL || rv == KP_EINTERNAL)
+		gw_metrics_rpc_error(service, rv);
+	if (rv == KP_EINTERNAL) {
+		/* internals stay in the service's log, under this request id */
+		gw_error(w, 500, "INTERNAL", "internal error (request %s)",
+			 r->request_id);
+		return rv;
+	}
+	gw_error(w, kp_err_http(rv), res.code, "%s", res.message);
+	if (rv == KP_ERATELIMIT) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%u",
+			 res.retry_after > 0 ? res.retry_after : 1);
+		gw_header(w, "Retry-After", ra);
+	}
+	return rv;
+}
+
+/* ---- the request's life --------------------------------------------------- */
+
+static int
+gw_http_request_id_ok(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 64)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+		      *s == '.'))
+			return 0;
+	return 1;
+}
+
+static void
+gw_http_request_id(struct MHD_Connection *conn, char out[65])
+{
+	const char *in = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     "X-Request-Id");
+	unsigned char rnd[16];
+
+	if (gw_http_request_id_ok(in)) {
+		snprintf(out, 65, "%s", in);
+		return;
+	}
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(out, 65, rnd, sizeof(rnd));
+}
+
+static enum MHD_Result
+gw_http_send(struct MHD_Connection *conn, gw_conn *c)
+{
+	gw_response *w = &c->resp;
+	struct MHD_Response *resp;
+	struct timespec now;
+	enum MHD_Result ret;
+	double secs;
+
+	if (w->status == 0)
+		gw_error(w, 500, "INTERNAL", "no answer (request %s)",
+			 c->req.request_id);
+	resp = MHD_create_response_from_buffer(w->len, w->body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		return MHD_NO;
+	w->body = NULL; /* MHD frees it now */
+	if (w->content_type != NULL)
+		MHD_add_response_header(resp, "Content-Type",
+					w->content_type);
+	MHD_add_response_header(resp, "X-Request-Id", c->req.request_id);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	for (int i = 0; i < w->nheaders; i++)
+		MHD_add_response_header(resp, w->headers[i][0],
+					w->headers[i][1]);
+	ret = MHD_queue_response(conn, (unsigned int)w->status, resp);
+	MHD_destroy_response(resp);
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	secs = (double)(now.tv_sec - c->start.tv_sec) +
+	       (double)(now.tv_nsec - c->start.tv_nsec) / 1e9;
+	gw_metrics_request(c->route_index, w->status, secs);
+	kp_log_set_request_id(c->req.request_id);
+	kp_log(w->status >= 500 ? KP_LOG_WARN : KP_LOG_DEBUG,
+	       "%s %s -> %d in %.1f ms", c->req.method,
+	       c->route ? c->route->pattern : "(unmatched)", w->status,
+	       secs * 1000.0);
+	kp_log_set_request_id(NULL);
+	return ret;
+}
+
+/* The first callback: headers are in, the body is not. Decides the route
+ * and whether to answer before reading the body. */
+static void
+gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
+	      const char *method, gw_conn *c)
+{
+	const char *clen;
+	int mismatch = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &c->start);
+	c->req.gw = gw;
+	c->req.conn = conn;
+	c->req.method = method;
+	c->req.path = url;
+	c->route_index = -1;
+	gw_http_request_id(conn, c->req.request_id);
+	if ((c->path = strdup(url)) == NULL) {
+		gw_error(&c->resp, 500, "INTERNAL", "out of memory");
+		c->early = 1;
+		return;
+	}
+	c->route = gw_router_match(method, c->path, c->req.params, &mismatch,
+				   &c->route_index);
+	if (c->route == NULL) {
+		if (mismatch)
+			gw_error(&c->resp, 405, "METHOD_NOT_ALLOWED",
+				 "%s is not allowed on this path", method);
+		else
+			gw_error(&c->resp, 404, "NOT_FOUND",
+				 "no such route");
+		c->early = 1;
+		return;
+	}
+	c->limit = c->route->body_limit ? c->route->body_limit
+					 : gw->body_limit;
+	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen != NULL && strtoull(clen, NULL, 10) > c->limit) {
+		gw_error(&c->resp, 413, "PAYLOAD_TOO_LARGE",
+			 "the body is larger than %zu bytes", c->limit);
+		c->early = 1;
+	}
+}
+
+static void
+gw_http_body(gw_conn *c, const char *data, size_t n)
+{
+	if (c->early || c->too_large)
+		return;
+	if (c->req.body_len + n > c->limit) {
+		c->too_large = 1;
+		free(c->req.body);
+		c->req.body = NULL;
+		c->req.body_len = 0;
+		return;
+	}
+	if (c->req.body_len + n + 1 > c->cap) {
+		size_t cap = c->cap ? c->cap : 1024;
+		while (cap < c->req.body_len + n + 1)
+			cap *= 2;
+		char *b = realloc(c->req.body, cap);
+		if (b == NULL) {
+			c->too_large = 1;
+			return;
+		}
+		c->req.body = b;
+		c->cap = cap;
+	}
+	memcpy(c->req.body + c->req.body_len, data, n);
+	c->req.body_len += n;
+	c->req.body[c->req.body_len] = '\0';
+}
+
+static void
+gw_http_serve(gw_conn *c)
+{
+	kp_log_set_request_id(c->req.request_id);
+	if (c->too_large) {
+		gw_error(&c->resp, 413, "PAYLOAD_TOO_LARGE",
+			 "the body is larger than %zu bytes", c->limit);
+	} else if (gw_auth_check(&c->req, &c->resp, c->route->access) == 0) {
+		c->route->handler(&c->req, &c->resp);
+	}
+	kp_log_set_request_id(NULL);
+}
+
+static enum MHD_Result
+gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
+	       const char *method, const char *version,
+	       const char *upload_data, size_t *upload_data_size,
+	       void **con_cls)
+{
+	gw_conn *c = *con_cls;
+
+	(void)version;
+	if (c == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return MHD_NO;
+		*con_cls = c;
+		gw_http_begin(cls, conn, url, method, c);
+		/* Answering now, before the body: MHD then never reads it
+		 * (no 100-continue) and closes the connection after. */
+		return c->early ? gw_http_send(conn, c) : MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		gw_http_body(c, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (c->early)
+		return MHD_YES; /* already answered */
+	gw_http_serve(c);
+	c->early = 1; /* answered: later callbacks only drain */
+	return gw_http_send(conn, c);
+}
+
+static void
+gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		  enum MHD_RequestTerminationCode toe)
+{
+	gw_conn *c = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (c == NULL)
+		return;
+	gw_response_reset(&c->resp);
+	free(c->req.body);
+	free(c->path);
+	free(c);
+	*con_cls = NULL;
+}
+
+struct MHD_Daemon *
+gw_http_start(gw_state *gw, int port, int threads)
+{
+	struct MHD_Daemon *d;
+
+	d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			MHD_USE_ERROR_LOG,
+		(uint16_t)port, NULL, NULL, gw_http_access, gw,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+		MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL,
+		MHD_OPTION_END);
+	if (d == NULL)
+		kp_log_error("cannot listen on HTTP port %d", port);
+	return d;
+}

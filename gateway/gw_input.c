@@ -1,0 +1,204 @@
+/* gw_input: reading and validating request input; every rejection is a 400
+ * INVALID_INPUT that names the offending field. */
+#include "gw.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *
+gw_input_object(gw_request *r, gw_response *w)
+{
+	json_error_t err;
+	json_t *obj;
+
+	if (r->body == NULL || r->body_len == 0) {
+		gw_error(w, 400, "INVALID_INPUT",
+			 "the body must be a JSON object");
+		return NULL;
+	}
+	obj = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+	if (obj == NULL) {
+		gw_error(w, 400, "INVALID_INPUT",
+			 "the body is not valid JSON (line %d, column %d)",
+			 err.line, err.column);
+		return NULL;
+	}
+	if (!json_is_object(obj)) {
+		json_decref(obj);
+		gw_error(w, 400, "INVALID_INPUT",
+			 "the body must be a JSON object");
+		return NULL;
+	}
+	return obj;
+}
+
+int
+gw_input_string(gw_response *w, json_t *obj, const char *name, int required,
+		size_t maxlen, const char **out)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		gw_error(w, 400, "INVALID_INPUT", "%s is required", name);
+		return -1;
+	}
+	if (!json_is_string(v)) {
+		gw_error(w, 400, "INVALID_INPUT", "%s must be a string", name);
+		return -1;
+	}
+	if (json_string_length(v) > maxlen) {
+		gw_error(w, 400, "INVALID_INPUT",
+			 "%s must be at most %zu bytes", name, maxlen);
+		return -1;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		gw_error(w, 400, "INVALID_INPUT",
+			 "%s must not contain NUL characters", name);
+		return -1;
+	}
+	if (required && json_string_length(v) == 0) {
+		gw_error(w, 400, "INVALID_INPUT", "%s must not be empty",
+			 name);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 0;
+}
+
+int
+gw_input_int(gw_response *w, json_t *obj, const char *name, int required,
+	     int64_t min, int64_t max, int64_t *out, int *present)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (present != NULL)
+		*present = 0;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		gw_error(w, 400, "INVALID_INPUT", "%s is required", name);
+		return -1;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max) {
+		gw_error(w, 400, "INVALID_INPUT",
+			 "%s must be an integer from %lld to %lld", name,
+			 (long long)min, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	if (present != NULL)
+		*present = 1;
+	return 0;
+}
+
+int
+gw_input_bool(gw_response *w, json_t *obj, const char *name, int required,
+	      int *out, int *present)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (present != NULL)
+		*present = 0;
+	if (v == NULL || json_is_null(v)) {
+		if (!required)
+			return 0;
+		gw_error(w, 400, "INVALID_INPUT", "%s is required", name);
+		return -1;
+	}
+	if (!json_is_boolean(v)) {
+		gw_error(w, 400, "INVALID_INPUT", "%s must be true or false",
+			 name);
+		return -1;
+	}
+	*out = json_is_true(v);
+	if (present != NULL)
+		*present = 1;
+	return 0;
+}
+
+const char *
+gw_query(gw_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+static int
+gw_query_int(gw_request *r, gw_response *w, const char *name, long def,
+	     long min, long max, int *out)
+{
+	const char *s = gw_query(r, name);
+	char *end = NULL;
+	long v;
+
+	if (s == NULL || s[0] == '\0') {
+		*out = (int)def;
+		return 0;
+	}
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max) {
+		gw_error(w, 400, "INVALID_INPUT",
+			 "%s must be an integer from %ld to %ld", name, min,
+			 max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+int
+gw_page(gw_request *r, gw_response *w, int *page, int *limit)
+{
+	if (gw_query_int(r, w, "page", 1, 1, 1000000, page) != 0 ||
+	    gw_query_int(r, w, "limit", 50, 1, 100, limit) != 0)
+		return -1;
+	return 0;
+}
+
+int
+gw_input_uuid(const char *s)
+{
+	static const int dash[] = {8, 13, 18, 23};
+
+	if (s == NULL || strlen(s) != 36)
+		return 0;
+	for (int i = 0, d = 0; i < 36; i++) {
+		if (d < 4 && i == dash[d]) {
+			if (s[i] != '-')
+				return 0;
+			d++;
+			continue;
+		}
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f') ||
+		      (s[i] >= 'A' && s[i] <= 'F')))
+			return 0;
+	}
+	return 1;
+}
+
+const char *
+gw_param_uuid(gw_request *r, gw_response *w, int i)
+{
+	const char *s = (i >= 0 && i < GW_MAX_PARAMS) ? r->params[i] : NULL;
+
+	if (!gw_input_uuid(s)) {
+		gw_error(w, 404, "NOT_FOUND", "not found");
+		return NULL;
+	}
+	return s;
+}
+
+json_t *
+gw_list(json_t *items, int page, int limit, int64_t total)
+{
+	return json_pack("{s:o, s:i, s:i, s:I}", "items",
+			 items ? items : json_array(), "page", page, "limit",
+			 limit, "total", (json_int_t)total);
+}

@@ -1,0 +1,4 @@
+# The license service: sources of build/bin/keyport-license (migrations in sql/ are
+# embedded automatically; unit tests are services/license/*_test.c).
+license_SRCS := services/license/license_main.c
+license_LIBS :=
