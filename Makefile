@@ -20,7 +20,7 @@ endif
 
 CC       ?= cc
 GEN      := $(BUILD)/gen
-CPPFLAGS += -I$(GEN) -Icommon -Igateway -Iclient -D_GNU_SOURCE \
+CPPFLAGS += -I$(GEN) -Icommon -Igateway -Iclient -Itests/harness -D_GNU_SOURCE \
             -DKEYPORT_VERSION='"$(VERSION)"' -MMD -MP \
             $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS   += -std=c11 $(OPT) -g -Wall -Wextra -Werror -pthread $(SANFLAGS)

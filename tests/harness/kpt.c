@@ -1,0 +1,595 @@
+/* kpt: starts and stops the real stack for integration tests; HTTP client. */
+#include "kpt.h"
+
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *const kpt_services[] = {"auth", "org", "license",
+					   "activation", "release"};
+#define KPT_NSVC 5
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+kpt_die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kpt: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	kpt_stack_stop();
+	exit(1);
+}
+
+static const char *
+kpt_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	if (v == NULL)
+		kpt_die("%s is not set: is this test binary run through "
+			"`make test` (the KPT_SUITE hook)?", name);
+	return v;
+}
+
+const char *
+kpt_url(void)
+{
+	return kpt_env("KPT_URL");
+}
+
+const char *
+kpt_dir(void)
+{
+	return kpt_env("KPT_DIR");
+}
+
+const char *
+kpt_admin_email(void)
+{
+	return kpt_env("KEYPORT_ADMIN_EMAIL");
+}
+
+const char *
+kpt_admin_password(void)
+{
+	return kpt_env("KEYPORT_ADMIN_PASSWORD");
+}
+
+const char *
+kpt_database_url(void)
+{
+	return kpt_env("KEYPORT_DATABASE_URL");
+}
+
+double
+kpt_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *
+kpt_root(void)
+{
+	const char *r = getenv("KEYPORT_ROOT");
+
+	return r ? r : ".";
+}
+
+static void
+kpt_path(char *buf, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/* Runs a shell command line; dies when it fails. */
+static void
+kpt_sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	int rv;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rv = system(cmd);
+	if (rv != 0)
+		kpt_die("command failed (%d): %s", rv, cmd);
+}
+
+/* Reserves n distinct free loopback ports (all sockets held until every
+ * port is known, so they differ). */
+static void
+kpt_free_ports(int *ports, int n)
+{
+	int fds[16];
+
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in a = {0};
+		socklen_t len = sizeof(a);
+		a.sin_family = AF_INET;
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&a, sizeof(a)) ||
+		    getsockname(fds[i], (struct sockaddr *)&a, &len))
+			kpt_die("cannot reserve a port: %s", strerror(errno));
+		ports[i] = ntohs(a.sin_port);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* name → binary and listen override. "activation#2" is the second replica
+ * of activation, listening on KPT_ACTIVATION2_URL. */
+static void
+kpt_binary(const char *name, char *bin, size_t len, const char **listen)
+{
+	const char *bindir = getenv("KEYPORT_BIN_DIR");
+	char base[64];
+
+	snprintf(base, sizeof(base), "%s", name);
+	base[strcspn(base, "#")] = '\0';
+	*listen = strchr(name, '#') ? getenv("KPT_ACTIVATION2_URL") : NULL;
+	if (bindir != NULL)
+		kpt_path(bin, len, "%s/keyport-%s", bindir, base);
+	else
+		kpt_path(bin, len, "%s/build/bin/keyport-%s", kpt_root(), base);
+}
+
+static void
+kpt_pidfile(const char *name, char *buf, size_t len)
+{
+	kpt_path(buf, len, "%s/pids/%s.pid", kpt_dir(), name);
+}
+
+static pid_t
+kpt_pid_of(const char *name)
+{
+	char path[512];
+	FILE *f;
+	long pid = 0;
+
+	kpt_pidfile(name, path, sizeof(path));
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
+	fclose(f);
+	return (pid_t)pid;
+}
+
+/* A pid is gone when it no longer exists or is a zombie (its parent, the
+ * runner, reaps it later). */
+static int
+kpt_gone(pid_t pid)
+{
+	char path[64], buf[512];
+	FILE *f;
+	char *p;
+	int gone = 1;
+
+	if (pid <= 0 || kill(pid, 0) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 1;
+	if (fgets(buf, sizeof(buf), f) != NULL &&
+	    (p = strrchr(buf, ')')) != NULL && p[1] == ' ')
+		gone = p[2] == 'Z' || p[2] == 'X';
+	fclose(f);
+	return gone;
+}
+
+static void
+kpt_spawn(const char *name)
+{
+	char bin[512], logp[512], pidp[512];
+	const char *listen;
+	pid_t pid;
+	FILE *f;
+
+	kpt_binary(name, bin, sizeof(bin), &listen);
+	kpt_path(logp, sizeof(logp), "%s/logs/%s.log", kpt_dir(), name);
+	pid = fork();
+	if (pid < 0)
+		kpt_die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		sigset_t none;
+		setpgid(0, 0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		if (listen != NULL)
+			setenv("KEYPORT_LISTEN_URL", listen, 1);
+		execl(bin, bin, (char *)NULL);
+		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+		_exit(127);
+	}
+	kpt_pidfile(name, pidp, sizeof(pidp));
+	if ((f = fopen(pidp, "w")) == NULL)
+		kpt_die("cannot write %s", pidp);
+	fprintf(f, "%d\n", (int)pid);
+	fclose(f);
+}
+
+void
+kpt_kill(const char *name, int sig)
+{
+	pid_t pid = kpt_pid_of(name);
+
+	if (pid <= 0)
+		return;
+	kill(pid, sig);
+	if (sig != SIGKILL)
+		return;
+	for (int i = 0; i < 500 && !kpt_gone(pid); i++)
+		usleep(10000);
+}
+
+void
+kpt_restart(const char *name)
+{
+	kpt_spawn(name);
+}
+
+void
+kpt_pg_restart(void)
+{
+	kpt_sh("PG_FAST=1 '%s/scripts/pg.sh' stop '%s/pg' && PG_FAST=1 "
+	       "'%s/scripts/pg.sh' start '%s/pg'",
+	       kpt_root(), kpt_dir(), kpt_root(), kpt_dir());
+}
+
+static char kpt_url_buf[64];
+
+const char *
+kpt_service_url(const char *service)
+{
+	char var[64];
+
+	snprintf(var, sizeof(var), "KEYPORT_%s_URL", service);
+	for (char *p = var; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	return kpt_env(var);
+}
+
+int
+kpt_wait_ready(double timeout_s)
+{
+	double end = kpt_now() + timeout_s;
+
+	while (kpt_now() < end) {
+		kpt_resp r;
+		if (kpt_http("GET", "/readyz", NULL, NULL, NULL, &r) == 0 &&
+		    r.status == 200) {
+			kpt_resp_free(&r);
+			return 0;
+		}
+		kpt_resp_free(&r);
+		usleep(50000);
+	}
+	return -1;
+}
+
+void
+kpt_stack_start(const kpt_opts *o)
+{
+	char dir[] = "/tmp/keyport-it-XXXXXX";
+	char buf[1024], pw[64];
+	int ports[KPT_NSVC + 2];
+	unsigned char rnd[12];
+	FILE *f;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (mkdtemp(dir) == NULL)
+		kpt_die("mkdtemp: %s", strerror(errno));
+	chmod(dir, 0755); /* PostgreSQL runs as nobody when we are root */
+	setenv("KPT_DIR", dir, 1);
+	kpt_sh("mkdir -p '%s/logs' '%s/pids' '%s/data' && mkdir -m 0700 "
+	       "'%s/secrets'",
+	       dir, dir, dir, dir);
+
+	/* PostgreSQL first: a private throw-away cluster. */
+	kpt_sh("PG_FAST=1 '%s/scripts/pg.sh' start '%s/pg'", kpt_root(), dir);
+	snprintf(buf, sizeof(buf), "'%s/scripts/pg.sh' url '%s/pg'",
+		 kpt_root(), dir);
+	if ((f = popen(buf, "r")) == NULL || fgets(buf, sizeof(buf), f) == NULL)
+		kpt_die("cannot read the database URL");
+	pclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	setenv("KEYPORT_DATABASE_URL", buf, 1);
+
+	kpt_free_ports(ports, KPT_NSVC + 2);
+	for (int i = 0; i < KPT_NSVC; i++) {
+		char var[64], url[64];
+		snprintf(var, sizeof(var), "KEYPORT_%s_URL", kpt_services[i]);
+		for (char *p = var; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ports[i]);
+		setenv(var, url, 1);
+	}
+	if (o != NULL && o->activation_replicas >= 2) {
+		char both[160], second[64];
+		snprintf(second, sizeof(second), "tcp://127.0.0.1:%d",
+			 ports[KPT_NSVC + 1]);
+		snprintf(both, sizeof(both), "%s,%s",
+			 getenv("KEYPORT_ACTIVATION_URL"), second);
+		setenv("KPT_ACTIVATION2_URL", second, 1);
+		setenv("KEYPORT_ACTIVATION_URL", both, 1);
+	}
+	snprintf(buf, sizeof(buf), "%d", ports[KPT_NSVC]);
+	setenv("KEYPORT_HTTP_PORT", buf, 1);
+	snprintf(kpt_url_buf, sizeof(kpt_url_buf), "http://127.0.0.1:%d",
+		 ports[KPT_NSVC]);
+	setenv("KPT_URL", kpt_url_buf, 1);
+	snprintf(buf, sizeof(buf), "%s/secrets", dir);
+	setenv("KEYPORT_SECRET_DIR", buf, 1);
+	snprintf(buf, sizeof(buf), "%s/data", dir);
+	setenv("KEYPORT_DATA_DIR", buf, 1);
+	setenv("KEYPORT_ADMIN_EMAIL", "admin@example.com", 1);
+	f = fopen("/dev/urandom", "r");
+	if (f == NULL || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))
+		kpt_die("cannot read /dev/urandom");
+	fclose(f);
+	snprintf(pw, sizeof(pw), "Adm1n-");
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(pw + strlen(pw), 3, "%02x", rnd[i]);
+	setenv("KEYPORT_ADMIN_PASSWORD", pw, 1);
+	setenv("KEYPORT_LOG_LEVEL", "debug", 1);
+	setenv("KEYPORT_DB_WAIT_SECONDS", "30", 1);
+
+	for (int i = 0; i < KPT_NSVC; i++)
+		kpt_spawn(kpt_services[i]);
+	if (o != NULL && o->activation_replicas >= 2)
+		kpt_spawn("activation#2");
+	kpt_spawn("gateway");
+	if (kpt_wait_ready(60) != 0)
+		kpt_die("the stack was not ready within 60 s; logs in %s/logs",
+			dir);
+}
+
+void
+kpt_stack_stop(void)
+{
+	static const char *const names[] = {"gateway", "auth", "org",
+					    "license", "activation",
+					    "activation#2", "release"};
+	const char *dir = getenv("KPT_DIR");
+	pid_t pids[7];
+
+	if (dir == NULL)
+		return;
+	for (int i = 0; i < 7; i++) {
+		pids[i] = kpt_pid_of(names[i]);
+		if (pids[i] > 0)
+			kill(pids[i], SIGTERM);
+	}
+	for (int i = 0; i < 7; i++) {
+		for (int k = 0; k < 500 && !kpt_gone(pids[i]); k++)
+			usleep(10000);
+		if (!kpt_gone(pids[i]))
+			kill(pids[i], SIGKILL);
+		if (pids[i] > 0)
+			waitpid(pids[i], NULL, WNOHANG);
+	}
+	if (system(NULL)) {
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd), "'%s/scripts/pg.sh' stop '%s/pg'",
+			 kpt_root(), dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "kpt: stopping PostgreSQL failed\n");
+		if (getenv("KPT_KEEP") == NULL) {
+			snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+			if (system(cmd) != 0)
+				fprintf(stderr, "kpt: cannot remove %s\n", dir);
+		} else {
+			fprintf(stderr, "kpt: kept %s\n", dir);
+		}
+	}
+	unsetenv("KPT_DIR");
+}
+
+/* ---- HTTP -------------------------------------------------------------- */
+
+typedef struct kpt_buf {
+	char *p;
+	size_t len;
+} kpt_buf;
+
+static size_t
+kpt_collect(char *data, size_t size, size_t n, void *arg)
+{
+	kpt_buf *b = arg;
+	size_t add = size * n;
+	char *np = realloc(b->p, b->len + add + 1);
+
+	if (np == NULL)
+		return 0;
+	memcpy(np + b->len, data, add);
+	b->p = np;
+	b->len += add;
+	b->p[b->len] = '\0';
+	return add;
+}
+
+int
+kpt_http_raw(const char *method, const char *path, const char *token,
+	     const void *body, size_t len, const char *content_type,
+	     const char *const *extra_headers, kpt_resp *out)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	kpt_buf b = {0}, hb = {0};
+	char url[2048], line[4096];
+	double t0 = kpt_now();
+	CURLcode cr;
+
+	memset(out, 0, sizeof(*out));
+	if (c == NULL)
+		return -1;
+	snprintf(url, sizeof(url), "%s%s", kpt_url(), path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kpt_collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, kpt_collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	if (token != NULL) {
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", token);
+		h = curl_slist_append(h, line);
+	}
+	if (body != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s",
+			 content_type ? content_type : "application/json");
+		h = curl_slist_append(h, line);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)len);
+	}
+	h = curl_slist_append(h, "Expect:");
+	for (int i = 0; extra_headers != NULL && extra_headers[i] != NULL; i++)
+		h = curl_slist_append(h, extra_headers[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	cr = curl_easy_perform(c);
+	if (cr == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	out->seconds = kpt_now() - t0;
+	out->body = b.p ? b.p : strdup("");
+	out->len = b.len;
+	out->headers = hb.p ? hb.p : strdup("");
+	out->json = out->len ? json_loadb(out->body, out->len, 0, NULL) : NULL;
+	return cr == CURLE_OK ? 0 : -1;
+}
+
+int
+kpt_http(const char *method, const char *path, const char *token,
+	 const char *body, const char *const *extra_headers, kpt_resp *out)
+{
+	return kpt_http_raw(method, path, token, body,
+			    body ? strlen(body) : 0, "application/json",
+			    extra_headers, out);
+}
+
+char *
+kpt_header(const kpt_resp *r, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = r->headers;
+
+	while (p != NULL && *p) {
+		const char *eol = strstr(p, "\r\n");
+		size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
+		if (linelen > n + 1 && strncasecmp(p, name, n) == 0 &&
+		    p[n] == ':') {
+			const char *v = p + n + 1;
+			while (*v == ' ')
+				v++;
+			return strndup(v, linelen - (size_t)(v - p));
+		}
+		p = eol ? eol + 2 : NULL;
+	}
+	return NULL;
+}
+
+const char *
+kpt_error_code(const kpt_resp *r)
+{
+	const char *s = NULL;
+
+	if (r->json != NULL)
+		json_unpack(r->json, "{s:{s:s}}", "error", "code", &s);
+	return s ? s : "";
+}
+
+void
+kpt_resp_free(kpt_resp *r)
+{
+	free(r->body);
+	free(r->headers);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+char *
+kpt_jsonf(const char *fmt, ...)
+{
+	va_list ap;
+	json_error_t err;
+	json_t *v;
+	char *s;
+
+	va_start(ap, fmt);
+	v = json_vpack_ex(&err, 0, fmt, ap);
+	va_end(ap);
+	if (v == NULL) {
+		fprintf(stderr, "kpt_jsonf: %s\n", err.text);
+		abort();
+	}
+	s = json_dumps(v, JSON_COMPACT);
+	json_decref(v);
+	return s;
+}
+
+int
+kpt_log_grep(const char *needle)
+{
+	char cmd[2048];
+	FILE *f;
+	int n = 0;
+
+	if (strchr(needle, '\'') != NULL)
+		return -1;
+	snprintf(cmd, sizeof(cmd), "cat '%s'/logs/*.log | grep -c -F -e '%s'",
+		 kpt_dir(), needle);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	if (fscanf(f, "%d", &n) != 1)
+		n = -1;
+	pclose(f);
+	return n;
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+	(void)stats;
+	kpt_stack_stop();
+}

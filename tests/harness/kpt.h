@@ -1,0 +1,119 @@
+/* kpt: the integration-test harness. Starts a real PostgreSQL (a throw-away
+ * cluster of its own, via scripts/pg.sh), the five services and the gateway
+ * on free ports, and gives tests an HTTP client and process control.
+ *
+ * Criterion runs each test in its own process, so the stack is started once
+ * per test binary from a PRE_ALL report hook (KPT_SUITE below) and described
+ * to the tests through environment variables and a state directory with
+ * one pid file per process. Tests may kill and restart processes; the
+ * POST_ALL hook stops whatever the pid files name, PostgreSQL last.
+ */
+#ifndef KPT_H
+#define KPT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Options of a stack (all zero: one replica of everything). */
+typedef struct kpt_opts {
+	int activation_replicas; /* 0 or 1: one; 2: two processes */
+} kpt_opts;
+
+/* kpt_stack_start starts everything and waits for /readyz (60 s). Aborts
+ * the test binary with a message on failure. */
+void kpt_stack_start(const kpt_opts *o);
+
+/* kpt_stack_stop stops every process of the stack and PostgreSQL, and
+ * removes the state directory unless KPT_KEEP=1. */
+void kpt_stack_stop(void);
+
+/* Declares the PRE_ALL report hook that starts the stack for one test
+ * binary, with the given kpt_opts initialiser; the POST_ALL hook that stops
+ * it lives in kpt.c. */
+#define KPT_SUITE(...)                                                      \
+	ReportHook(PRE_ALL)(struct criterion_test_set * kpt_set_)           \
+	{                                                                   \
+		kpt_opts kpt_o_ = {__VA_ARGS__};                           \
+		(void)kpt_set_;                                             \
+		kpt_stack_start(&kpt_o_);                                   \
+	}
+
+/* The gateway's base URL, e.g. http://127.0.0.1:41234 (no trailing /). */
+const char *kpt_url(void);
+
+/* The state directory (logs/ holds each process's log). */
+const char *kpt_dir(void);
+
+/* The vendor admin's credentials the stack was started with. */
+const char *kpt_admin_email(void);
+const char *kpt_admin_password(void);
+
+/* The database URL of the stack. */
+const char *kpt_database_url(void);
+
+/* The NNG address of a service (first replica). */
+const char *kpt_service_url(const char *service);
+
+/* ---- HTTP ------------------------------------------------------------- */
+
+typedef struct kpt_resp {
+	long status;
+	char *body;       /* NUL-terminated, malloc'd */
+	size_t len;
+	json_t *json;     /* parsed body, or NULL when not JSON */
+	char *headers;    /* raw response headers, malloc'd */
+	double seconds;   /* time to the answer */
+} kpt_resp;
+
+/* kpt_http sends a request. token (may be NULL) goes in Authorization:
+ * Bearer; body (may be NULL) is sent as application/json; extra_headers is
+ * a NULL-terminated list of "Name: value" (may be NULL). Returns 0, or -1
+ * when no HTTP answer came (out->status is then 0). Free with
+ * kpt_resp_free. */
+int kpt_http(const char *method, const char *path, const char *token,
+	     const char *body, const char *const *extra_headers,
+	     kpt_resp *out);
+
+/* kpt_http_raw is kpt_http with a body of any bytes and content type. */
+int kpt_http_raw(const char *method, const char *path, const char *token,
+		 const void *body, size_t len, const char *content_type,
+		 const char *const *extra_headers, kpt_resp *out);
+
+/* kpt_header returns a response header's value (malloc'd, caller frees) or
+ * NULL. Case-insensitive name. */
+char *kpt_header(const kpt_resp *r, const char *name);
+
+/* kpt_error_code returns error.code of a JSON error body, or "". */
+const char *kpt_error_code(const kpt_resp *r);
+
+void kpt_resp_free(kpt_resp *r);
+
+/* kpt_jsonf formats a JSON document with json_pack and dumps it compactly
+ * (malloc'd, caller frees). Aborts on a bad format. */
+char *kpt_jsonf(const char *fmt, ...);
+
+/* ---- processes ------------------------------------------------------ */
+
+/* kpt_kill sends sig to a stack process ("auth", ..., "gateway",
+ * "activation#2" for the second replica) and, for SIGKILL, waits until it
+ * is gone. */
+void kpt_kill(const char *name, int sig);
+
+/* kpt_restart starts a killed process again with the same environment;
+ * does not wait for readiness. */
+void kpt_restart(const char *name);
+
+/* kpt_pg_restart stops PostgreSQL (fast shutdown) and starts it again on
+ * the same port. */
+void kpt_pg_restart(void);
+
+/* kpt_wait_ready polls /readyz until 200 or the timeout; returns 0 or -1. */
+int kpt_wait_ready(double timeout_s);
+
+/* kpt_now returns a monotonic time in seconds. */
+double kpt_now(void);
+
+/* kpt_log_grep counts lines of every process log that contain needle. */
+int kpt_log_grep(const char *needle);
+
+#endif

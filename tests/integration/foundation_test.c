@@ -1,0 +1,176 @@
+/* The foundation as a user meets it: health, readiness, metrics, request
+ * ids, error format, and the stack surviving a killed service or a
+ * restarted PostgreSQL without restarting anything else. */
+#include "kpt.h"
+
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+KPT_SUITE(0)
+
+Test(foundation, healthz_answers_json_with_request_id, .timeout = 60)
+{
+	kpt_resp r;
+	char *rid;
+
+	cr_assert_eq(kpt_http("GET", "/healthz", NULL, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(json_string_value(json_object_get(r.json, "status")),
+			 "ok");
+	rid = kpt_header(&r, "X-Request-Id");
+	cr_assert_not_null(rid);
+	cr_assert_geq(strlen(rid), 16);
+	free(rid);
+	kpt_resp_free(&r);
+}
+
+Test(foundation, request_id_is_passed_through, .timeout = 60)
+{
+	const char *h[] = {"X-Request-Id: test-req-1234", NULL};
+	const char *bad[] = {"X-Request-Id: has spaces & \"quotes\"", NULL};
+	kpt_resp r;
+	char *rid;
+
+	cr_assert_eq(kpt_http("GET", "/readyz", NULL, NULL, h, &r), 0);
+	rid = kpt_header(&r, "X-Request-Id");
+	cr_assert_str_eq(rid, "test-req-1234");
+	free(rid);
+	kpt_resp_free(&r);
+	/* the id reaches the services' logs (the health RPC carries it) */
+	cr_assert_gt(kpt_log_grep("\"requestId\":\"test-req-1234\""), 0);
+
+	/* an unsafe id is replaced, not echoed */
+	cr_assert_eq(kpt_http("GET", "/healthz", NULL, NULL, bad, &r), 0);
+	rid = kpt_header(&r, "X-Request-Id");
+	cr_assert_not_null(rid);
+	cr_assert_null(strchr(rid, ' '));
+	free(rid);
+	kpt_resp_free(&r);
+}
+
+Test(foundation, readyz_lists_every_service, .timeout = 60)
+{
+	const char *names[] = {"auth",    "org",     "license",
+			       "activation", "release", "database"};
+	kpt_resp r;
+	json_t *s;
+
+	cr_assert_eq(kpt_http("GET", "/readyz", NULL, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "readyz: %s", r.body);
+	s = json_object_get(r.json, "services");
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		cr_assert_str_eq(json_string_value(json_object_get(s, names[i])),
+				 "ok", "%s", names[i]);
+	kpt_resp_free(&r);
+}
+
+Test(foundation, unknown_route_and_method_answer_json_errors, .timeout = 60)
+{
+	kpt_resp r;
+
+	cr_assert_eq(kpt_http("GET", "/v1/no-such-thing", NULL, NULL, NULL, &r),
+		     0);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(kpt_error_code(&r), "NOT_FOUND");
+	kpt_resp_free(&r);
+
+	cr_assert_eq(kpt_http("DELETE", "/healthz", NULL, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 405);
+	cr_assert_str_eq(kpt_error_code(&r), "METHOD_NOT_ALLOWED");
+	kpt_resp_free(&r);
+
+	/* paths that cannot be routed at all are still JSON 404s */
+	cr_assert_eq(kpt_http("GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", NULL,
+			      NULL, NULL, &r),
+		     0);
+	cr_assert_eq(r.status, 404);
+	cr_assert_str_eq(kpt_error_code(&r), "NOT_FOUND");
+	kpt_resp_free(&r);
+}
+
+Test(foundation, metrics_are_prometheus_text, .timeout = 60)
+{
+	kpt_resp r;
+	char *ct;
+
+	kpt_http("GET", "/healthz", NULL, NULL, NULL, &r);
+	kpt_resp_free(&r);
+	cr_assert_eq(kpt_http("GET", "/metrics", NULL, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200);
+	ct = kpt_header(&r, "Content-Type");
+	cr_assert(ct != NULL && strncmp(ct, "text/plain", 10) == 0);
+	free(ct);
+	cr_assert_not_null(strstr(r.body, "# TYPE keyport_http_requests_total "
+					  "counter"));
+	cr_assert_not_null(strstr(r.body, "keyport_http_requests_total{method="
+					  "\"GET\",route=\"/healthz\",status="
+					  "\"200\"}"));
+	cr_assert_not_null(strstr(r.body, "keyport_http_request_duration_"
+					  "seconds_bucket{method=\"GET\","
+					  "route=\"/healthz\",le=\"+Inf\"}"));
+	cr_assert_not_null(strstr(r.body, "keyport_rpc_errors_total{service="
+					  "\"auth\""));
+	kpt_resp_free(&r);
+}
+
+/* Polls /readyz until it answers `status`; returns the seconds it took, or
+ * a negative number after timeout_s. The last body is left in *last. */
+static double
+wait_readyz(long status, double timeout_s, kpt_resp *last)
+{
+	double t0 = kpt_now();
+
+	memset(last, 0, sizeof(*last));
+	while (kpt_now() - t0 < timeout_s) {
+		kpt_resp_free(last);
+		if (kpt_http("GET", "/readyz", NULL, NULL, NULL, last) == 0 &&
+		    last->status == status)
+			return kpt_now() - t0;
+		usleep(20000);
+	}
+	return -1;
+}
+
+Test(foundation, killed_service_is_named_then_recovers, .timeout = 180)
+{
+	const char *svcs[] = {"auth", "org", "license", "activation",
+			      "release"};
+
+	for (size_t i = 0; i < sizeof(svcs) / sizeof(svcs[0]); i++) {
+		kpt_resp r;
+		double took;
+
+		kpt_kill(svcs[i], SIGKILL);
+		took = wait_readyz(503, 2.0, &r);
+		cr_assert_geq(took, 0, "%s killed: readyz still %ld after 2 s",
+			      svcs[i], r.status);
+		cr_assert_str_eq(kpt_error_code(&r), "SERVICE_UNAVAILABLE");
+		cr_assert_not_null(strstr(r.body, svcs[i]),
+				   "readyz does not name %s: %s", svcs[i],
+				   r.body);
+		kpt_resp_free(&r);
+
+		kpt_restart(svcs[i]);
+		took = wait_readyz(200, 20.0, &r);
+		cr_assert_geq(took, 0, "%s restarted: readyz %ld: %s", svcs[i],
+			      r.status, r.body);
+		kpt_resp_free(&r);
+	}
+}
+
+Test(foundation, postgres_restart_needs_no_service_restart, .timeout = 180)
+{
+	kpt_resp r;
+	double took;
+
+	kpt_pg_restart();
+	/* the services reconnect on their own: no process is restarted */
+	took = wait_readyz(200, 20.0, &r);
+	cr_assert_geq(took, 0, "after PostgreSQL restart: %ld %s", r.status,
+		      r.body);
+	kpt_resp_free(&r);
+}
