@@ -1,6 +1,7 @@
 /* kp_service: start-up, migrations, RPC serving and orderly stop. */
 #include "kp_service.h"
 
+#include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -194,9 +195,34 @@ kp_service_prepare(kp_service *svc)
 	return rv;
 }
 
+/* "<service>.SetClockOffset", served only with KEYPORT_TEST_CLOCK=1. */
+static int
+kp_service_set_clock(kp_rpc_ctx *ctx)
+{
+	Keyport__ClockOffset *req = NULL;
+	Keyport__ClockOffset reply = KEYPORT__CLOCK_OFFSET__INIT;
+	int rv;
+
+	rv = kp_rpc_unpack(ctx, &keyport__clock_offset__descriptor,
+			   (ProtobufCMessage **)&req);
+	if (rv != KP_OK)
+		goto out;
+	kp_clock_set_offset(req->seconds);
+	kp_log_info("test clock offset set to %lld s",
+		    (long long)req->seconds);
+	reply.seconds = req->seconds;
+	rv = kp_rpc_reply(ctx, &reply.base);
+out:
+	if (req != NULL)
+		protobuf_c_message_free_unpacked(&req->base, NULL);
+	return rv;
+}
+
 int
 kp_service_main(const kp_service_def *def, int argc, char **argv)
 {
+	kp_rpc_method *methods = NULL;
+	char clock_method[96];
 	kp_service svc;
 	kp_rpc_server *server = NULL;
 	kp_rpc_server_config cfg;
@@ -252,6 +278,22 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	cfg.workers = (int)workers;
 	cfg.methods = def->methods;
 	cfg.nmethods = def->nmethods;
+	if (strcmp(kp_config_str("KEYPORT_TEST_CLOCK", "0"), "1") == 0) {
+		methods = calloc(def->nmethods + 1, sizeof(*methods));
+		if (methods == NULL)
+			goto out;
+		if (def->nmethods > 0)
+			memcpy(methods, def->methods,
+			       def->nmethods * sizeof(*methods));
+		snprintf(clock_method, sizeof(clock_method),
+			 "%s.SetClockOffset", def->name);
+		methods[def->nmethods].name = clock_method;
+		methods[def->nmethods].fn = kp_service_set_clock;
+		cfg.methods = methods;
+		cfg.nmethods = def->nmethods + 1;
+		kp_log_warn("KEYPORT_TEST_CLOCK=1: the clock can be moved "
+			    "over RPC; never use this in production");
+	}
 	cfg.app = &svc;
 	cfg.worker_init = kp_service_worker_init;
 	cfg.worker_fini = kp_service_worker_fini;
@@ -268,5 +310,6 @@ out:
 		def->fini(&svc);
 	for (size_t i = 0; i < KP_SERVICE_N; i++)
 		kp_rpc_client_close(svc.clients[i]);
+	free(methods);
 	return status;
 }

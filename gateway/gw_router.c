@@ -11,7 +11,8 @@ gw_router_count(void)
 	int n = 0;
 
 	for (size_t t = 0; t < gw_route_tables_count; t++)
-		n += (int)gw_route_tables[t]->count;
+		if (gw_route_tables[t] != NULL)
+			n += (int)gw_route_tables[t]->count;
 	return n;
 }
 
@@ -19,6 +20,8 @@ const gw_route *
 gw_router_at(int i)
 {
 	for (size_t t = 0; t < gw_route_tables_count; t++) {
+		if (gw_route_tables[t] == NULL)
+			continue;
 		if (i < (int)gw_route_tables[t]->count)
 			return &gw_route_tables[t]->routes[i];
 		i -= (int)gw_route_tables[t]->count;
@@ -89,6 +92,8 @@ gw_router_match(const char *method, char *path,
 	if (nseg < 0)
 		return NULL;
 	for (size_t t = 0; t < gw_route_tables_count; t++) {
+		if (gw_route_tables[t] == NULL)
+			continue;
 		for (size_t k = 0; k < gw_route_tables[t]->count; k++, idx++) {
 			const gw_route *rt = &gw_route_tables[t]->routes[k];
 			const char *tmp[GW_MAX_PARAMS] = {0};

@@ -1,6 +1,10 @@
 /* kpt: starts and stops the real stack for integration tests; HTTP client. */
 #include "kpt.h"
 
+#include "kp_err.h"
+#include "kp_rpc.h"
+
+
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -369,6 +373,7 @@ kpt_stack_start(const kpt_opts *o)
 		snprintf(pw + strlen(pw), 3, "%02x", rnd[i]);
 	setenv("KEYPORT_ADMIN_PASSWORD", pw, 1);
 	setenv("KEYPORT_LOG_LEVEL", "debug", 1);
+	setenv("KEYPORT_TEST_CLOCK", "1", 1);
 	setenv("KEYPORT_DB_WAIT_SECONDS", "30", 1);
 
 	for (int i = 0; i < KPT_NSVC; i++)
@@ -592,4 +597,28 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
 	(void)stats;
 	kpt_stack_stop();
+}
+
+void
+kpt_set_clock(const char *service, long long seconds)
+{
+	kp_rpc_client *c = NULL;
+	Keyport__ClockOffset req = KEYPORT__CLOCK_OFFSET__INIT;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	char method[96];
+	int rv;
+
+	snprintf(method, sizeof(method), "%s.SetClockOffset", service);
+	req.seconds = seconds;
+	call.method = method;
+	call.timeout_ms = 5000;
+	call.idempotent = true;
+	cr_assert_eq(kp_rpc_client_open(&c, service, kpt_service_url(service)),
+		     KP_OK);
+	for (int i = 0; i < 50 && kp_rpc_client_pipes(c) == 0; i++)
+		usleep(20000);
+	rv = kp_rpc_invoke(c, &call, &req.base, NULL, NULL, &res);
+	kp_rpc_client_close(c);
+	cr_assert_eq(rv, KP_OK, "%s: %s", method, res.message);
 }

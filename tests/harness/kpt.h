@@ -116,4 +116,8 @@ double kpt_now(void);
 /* kpt_log_grep counts lines of every process log that contain needle. */
 int kpt_log_grep(const char *needle);
 
+/* kpt_set_clock moves service's clock (kp_clock.h) to now + seconds; every
+ * stack started by the harness runs with KEYPORT_TEST_CLOCK=1. */
+void kpt_set_clock(const char *service, long long seconds);
+
 #endif

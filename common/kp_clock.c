@@ -1,0 +1,48 @@
+/* kp_clock: wall clock with a test offset (see kp_clock.h). */
+#include "kp_clock.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <time.h>
+
+static _Atomic int64_t kp_clock_off;
+
+int64_t
+kp_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 +
+	       atomic_load(&kp_clock_off) * 1000;
+}
+
+int64_t
+kp_now(void)
+{
+	return (int64_t)time(NULL) + atomic_load(&kp_clock_off);
+}
+
+void
+kp_clock_set_offset(int64_t seconds)
+{
+	atomic_store(&kp_clock_off, seconds);
+}
+
+int64_t
+kp_clock_offset(void)
+{
+	return atomic_load(&kp_clock_off);
+}
+
+char *
+kp_time_format(int64_t t, char *buf, unsigned long len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0 && len > 0)
+		buf[0] = '\0';
+	return buf;
+}

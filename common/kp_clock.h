@@ -1,0 +1,30 @@
+/* kp_clock: the one source of "now" for every service.
+ *
+ * Production code reads the wall clock through kp_now / kp_now_ms. A test
+ * run (KEYPORT_TEST_CLOCK=1) may move a service's clock forward or back with
+ * the RPC "<service>.SetClockOffset" (keyport.ClockOffset), so expiry rules
+ * are tested without sleeping. The offset is process-wide and atomic.
+ */
+#ifndef KP_CLOCK_H
+#define KP_CLOCK_H
+
+#include <stdint.h>
+
+/* kp_now returns unix seconds, offset included. */
+int64_t kp_now(void);
+
+/* kp_now_ms returns unix milliseconds, offset included. */
+int64_t kp_now_ms(void);
+
+/* kp_clock_set_offset sets the offset in seconds (tests only). */
+void kp_clock_set_offset(int64_t seconds);
+
+/* kp_clock_offset returns the current offset in seconds. */
+int64_t kp_clock_offset(void);
+
+/* kp_time_format writes t (unix seconds) as RFC 3339 UTC
+ * ("2026-01-02T03:04:05Z") into buf (at least 21 bytes); "" for t == 0
+ * is the caller's choice, this always formats. Returns buf. */
+char *kp_time_format(int64_t t, char *buf, unsigned long len);
+
+#endif
