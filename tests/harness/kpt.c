@@ -119,10 +119,23 @@ kpt_sh(const char *fmt, ...)
 	va_list ap;
 	int rv;
 
+	pid_t pid;
+
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	rv = system(cmd);
+	/* Not system(): the command (PostgreSQL among them) must not inherit
+	 * Criterion's IPC descriptors, or the runner waits on them forever. */
+	pid = fork();
+	if (pid < 0)
+		kpt_die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close_range(3, ~0U, 0);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &rv, 0) < 0 && errno == EINTR)
+		;
 	if (rv != 0)
 		kpt_die("command failed (%d): %s", rv, cmd);
 }
@@ -215,31 +228,51 @@ kpt_spawn(const char *name)
 {
 	char bin[512], logp[512], pidp[512];
 	const char *listen;
-	pid_t pid;
+	pid_t pid = -1, mid;
+	int pfd[2];
 	FILE *f;
 
 	kpt_binary(name, bin, sizeof(bin), &listen);
 	kpt_path(logp, sizeof(logp), "%s/logs/%s.log", kpt_dir(), name);
-	pid = fork();
-	if (pid < 0)
+	/* Double fork: the service is not a child of the Criterion runner
+	 * (whose reaper loops on unknown children when they die) nor of a
+	 * test worker; the pid comes back through a pipe. */
+	if (pipe2(pfd, O_CLOEXEC) != 0)
+		kpt_die("pipe: %s", strerror(errno));
+	mid = fork();
+	if (mid < 0)
 		kpt_die("fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		sigset_t none;
-		setpgid(0, 0);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-			close(fd);
+	if (mid == 0) {
+		pid = fork();
+		if (pid == 0) {
+			int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+			sigset_t none;
+			setpgid(0, 0);
+			if (fd >= 0) {
+				dup2(fd, 1);
+				dup2(fd, 2);
+				close(fd);
+			}
+			/* keep Criterion's IPC descriptors out of it */
+			close_range(3, ~0U, 0);
+			sigemptyset(&none);
+			sigprocmask(SIG_SETMASK, &none, NULL);
+			if (listen != NULL)
+				setenv("KEYPORT_LISTEN_URL", listen, 1);
+			execl(bin, bin, (char *)NULL);
+			fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
+			_exit(127);
 		}
-		if (listen != NULL)
-			setenv("KEYPORT_LISTEN_URL", listen, 1);
-		execl(bin, bin, (char *)NULL);
-		fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
-		_exit(127);
+		if (write(pfd[1], &pid, sizeof(pid)) != sizeof(pid))
+			_exit(1);
+		_exit(0);
 	}
+	close(pfd[1]);
+	if (read(pfd[0], &pid, sizeof(pid)) != sizeof(pid) || pid <= 0)
+		kpt_die("cannot start %s", name);
+	close(pfd[0]);
+	while (waitpid(mid, NULL, 0) < 0 && errno == EINTR)
+		;
 	kpt_pidfile(name, pidp, sizeof(pidp));
 	if ((f = fopen(pidp, "w")) == NULL)
 		kpt_die("cannot write %s", pidp);
