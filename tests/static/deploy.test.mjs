@@ -266,3 +266,18 @@ test('Dockerfile: Debian 12 build stage, runtime without -dev, non-root', () => 
   const ign = read('.dockerignore');
   for (const p of ['build', 'node_modules', '.git']) assert.match(ign, new RegExp(`^${p.replace('.', '\\.')}$`, 'm'));
 });
+
+// ---- bench scenarios ----------------------------------------------------------
+test('bench: scenarios are bash scripts that parse', async () => {
+  const { readdirSync, statSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { root } = await import('./lib.mjs');
+  const dir = join(root, 'bench', 'scenarios');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.sh'));
+  assert.ok(files.includes('healthz.sh'));
+  for (const f of files) {
+    assert.ok(statSync(join(dir, f)).mode & 0o100, `${f}: executable`);
+    execFileSync('bash', ['-n', join(dir, f)]);
+  }
+});
