@@ -23,7 +23,7 @@ conns=${BENCH_CONNECTIONS:-64}
 wthreads=${BENCH_THREADS:-2}
 http_threads=${KEYPORT_HTTP_THREADS:-8}
 
-for c in wrk curl jq; do
+for c in wrk curl jq node; do
 	command -v "$c" >/dev/null || {
 		echo "bench: $c is missing (scripts/deps.sh)" >&2
 		exit 1
@@ -51,13 +51,18 @@ trap 'exit 130' INT TERM
 
 # n distinct free loopback ports
 free_ports() {
-	python3 - "$1" <<'PY'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
+	node -e '
+const net = require("node:net");
+const n = Number(process.argv[1]), servers = [];
+(function next() {
+	if (servers.length === n) {
+		console.log(servers.map((s) => s.address().port).join(" "));
+		servers.forEach((s) => s.close());
+		return;
+	}
+	const s = net.createServer().listen(0, "127.0.0.1", next);
+	servers.push(s);
+})();' "$1"
 }
 
 # wrk URL [wrk args...] -> "rps p50_ms p99_ms requests non2xx errors"
