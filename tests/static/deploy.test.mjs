@@ -215,6 +215,12 @@ test('k8s: env names known, references resolve', () => {
         }
       }
     }
+    const vols = new Set([...(w.spec.template.spec.volumes || []).map((v) => v.name),
+      ...(w.spec.volumeClaimTemplates || []).map((t) => t.metadata.name)]);
+    for (const c of containers(w))
+      for (const m of c.volumeMounts || []) assert.ok(vols.has(m.name), `${w.metadata.name}/${c.name}: volume ${m.name}`);
+    if (containers(w).some((c) => c.securityContext?.readOnlyRootFilesystem))
+      assert.ok(containers(w).every((c) => (c.volumeMounts || []).some((m) => m.mountPath === '/tmp')), `${w.metadata.name}: writable /tmp`);
     for (const v of w.spec.template.spec.volumes || [])
       if (v.persistentVolumeClaim) assert.ok(pvcs.has(v.persistentVolumeClaim.claimName), `${w.metadata.name}: PVC ${v.persistentVolumeClaim.claimName}`);
   }
