@@ -287,3 +287,51 @@ test('bench: scenarios are bash scripts that parse', async () => {
     execFileSync('bash', ['-n', join(dir, f)]);
   }
 });
+
+// The runtime stage must carry every shared library the binaries link
+// directly (readelf NEEDED -> dpkg -S). Needs the binaries: `make test` builds
+// them before the lint; `make lint` on a clean tree skips this one.
+test('Dockerfile: runtime packages cover the binaries\' shared libraries', async (t) => {
+  const { existsSync, readdirSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const { root } = await import('./lib.mjs');
+  const bin = join(root, process.env.BUILD || 'build', 'bin');
+  if (!existsSync(bin) || readdirSync(bin).length === 0) {
+    t.skip('no build/bin (run make build)');
+    return;
+  }
+  const runtime = read('Dockerfile').split(/^FROM /m)[2];
+  const libc = new Set(['libc6', 'libgcc-s1']);
+  const missing = [];
+  const owners = new Map();
+  // the Debian package owning a library; with merged /usr, dpkg may know
+  // it under /lib rather than /usr/lib
+  const owner = (path) => {
+    if (!owners.has(path)) {
+      const real = execFileSync('readlink', ['-f', path], { encoding: 'utf8' }).trim();
+      let pkg;
+      for (const p of [real, real.replace(/^\/usr\/lib\//, '/lib/'), path]) {
+        try {
+          pkg = execFileSync('dpkg', ['-S', p], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(':')[0];
+          break;
+        } catch { /* try the next spelling */ }
+      }
+      assert.ok(pkg, `no Debian package owns ${real}`);
+      owners.set(path, pkg);
+    }
+    return owners.get(path);
+  };
+  for (const f of readdirSync(bin)) {
+    const needed = [...execFileSync('readelf', ['-d', join(bin, f)], { encoding: 'utf8' })
+      .matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+    const ldd = execFileSync('ldd', [join(bin, f)], { encoding: 'utf8' });
+    for (const so of needed) {
+      const path = new RegExp(`^\\s*${so.replace(/[.+]/g, '\\$&')} => (\\S+)`, 'm').exec(ldd)?.[1];
+      assert.ok(path, `${f}: ${so} not found by ldd`);
+      const pkg = owner(path);
+      if (!libc.has(pkg) && !new RegExp(`\\b${pkg}\\b`).test(runtime)) missing.push(`${f}: ${so} (${pkg})`);
+    }
+  }
+  assert.deepEqual(missing, []);
+});
