@@ -6,7 +6,13 @@
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <curl/curl.h>
+#include <libpq-fe.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -857,6 +863,141 @@ Test(auth, parallel_logins_keep_memory_bounded, .timeout = 120)
 	cr_assert_eq(login(kpt_admin_email(), kpt_admin_password(), NULL,
 			   NULL),
 		     200);
+}
+
+static void
+quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Starts keyport-auth on an empty database as replica i of a bootstrap
+ * test; its log goes to the stack's logs (so log greps cover it). */
+static pid_t
+boot_spawn(int i, const char *url, const char *dir, int port)
+{
+	char bin[512], logp[512], v[640];
+	const char *bindir = getenv("KEYPORT_BIN_DIR");
+	pid_t pid;
+
+	if (bindir != NULL)
+		snprintf(bin, sizeof(bin), "%s/keyport-auth", bindir);
+	else
+		snprintf(bin, sizeof(bin), "build/bin/keyport-auth");
+	snprintf(logp, sizeof(logp), "%s/logs/auth-boot-%d.log", kpt_dir(), i);
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		unsetenv("KEYPORT_ADMIN_EMAIL");
+		unsetenv("KEYPORT_ADMIN_PASSWORD");
+		setenv("KEYPORT_DATABASE_URL", url, 1);
+		snprintf(v, sizeof(v), "%s/data", dir);
+		setenv("KEYPORT_DATA_DIR", v, 1);
+		snprintf(v, sizeof(v), "%s/secrets", dir);
+		setenv("KEYPORT_SECRET_DIR", v, 1);
+		snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", port);
+		setenv("KEYPORT_LISTEN_URL", v, 1);
+		execl(bin, bin, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+Test(auth, bootstrap_two_replicas_create_one_admin, .timeout = 120)
+{
+	PGconn *c = PQconnectdb(kpt_database_url());
+	PGresult *res;
+	char url[512], dir[512], path[600], pw[128] = "", *slash;
+	pid_t pids[2];
+	struct stat st;
+	int ready = 0, nkeys = 0;
+	FILE *f;
+	DIR *d;
+	struct dirent *e;
+
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	PQsetNoticeProcessor(c, quiet, NULL);
+	PQclear(PQexec(c, "DROP DATABASE IF EXISTS kpt_boot"));
+	res = PQexec(c, "CREATE DATABASE kpt_boot");
+	cr_assert_eq(PQresultStatus(res), PGRES_COMMAND_OK, "%s",
+		     PQerrorMessage(c));
+	PQclear(res);
+	PQfinish(c);
+	snprintf(url, sizeof(url), "%s", kpt_database_url());
+	slash = strrchr(url, '/');
+	cr_assert_not_null(slash);
+	snprintf(slash, sizeof(url) - (size_t)(slash - url), "/kpt_boot");
+	snprintf(dir, sizeof(dir), "%s/boot", kpt_dir());
+	mkdir(dir, 0700);
+	for (int i = 0; i < 2; i++)
+		pids[i] = boot_spawn(i, url, dir, 20000 + (int)(getpid() % 20000) + i);
+	/* both replicas come up (each logs "auth ready") */
+	for (int k = 0; k < 600 && ready < 2; k++) {
+		char cmd[700], line[32];
+		snprintf(cmd, sizeof(cmd),
+			 "cat '%s'/logs/auth-boot-*.log | grep -c 'auth ready'",
+			 kpt_dir());
+		f = popen(cmd, "r");
+		ready = f && fgets(line, sizeof(line), f) ? atoi(line) : 0;
+		if (f)
+			pclose(f);
+		if (ready < 2)
+			usleep(100000);
+	}
+	cr_assert_eq(ready, 2, "the two replicas did not start");
+
+	/* exactly one admin, admin@localhost */
+	c = PQconnectdb(url);
+	cr_assert_eq(PQstatus(c), CONNECTION_OK);
+	res = PQexec(c, "SELECT count(*), min(email), min(role) FROM "
+			"auth.users");
+	cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	cr_assert_str_eq(PQgetvalue(res, 0, 0), "1");
+	cr_assert_str_eq(PQgetvalue(res, 0, 1), "admin@localhost");
+	cr_assert_str_eq(PQgetvalue(res, 0, 2), "admin");
+	PQclear(res);
+	PQfinish(c);
+	/* the generated password: a 0600 file, never in a log */
+	snprintf(path, sizeof(path), "%s/data/admin-password", dir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 0777, 0600);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(pw, sizeof(pw), f));
+	fclose(f);
+	pw[strcspn(pw, "\n")] = '\0';
+	cr_assert_geq(strlen(pw), 16);
+	cr_assert_eq(kpt_log_grep(pw), 0, "the generated password was logged");
+	/* one signing key, 0600, shared by both */
+	snprintf(path, sizeof(path), "%s/secrets/auth-keys", dir);
+	d = opendir(path);
+	cr_assert_not_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char kp[900];
+		if (strstr(e->d_name, ".key") == NULL)
+			continue;
+		nkeys++;
+		snprintf(kp, sizeof(kp), "%s/%s", path, e->d_name);
+		cr_assert_eq(stat(kp, &st), 0);
+		cr_assert_eq(st.st_mode & 0777, 0600);
+		cr_assert_eq(st.st_size, 64);
+	}
+	closedir(d);
+	cr_assert_eq(nkeys, 1);
+	for (int i = 0; i < 2; i++) {
+		kill(pids[i], SIGTERM);
+		waitpid(pids[i], NULL, 0);
+	}
 }
 
 /* Runs last (Criterion orders by name): no password or token of this run
