@@ -2,7 +2,10 @@
  * gateway, refresh rotation and reuse, logout, profile, password change,
  * personal access tokens, vendor-admin user management, login throttling,
  * the bounded password-hashing pool, and no secret in any log. */
+#include "kp_err.h"
+#include "kp_rpc.h"
 #include "kpt.h"
+#include "proto/auth.pb-c.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -1031,4 +1034,222 @@ Test(auth, zz_no_secret_in_logs, .timeout = 60)
 	cr_assert_gt(checked, 10, "only %d tokens checked", checked);
 	/* the logs do exist and have content (the grep is not vacuous) */
 	cr_assert_gt(kpt_log_grep("login of user"), 0);
+}
+
+/* ---- the user RPCs other services call (docs/rpc-contract.md) ------------ */
+
+static kp_rpc_client *
+auth_client(void)
+{
+	kp_rpc_client *c = NULL;
+
+	cr_assert_eq(kp_rpc_client_open(&c, "auth", kpt_service_url("auth")),
+		     KP_OK);
+	for (int i = 0; i < 100 && kp_rpc_client_pipes(c) == 0; i++)
+		usleep(20000);
+	return c;
+}
+
+/* Calls method as an organization-admin of org; returns the status. */
+static int
+call(kp_rpc_client *c, const char *method, const ProtobufCMessage *req,
+     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **rep,
+     kp_rpc_result *res)
+{
+	Keyport__Caller caller = KEYPORT__CALLER__INIT;
+	kp_rpc_call k = {0};
+
+	caller.role = "organization-admin";
+	k.method = method;
+	k.caller = &caller;
+	k.timeout_ms = 10000;
+	return kp_rpc_invoke(c, &k, req, desc, rep, res);
+}
+
+static int
+rpc_create(kp_rpc_client *c, const char *email, const char *role,
+	   const char *org, int64_t max_users, char id[64],
+	   kp_rpc_result *res)
+{
+	Keyport__Auth__CreateUserRequest req =
+		KEYPORT__AUTH__CREATE_USER_REQUEST__INIT;
+	Keyport__Auth__UserReply *rep = NULL;
+	int rv;
+
+	req.email = (char *)email;
+	req.password = PW_USER;
+	req.role = (char *)role;
+	req.organization_id = (char *)org;
+	req.capped = max_users >= 0;
+	req.max_users = max_users;
+	rv = call(c, "auth.CreateUser", &req.base,
+		  &keyport__auth__user_reply__descriptor,
+		  (ProtobufCMessage **)&rep, res);
+	if (rv == KP_OK) {
+		snprintf(id, 64, "%s", rep->user->id);
+		cr_assert_str_eq(rep->user->organization_id, org);
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	}
+	return rv;
+}
+
+Test(auth, user_rpcs_of_the_contract, .timeout = 120)
+{
+	const char *org = "6f1c1b1e-0000-4000-8000-00000000a001";
+	const char *other = "6f1c1b1e-0000-4000-8000-00000000a002";
+	kp_rpc_client *c = auth_client();
+	kp_rpc_result res;
+	char admin1[64], user1[64], x[64], foreign[64];
+	int rv;
+
+	/* capped creation: at most 2 users */
+	cr_assert_eq(rpc_create(c, "oa1@rpc.example", "organization-admin",
+				org, 2, admin1, &res),
+		     KP_OK, "%s", res.message);
+	cr_assert_eq(rpc_create(c, "u1@rpc.example", "user", org, 2, user1,
+				&res),
+		     KP_OK, "%s", res.message);
+	rv = rpc_create(c, "u2@rpc.example", "user", org, 2, x, &res);
+	cr_assert_eq(rv, KP_ECONFLICT);
+	cr_assert_str_eq(res.code, "USER_LIMIT_REACHED");
+	rv = rpc_create(c, "OA1@rpc.example", "user", org, -1, x, &res);
+	cr_assert_eq(rv, KP_ECONFLICT);
+	cr_assert_str_eq(res.code, "EMAIL_TAKEN");
+	cr_assert_eq(rpc_create(c, "f1@rpc.example", "organization-admin",
+				other, -1, foreign, &res),
+		     KP_OK);
+
+	/* GetUser with scope: another organization's user is NOT_FOUND */
+	{
+		Keyport__Auth__GetUserRequest g =
+			KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+		Keyport__Auth__UserReply *rep = NULL;
+		g.id = foreign;
+		g.scope_organization_id = (char *)org;
+		cr_assert_eq(call(c, "auth.GetUser", &g.base,
+				  &keyport__auth__user_reply__descriptor,
+				  (ProtobufCMessage **)&rep, &res),
+			     KP_ENOTFOUND);
+		g.id = user1;
+		cr_assert_eq(call(c, "auth.GetUser", &g.base,
+				  &keyport__auth__user_reply__descriptor,
+				  (ProtobufCMessage **)&rep, &res),
+			     KP_OK);
+		cr_assert_str_eq(rep->user->email, "u1@rpc.example");
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	}
+	/* ListUsers / CountUsers / GetUsers */
+	{
+		Keyport__Auth__ListUsersRequest l =
+			KEYPORT__AUTH__LIST_USERS_REQUEST__INIT;
+		Keyport__Auth__ListUsersReply *rep = NULL;
+		Keyport__Auth__OrganizationRequest o =
+			KEYPORT__AUTH__ORGANIZATION_REQUEST__INIT;
+		Keyport__Auth__CountReply *cnt = NULL;
+		Keyport__Auth__GetUsersRequest gu =
+			KEYPORT__AUTH__GET_USERS_REQUEST__INIT;
+		Keyport__Auth__GetUsersReply *gur = NULL;
+		char *ids[4] = {user1, foreign, admin1, "not-a-uuid"};
+
+		l.organization_id = (char *)org;
+		l.page = 1;
+		l.limit = 1;
+		cr_assert_eq(call(c, "auth.ListUsers", &l.base,
+				  &keyport__auth__list_users_reply__descriptor,
+				  (ProtobufCMessage **)&rep, &res),
+			     KP_OK);
+		cr_assert_eq(rep->total, 2);
+		cr_assert_eq(rep->n_users, 1);
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+		o.organization_id = (char *)org;
+		cr_assert_eq(call(c, "auth.CountUsers", &o.base,
+				  &keyport__auth__count_reply__descriptor,
+				  (ProtobufCMessage **)&cnt, &res),
+			     KP_OK);
+		cr_assert_eq(cnt->count, 2);
+		protobuf_c_message_free_unpacked(&cnt->base, NULL);
+		gu.ids = ids;
+		gu.n_ids = 4;
+		gu.scope_organization_id = (char *)org;
+		cr_assert_eq(call(c, "auth.GetUsers", &gu.base,
+				  &keyport__auth__get_users_reply__descriptor,
+				  (ProtobufCMessage **)&gur, &res),
+			     KP_OK);
+		cr_assert_eq(gur->n_users, 2, "unknown and foreign omitted");
+		protobuf_c_message_free_unpacked(&gur->base, NULL);
+	}
+	/* the last organization-admin stays */
+	{
+		Keyport__Auth__UpdateUserRequest u =
+			KEYPORT__AUTH__UPDATE_USER_REQUEST__INIT;
+		Keyport__Auth__DeleteUserRequest d =
+			KEYPORT__AUTH__DELETE_USER_REQUEST__INIT;
+		Keyport__Auth__UserReply *rep = NULL;
+
+		u.id = admin1;
+		u.scope_organization_id = (char *)org;
+		u.keep_org_admin = 1;
+		u.has_role = 1;
+		u.role = "user";
+		cr_assert_eq(call(c, "auth.UpdateUser", &u.base,
+				  &keyport__auth__user_reply__descriptor,
+				  (ProtobufCMessage **)&rep, &res),
+			     KP_ECONFLICT);
+		cr_assert_str_eq(res.code, "LAST_ORGANIZATION_ADMIN");
+		u.has_role = 0;
+		u.has_disabled = 1;
+		u.disabled = 1;
+		cr_assert_eq(call(c, "auth.UpdateUser", &u.base,
+				  &keyport__auth__user_reply__descriptor,
+				  (ProtobufCMessage **)&rep, &res),
+			     KP_ECONFLICT);
+		d.id = admin1;
+		d.scope_organization_id = (char *)org;
+		d.keep_org_admin = 1;
+		cr_assert_eq(call(c, "auth.DeleteUser", &d.base, NULL, NULL,
+				  &res),
+			     KP_ECONFLICT);
+		cr_assert_str_eq(res.code, "LAST_ORGANIZATION_ADMIN");
+		/* scope: deleting another organization's user is NOT_FOUND */
+		d.id = foreign;
+		cr_assert_eq(call(c, "auth.DeleteUser", &d.base, NULL, NULL,
+				  &res),
+			     KP_ENOTFOUND);
+		/* promote the user, then the first admin may go (org may be
+		 * down or absent: the delete still succeeds) */
+		u.id = user1;
+		u.has_disabled = 0;
+		u.has_role = 1;
+		u.role = "organization-admin";
+		cr_assert_eq(call(c, "auth.UpdateUser", &u.base,
+				  &keyport__auth__user_reply__descriptor,
+				  (ProtobufCMessage **)&rep, &res),
+			     KP_OK, "%s", res.message);
+		cr_assert_str_eq(rep->user->role, "organization-admin");
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+		d.id = admin1;
+		cr_assert_eq(call(c, "auth.DeleteUser", &d.base, NULL, NULL,
+				  &res),
+			     KP_OK, "%s", res.message);
+	}
+	/* cascade delete of an organization's users */
+	{
+		Keyport__Auth__OrganizationRequest o =
+			KEYPORT__AUTH__ORGANIZATION_REQUEST__INIT;
+		Keyport__Auth__CountReply *cnt = NULL;
+		o.organization_id = (char *)org;
+		cr_assert_eq(call(c, "auth.DeleteOrganizationUsers", &o.base,
+				  &keyport__auth__count_reply__descriptor,
+				  (ProtobufCMessage **)&cnt, &res),
+			     KP_OK);
+		cr_assert_eq(cnt->count, 1);
+		protobuf_c_message_free_unpacked(&cnt->base, NULL);
+		cr_assert_eq(call(c, "auth.CountUsers", &o.base,
+				  &keyport__auth__count_reply__descriptor,
+				  (ProtobufCMessage **)&cnt, &res),
+			     KP_OK);
+		cr_assert_eq(cnt->count, 0);
+		protobuf_c_message_free_unpacked(&cnt->base, NULL);
+	}
+	kp_rpc_client_close(c);
 }
