@@ -23,8 +23,8 @@
 #define GW_AUTH_PAT_PREFIX "kp_pat_"
 
 static pthread_rwlock_t gw_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
-static kp_token_keyset gw_auth_keys;      /* under gw_auth_lock */
-static double gw_auth_last_fetch = -1e9;  /* monotonic s, under the lock */
+static kp_token_keyset gw_auth_keys;     /* under gw_auth_lock */
+static double gw_auth_last_fetch = -1e9; /* monotonic s, under the lock */
 
 static double
 gw_auth_mono(void)
@@ -59,8 +59,8 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	call.timeout_ms = timeout_ms;
 	call.idempotent = true;
 	rv = kp_rpc_invoke(gw->clients[GW_AUTH], &call, NULL,
-			   &keyport__auth__public_keys_reply__descriptor,
-			   (ProtobufCMessage **)&rep, &res);
+	                   &keyport__auth__public_keys_reply__descriptor,
+	                   (ProtobufCMessage **)&rep, &res);
 	if (rv != KP_OK) {
 		kp_log_warn("auth.PublicKeys: %s", res.message);
 		return rv;
@@ -95,15 +95,15 @@ gw_auth_init(gw_state *gw)
 /* Copies the caller into the request's own storage. */
 static void
 gw_auth_set_caller(gw_request *r, const char *user_id, const char *role,
-		   const char *org)
+                   const char *org)
 {
 	keyport__caller__init(&r->caller);
 	snprintf(r->caller_buf[0], sizeof(r->caller_buf[0]), "%s",
-		 user_id ? user_id : "");
+	         user_id ? user_id : "");
 	snprintf(r->caller_buf[1], sizeof(r->caller_buf[1]), "%s",
-		 role ? role : "");
+	         role ? role : "");
 	snprintf(r->caller_buf[2], sizeof(r->caller_buf[2]), "%s",
-		 org ? org : "");
+	         org ? org : "");
 	r->caller.user_id = r->caller_buf[0];
 	r->caller.role = r->caller_buf[1];
 	r->caller.organization_id = r->caller_buf[2];
@@ -115,14 +115,14 @@ static int
 gw_auth_pat(gw_request *r, gw_response *w, const char *token)
 {
 	Keyport__Auth__AuthenticateRequest req =
-		KEYPORT__AUTH__AUTHENTICATE_REQUEST__INIT;
+	    KEYPORT__AUTH__AUTHENTICATE_REQUEST__INIT;
 	Keyport__Auth__AuthenticateReply *rep = NULL;
 	int rv;
 
 	req.token = (char *)token;
 	rv = gw_rpc(r, w, GW_AUTH, "auth.Authenticate", 1, &req.base,
-		    &keyport__auth__authenticate_reply__descriptor,
-		    (ProtobufCMessage **)&rep);
+	            &keyport__auth__authenticate_reply__descriptor,
+	            (ProtobufCMessage **)&rep);
 	if (rv != KP_OK)
 		return -1;
 	if (rep->caller == NULL || rep->caller->user_id == NULL ||
@@ -131,7 +131,7 @@ gw_auth_pat(gw_request *r, gw_response *w, const char *token)
 		rv = -1;
 	} else {
 		gw_auth_set_caller(r, rep->caller->user_id, rep->caller->role,
-				   rep->caller->organization_id);
+		                   rep->caller->organization_id);
 		r->session_id[0] = '\0';
 	}
 	keyport__auth__authenticate_reply__free_unpacked(rep, NULL);
@@ -152,7 +152,7 @@ gw_auth_access(gw_request *r, gw_response *w, const char *token)
 		/* a key we have not seen (auth rotated, or we started first) */
 		if (gw_auth_fetch(r->gw, 2000) == KP_EUNAVAIL) {
 			gw_error(w, 503, "SERVICE_UNAVAILABLE",
-				 "cannot verify the token now");
+			         "cannot verify the token now");
 			return -1;
 		}
 		pthread_rwlock_rdlock(&gw_auth_lock);
@@ -161,7 +161,8 @@ gw_auth_access(gw_request *r, gw_response *w, const char *token)
 	}
 	if (rv != KP_OK) {
 		gw_error(w, 401, "UNAUTHENTICATED", "invalid or expired token");
-		gw_header(w, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		gw_header(w, "WWW-Authenticate",
+		          "Bearer error=\"invalid_token\"");
 		return -1;
 	}
 	gw_auth_set_caller(r, c.user_id, c.role, c.organization_id);
@@ -173,11 +174,11 @@ static int
 gw_auth_bearer(gw_request *r, gw_response *w)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						    "Authorization");
+	                                            "Authorization");
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		gw_error(w, 401, "UNAUTHENTICATED",
-			 "an Authorization: Bearer token is required");
+		         "an Authorization: Bearer token is required");
 		gw_header(w, "WWW-Authenticate", "Bearer");
 		return -1;
 	}
@@ -201,7 +202,7 @@ gw_auth_check(gw_request *r, gw_response *w, gw_access access)
 	    (access == GW_ORG_ADMIN &&
 	     strcmp(role, "organization-admin") != 0)) {
 		gw_error(w, 403, "FORBIDDEN",
-			 "this route is not for the %s role", role);
+		         "this route is not for the %s role", role);
 		return -1;
 	}
 	return 0;
