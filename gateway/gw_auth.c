@@ -9,12 +9,14 @@
 #include "gw_auth.h"
 
 #include "kp_clock.h"
+#include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_token.h"
 #include "proto/auth.pb-c.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -83,9 +85,86 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	return KP_OK;
 }
 
+/* Users whose tokens issued at or before `at` are void (disabled or
+ * deleted since), polled from auth.Revocations at most every
+ * KEYPORT_GW_REVOCATION_REFRESH_MS (default 5000): one RPC per interval,
+ * not per request. */
+typedef struct gw_revocation {
+	char user_id[40];
+	int64_t at;
+} gw_revocation;
+
+static gw_revocation *gw_revs; /* under gw_auth_lock */
+static size_t gw_nrevs;        /* under gw_auth_lock */
+static pthread_mutex_t gw_rev_fetch = PTHREAD_MUTEX_INITIALIZER;
+static double gw_rev_last = -1e9; /* under gw_rev_fetch */
+static int64_t gw_rev_interval_ms = 5000;
+
+static void
+gw_auth_revocations_refresh(gw_state *gw)
+{
+	Keyport__Auth__RevocationsReply *rep = NULL;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	gw_revocation *nr, *old;
+	double now = gw_auth_mono();
+
+	if (pthread_mutex_trylock(&gw_rev_fetch) != 0)
+		return; /* another request is fetching: use the current list */
+	if ((now - gw_rev_last) * 1000.0 < (double)gw_rev_interval_ms) {
+		pthread_mutex_unlock(&gw_rev_fetch);
+		return;
+	}
+	gw_rev_last = now;
+	call.method = "auth.Revocations";
+	call.timeout_ms = 1000;
+	call.idempotent = true;
+	if (kp_rpc_invoke(gw->clients[GW_AUTH], &call, NULL,
+	                  &keyport__auth__revocations_reply__descriptor,
+	                  (ProtobufCMessage **)&rep, &res) != KP_OK) {
+		kp_log_warn("auth.Revocations: %s", res.message);
+		pthread_mutex_unlock(&gw_rev_fetch);
+		return;
+	}
+	nr = calloc(rep->n_revocations + 1, sizeof(*nr));
+	if (nr != NULL) {
+		for (size_t i = 0; i < rep->n_revocations; i++) {
+			snprintf(nr[i].user_id, sizeof(nr[i].user_id), "%s",
+			         rep->revocations[i]->user_id);
+			nr[i].at = rep->revocations[i]->revoked_at;
+		}
+		pthread_rwlock_wrlock(&gw_auth_lock);
+		old = gw_revs;
+		gw_revs = nr;
+		gw_nrevs = rep->n_revocations;
+		pthread_rwlock_unlock(&gw_auth_lock);
+		free(old);
+	}
+	keyport__auth__revocations_reply__free_unpacked(rep, NULL);
+	pthread_mutex_unlock(&gw_rev_fetch);
+}
+
+/* Whether the token of user_id issued at iat was revoked since. */
+static int
+gw_auth_revoked(gw_state *gw, const char *user_id, int64_t iat)
+{
+	int revoked = 0;
+
+	gw_auth_revocations_refresh(gw);
+	pthread_rwlock_rdlock(&gw_auth_lock);
+	for (size_t i = 0; i < gw_nrevs && !revoked; i++)
+		revoked = iat <= gw_revs[i].at &&
+		          strcmp(gw_revs[i].user_id, user_id) == 0;
+	pthread_rwlock_unlock(&gw_auth_lock);
+	return revoked;
+}
+
 int
 gw_auth_init(gw_state *gw)
 {
+	if (kp_config_int("KEYPORT_GW_REVOCATION_REFRESH_MS", 5000, 10, 600000,
+	                  &gw_rev_interval_ms) != KP_OK)
+		return KP_EINVAL;
 	/* auth may start after the gateway: a miss is retried on demand */
 	if (kp_rpc_client_pipes(gw->clients[GW_AUTH]) > 0)
 		gw_auth_fetch(gw, 1000);
@@ -159,6 +238,8 @@ gw_auth_access(gw_request *r, gw_response *w, const char *token)
 		rv = kp_token_verify(token, &gw_auth_keys, kp_now(), &c);
 		pthread_rwlock_unlock(&gw_auth_lock);
 	}
+	if (rv == KP_OK && gw_auth_revoked(r->gw, c.user_id, c.issued_at))
+		rv = KP_EUNAUTH;
 	if (rv != KP_OK) {
 		gw_error(w, 401, "UNAUTHENTICATED", "invalid or expired token");
 		gw_header(w, "WWW-Authenticate",

@@ -114,6 +114,7 @@ int auth_list_users(kp_rpc_ctx *ctx);
 int auth_get_users(kp_rpc_ctx *ctx);
 int auth_count_users(kp_rpc_ctx *ctx);
 int auth_delete_org_users(kp_rpc_ctx *ctx);
+int auth_revocations(kp_rpc_ctx *ctx);
 
 /* ---- auth_session -----------------------------------------------------------
  */

@@ -51,6 +51,7 @@ static const kp_rpc_method auth_methods[] = {
     {"auth.Refresh", auth_refresh},
     {"auth.Logout", auth_logout},
     {"auth.PublicKeys", auth_public_keys},
+    {"auth.Revocations", auth_revocations},
     {"auth.Authenticate", auth_authenticate},
     {"auth.ChangePassword", auth_change_password},
     {"auth.CreateUser", auth_create_user},

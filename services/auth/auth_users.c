@@ -199,6 +199,21 @@ auth_revoke_user_sessions(kp_db *db, const char *user_id,
 	                  3, p);
 }
 
+/* Voids the access tokens a user holds now (see auth.Revocations). */
+static int
+auth_revoke_tokens(kp_db *db, const char *user_id)
+{
+	char now[32];
+	const char *p[2] = {user_id, auth_now_param(now, sizeof(now))};
+
+	return kp_db_exec(db,
+	                  "INSERT INTO token_revocations (user_id, revoked_at) "
+	                  "VALUES ($1, to_timestamp($2::float8)) ON CONFLICT "
+	                  "(user_id) DO UPDATE SET revoked_at = "
+	                  "EXCLUDED.revoked_at",
+	                  2, p);
+}
+
 /* Locks the organization's user set for this transaction. */
 static int
 auth_lock_org(kp_db *db, const char *org)
@@ -517,6 +532,8 @@ auth_update_user(kp_rpc_ctx *ctx)
 	if (rv == KP_OK &&
 	    ((req->has_disabled && req->disabled) || req->has_password))
 		rv = auth_revoke_user_sessions(db, req->id, NULL);
+	if (rv == KP_OK && req->has_disabled && req->disabled)
+		rv = auth_revoke_tokens(db, req->id);
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
 		goto out;
@@ -601,6 +618,8 @@ auth_delete_user(kp_rpc_ctx *ctx)
 		const char *p[1] = {req->id};
 		/* sessions and tokens go with the row (ON DELETE CASCADE) */
 		rv = kp_db_exec(db, "DELETE FROM users WHERE id = $1", 1, p);
+		if (rv == KP_OK)
+			rv = auth_revoke_tokens(db, req->id);
 	}
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
@@ -806,10 +825,23 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 		return rv;
 	if (auth_valid_uuid(req->organization_id)) {
 		const char *p[1] = {req->organization_id};
-		rv = kp_db_query(kp_service_db(ctx),
-		                 "DELETE FROM users WHERE organization_id = $1 "
-		                 "RETURNING id::text",
-		                 1, p, &res);
+		char now[32];
+		const char *q[2] = {req->organization_id,
+		                    auth_now_param(now, sizeof(now))};
+		rv = kp_db_exec(
+		    kp_service_db(ctx),
+		    "INSERT INTO token_revocations (user_id, "
+		    "revoked_at) SELECT id, to_timestamp($2::float8) "
+		    "FROM users WHERE organization_id = $1 ON "
+		    "CONFLICT (user_id) DO UPDATE SET revoked_at = "
+		    "EXCLUDED.revoked_at",
+		    2, q);
+		if (rv == KP_OK)
+			rv = kp_db_query(
+			    kp_service_db(ctx),
+			    "DELETE FROM users WHERE "
+			    "organization_id = $1 RETURNING id::text",
+			    1, p, &res);
 		if (rv != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
@@ -917,5 +949,55 @@ out:
 	PQclear(res);
 	sodium_memzero(gen, sizeof(gen));
 	sodium_memzero(hash, sizeof(hash));
+	return rv;
+}
+
+/* ---- Revocations ----------------------------------------------------------
+ */
+
+int
+auth_revocations(kp_rpc_ctx *ctx)
+{
+	Keyport__Auth__RevocationsReply rep =
+	    KEYPORT__AUTH__REVOCATIONS_REPLY__INIT;
+	Keyport__Auth__Revocation *rs = NULL, **ptrs = NULL;
+	PGresult *res = NULL;
+	char now[32];
+	const char *p[1] = {auth_now_param(now, sizeof(now))};
+	int rv, n;
+
+	rv = kp_db_query(kp_service_db(ctx),
+	                 "SELECT user_id::text, extract(epoch FROM "
+	                 "revoked_at)::bigint FROM token_revocations WHERE "
+	                 "revoked_at > to_timestamp($1::float8 - 960) ORDER BY "
+	                 "revoked_at DESC LIMIT 4096",
+	                 1, p, &res);
+	if (rv != KP_OK)
+		return auth_db_fail(ctx, rv);
+	n = PQntuples(res);
+	rs = calloc((size_t)n + 1, sizeof(*rs));
+	ptrs = calloc((size_t)n + 1, sizeof(*ptrs));
+	if (rs == NULL || ptrs == NULL) {
+		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		keyport__auth__revocation__init(&rs[i]);
+		rs[i].user_id = PQgetvalue(res, i, 0);
+		rs[i].revoked_at = atoll(PQgetvalue(res, i, 1));
+		ptrs[i] = &rs[i];
+	}
+	rep.n_revocations = (size_t)n;
+	rep.revocations = ptrs;
+	rv = kp_rpc_reply(ctx, &rep.base);
+	/* rows older than a day are of no use to anyone */
+	kp_db_exec(kp_service_db(ctx),
+	           "DELETE FROM token_revocations WHERE revoked_at < "
+	           "to_timestamp($1::float8 - 86400)",
+	           1, p);
+out:
+	free(rs);
+	free(ptrs);
+	PQclear(res);
 	return rv;
 }

@@ -22,7 +22,35 @@
 #include <string.h>
 #include <unistd.h>
 
-KPT_SUITE(0)
+/* The stack, with the gateway polling revocations every 100 ms so the test
+ * of a disabled user's access token needs no long wait. */
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	kpt_opts o = {0};
+
+	(void)set;
+	setenv("KEYPORT_GW_REVOCATION_REFRESH_MS", "100", 1);
+	kpt_stack_start(&o);
+}
+
+/* Polls GET /v1/me with token until it answers want (at most 3 s). */
+static long
+me_until(const char *token, long want)
+{
+	kpt_resp r;
+	long st = 0;
+
+	for (int i = 0; i < 60; i++) {
+		cr_assert_eq(kpt_http("GET", "/v1/me", token, NULL, NULL, &r),
+		             0);
+		st = r.status;
+		kpt_resp_free(&r);
+		if (st == want)
+			break;
+		usleep(50000);
+	}
+	return st;
+}
 
 /* Secrets used by the tests; each is grepped for in the logs at the end. */
 #define PW_USER  "Us3r-pass-7f3a9c"
@@ -614,6 +642,8 @@ Test(auth, vendor_admin_manages_users, .timeout = 60)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert(json_is_true(json_object_get(r.json, "disabled")));
 	kpt_resp_free(&r);
+	/* the gateway refuses the disabled user's access token at once */
+	cr_assert_eq(me_until(u.access, 401), 401);
 	post_refresh("/v1/auth/refresh", u.refresh, &r);
 	cr_assert_eq(r.status, 401);
 	kpt_resp_free(&r);
@@ -624,6 +654,11 @@ Test(auth, vendor_admin_manages_users, .timeout = 60)
 	cr_assert_eq(r.status, 200);
 	kpt_resp_free(&r);
 	cr_assert_eq(login("managed@example.com", PW_USER, &u, NULL), 200);
+	/* a token issued after re-enabling works (a later second) */
+	kpt_set_clock("auth", 2);
+	cr_assert_eq(login("managed@example.com", PW_USER, &u, NULL), 200);
+	kpt_set_clock("auth", 0);
+	cr_assert_eq(me_until(u.access, 200), 200);
 
 	/* the admin cannot remove or disable themselves */
 	snprintf(dup, sizeof(dup), "%s", admin.user_id);
@@ -651,6 +686,7 @@ Test(auth, vendor_admin_manages_users, .timeout = 60)
 	cr_assert_eq(kpt_http("DELETE", path, admin.access, NULL, NULL, &r), 0);
 	cr_assert_eq(r.status, 404);
 	kpt_resp_free(&r);
+	cr_assert_eq(me_until(u.access, 401), 401);
 	post_refresh("/v1/auth/refresh", u.refresh, &r);
 	cr_assert_eq(r.status, 401);
 	kpt_resp_free(&r);
