@@ -1,6 +1,6 @@
 /* gw_auth: bearer tokens -> caller, then the route's access level.
  *
- * Access tokens (kp_token.h) are verified here, locally, with the public
+ * Access tokens (kp_access.h) are verified here, locally, with the public
  * keys of auth: fetched with auth.PublicKeys at start and again when a
  * token names a key id the cache does not know (at most once a second, so
  * garbage kids cannot turn into an RPC storm). Personal access tokens
@@ -12,7 +12,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
-#include "kp_token.h"
+#include "kp_access.h"
 #include "proto/auth.pb-c.h"
 
 #include <pthread.h>
@@ -25,7 +25,7 @@
 #define GW_AUTH_PAT_PREFIX "kp_pat_"
 
 static pthread_rwlock_t gw_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
-static kp_token_keyset gw_auth_keys;     /* under gw_auth_lock */
+static kp_access_keyset gw_auth_keys;     /* under gw_auth_lock */
 static double gw_auth_last_fetch = -1e9; /* monotonic s, under the lock */
 
 static double
@@ -45,7 +45,7 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	Keyport__Auth__PublicKeysReply *rep = NULL;
 	kp_rpc_call call = {0};
 	kp_rpc_result res;
-	kp_token_keyset ks;
+	kp_access_keyset ks;
 	double now = gw_auth_mono();
 	int rv;
 
@@ -68,12 +68,12 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 		return rv;
 	}
 	memset(&ks, 0, sizeof(ks));
-	for (size_t i = 0; i < rep->n_keys && ks.count < KP_TOKEN_MAX_KEYS;
+	for (size_t i = 0; i < rep->n_keys && ks.count < KP_ACCESS_MAX_KEYS;
 	     i++) {
 		Keyport__Auth__PublicKey *k = rep->keys[i];
-		if (k->key.len != 32 || strlen(k->kid) >= KP_TOKEN_KID_MAX)
+		if (k->key.len != 32 || strlen(k->kid) >= KP_ACCESS_KID_MAX)
 			continue;
-		snprintf(ks.keys[ks.count].kid, KP_TOKEN_KID_MAX, "%s", k->kid);
+		snprintf(ks.keys[ks.count].kid, KP_ACCESS_KID_MAX, "%s", k->kid);
 		memcpy(ks.keys[ks.count].pk, k->key.data, 32);
 		ks.count++;
 	}
@@ -221,11 +221,11 @@ gw_auth_pat(gw_request *r, gw_response *w, const char *token)
 static int
 gw_auth_access(gw_request *r, gw_response *w, const char *token)
 {
-	kp_token_claims c;
+	kp_access_claims c;
 	int rv;
 
 	pthread_rwlock_rdlock(&gw_auth_lock);
-	rv = kp_token_verify(token, &gw_auth_keys, kp_now(), &c);
+	rv = kp_access_verify(token, &gw_auth_keys, kp_now(), &c);
 	pthread_rwlock_unlock(&gw_auth_lock);
 	if (rv == KP_ENOTFOUND) {
 		/* a key we have not seen (auth rotated, or we started first) */
@@ -235,7 +235,7 @@ gw_auth_access(gw_request *r, gw_response *w, const char *token)
 			return -1;
 		}
 		pthread_rwlock_rdlock(&gw_auth_lock);
-		rv = kp_token_verify(token, &gw_auth_keys, kp_now(), &c);
+		rv = kp_access_verify(token, &gw_auth_keys, kp_now(), &c);
 		pthread_rwlock_unlock(&gw_auth_lock);
 	}
 	if (rv == KP_OK && gw_auth_revoked(r->gw, c.user_id, c.issued_at))

@@ -14,7 +14,7 @@
 
 #include "kp_db.h"
 #include "kp_rpc.h"
-#include "kp_token.h"
+#include "kp_access.h"
 #include "proto/auth.pb-c.h"
 
 #include <semaphore.h>
@@ -33,7 +33,7 @@
 #define AUTH_USER_NCOLS 9
 
 typedef struct auth_signing_key {
-	char kid[KP_TOKEN_KID_MAX];
+	char kid[KP_ACCESS_KID_MAX];
 	unsigned char sk[64]; /* in sodium_malloc'd memory (see auth_keys) */
 	unsigned char pk[32];
 } auth_signing_key;

@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AUTH_KEYS_MAX KP_TOKEN_MAX_KEYS
+#define AUTH_KEYS_MAX KP_ACCESS_MAX_KEYS
 
 static int
 auth_keys_cmp(const void *a, const void *b)
@@ -42,7 +42,7 @@ auth_keys_create(const char *dir)
 {
 	unsigned char pk[32], *sk = sodium_malloc(64);
 	unsigned char rnd[4];
-	char kid[KP_TOKEN_KID_MAX], path[4200];
+	char kid[KP_ACCESS_KID_MAX], path[4200];
 	struct tm tm;
 	time_t now = (time_t)kp_now();
 	int fd = -1, rv = KP_EINTERNAL;
@@ -93,7 +93,7 @@ auth_keys_read(auth_app *app, const char *dir)
 		char path[4096];
 		int fd;
 
-		if (n < 5 || n - 4 >= KP_TOKEN_KID_MAX ||
+		if (n < 5 || n - 4 >= KP_ACCESS_KID_MAX ||
 		    strcmp(e->d_name + n - 4, ".key") != 0)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);

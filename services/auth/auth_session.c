@@ -45,7 +45,7 @@ static int
 auth_access_token(PGresult *u, const char *family, char **out)
 {
 	auth_app *app = auth_app_get();
-	kp_token_claims c;
+	kp_access_claims c;
 
 	memset(&c, 0, sizeof(c));
 	snprintf(c.user_id, sizeof(c.user_id), "%s", PQgetvalue(u, 0, 0));
@@ -54,8 +54,8 @@ auth_access_token(PGresult *u, const char *family, char **out)
 	         PQgetvalue(u, 0, 5));
 	snprintf(c.session_id, sizeof(c.session_id), "%s", family);
 	c.issued_at = kp_now();
-	c.expires_at = c.issued_at + KP_TOKEN_LIFETIME;
-	return kp_token_sign(&c, app->keys[0].kid, app->keys[0].sk, out);
+	c.expires_at = c.issued_at + KP_ACCESS_LIFETIME;
+	return kp_access_sign(&c, app->keys[0].kid, app->keys[0].sk, out);
 }
 
 /* Stores a new refresh token of family (NULL: a new family) for user in
@@ -106,7 +106,7 @@ auth_reply_pair(kp_rpc_ctx *ctx, PGresult *u, const char *family,
 	auth_user_from_row(u, 0, &user);
 	rep.access_token = at;
 	rep.refresh_token = (char *)rt;
-	rep.expires_in = KP_TOKEN_LIFETIME;
+	rep.expires_in = KP_ACCESS_LIFETIME;
 	rep.user = &user;
 	rv = kp_rpc_reply(ctx, &rep.base);
 	sodium_memzero(at, strlen(at));
@@ -426,8 +426,8 @@ auth_public_keys(kp_rpc_ctx *ctx)
 	auth_app *app = auth_app_get();
 	Keyport__Auth__PublicKeysReply rep =
 	    KEYPORT__AUTH__PUBLIC_KEYS_REPLY__INIT;
-	Keyport__Auth__PublicKey keys[KP_TOKEN_MAX_KEYS];
-	Keyport__Auth__PublicKey *ptrs[KP_TOKEN_MAX_KEYS];
+	Keyport__Auth__PublicKey keys[KP_ACCESS_MAX_KEYS];
+	Keyport__Auth__PublicKey *ptrs[KP_ACCESS_MAX_KEYS];
 
 	for (size_t i = 0; i < app->nkeys; i++) {
 		keyport__auth__public_key__init(&keys[i]);
@@ -449,8 +449,8 @@ auth_authenticate(kp_rpc_ctx *ctx)
 	    KEYPORT__AUTH__AUTHENTICATE_REPLY__INIT;
 	Keyport__Caller caller = KEYPORT__CALLER__INIT;
 	auth_app *app = auth_app_get();
-	kp_token_keyset ks;
-	kp_token_claims c;
+	kp_access_keyset ks;
+	kp_access_claims c;
 	PGresult *u = NULL;
 	int rv;
 
@@ -464,11 +464,11 @@ auth_authenticate(kp_rpc_ctx *ctx)
 	}
 	memset(&ks, 0, sizeof(ks));
 	for (size_t i = 0; i < app->nkeys; i++) {
-		memcpy(ks.keys[i].kid, app->keys[i].kid, KP_TOKEN_KID_MAX);
+		memcpy(ks.keys[i].kid, app->keys[i].kid, KP_ACCESS_KID_MAX);
 		memcpy(ks.keys[i].pk, app->keys[i].pk, 32);
 	}
 	ks.count = app->nkeys;
-	if (kp_token_verify(req->token, &ks, kp_now(), &c) != KP_OK) {
+	if (kp_access_verify(req->token, &ks, kp_now(), &c) != KP_OK) {
 		rv = auth_unauth(ctx, "invalid or expired token");
 		goto out;
 	}

@@ -20,7 +20,7 @@ Test(foundation, healthz_answers_json_with_request_id, .timeout = 60)
 	cr_assert_eq(kpt_http("GET", "/healthz", NULL, NULL, NULL, &r), 0);
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(json_string_value(json_object_get(r.json, "status")),
-			 "ok");
+	                 "ok");
 	rid = kpt_header(&r, "X-Request-Id");
 	cr_assert_not_null(rid);
 	cr_assert_geq(strlen(rid), 16);
@@ -54,8 +54,8 @@ Test(foundation, request_id_is_passed_through, .timeout = 60)
 
 Test(foundation, readyz_lists_every_service, .timeout = 60)
 {
-	const char *names[] = {"auth",    "org",     "license",
-			       "activation", "release", "database"};
+	const char *names[] = {"auth",       "org",     "license",
+	                       "activation", "release", "database"};
 	kpt_resp r;
 	json_t *s;
 
@@ -63,8 +63,9 @@ Test(foundation, readyz_lists_every_service, .timeout = 60)
 	cr_assert_eq(r.status, 200, "readyz: %s", r.body);
 	s = json_object_get(r.json, "services");
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		cr_assert_str_eq(json_string_value(json_object_get(s, names[i])),
-				 "ok", "%s", names[i]);
+		cr_assert_str_eq(
+		    json_string_value(json_object_get(s, names[i])), "ok", "%s",
+		    names[i]);
 	kpt_resp_free(&r);
 }
 
@@ -73,7 +74,7 @@ Test(foundation, unknown_route_and_method_answer_json_errors, .timeout = 60)
 	kpt_resp r;
 
 	cr_assert_eq(kpt_http("GET", "/v1/no-such-thing", NULL, NULL, NULL, &r),
-		     0);
+	             0);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(kpt_error_code(&r), "NOT_FOUND");
 	kpt_resp_free(&r);
@@ -85,8 +86,8 @@ Test(foundation, unknown_route_and_method_answer_json_errors, .timeout = 60)
 
 	/* paths that cannot be routed at all are still JSON 404s */
 	cr_assert_eq(kpt_http("GET", "/a/b/c/d/e/f/g/h/i/j/k/l/m/n/o/p", NULL,
-			      NULL, NULL, &r),
-		     0);
+	                      NULL, NULL, &r),
+	             0);
 	cr_assert_eq(r.status, 404);
 	cr_assert_str_eq(kpt_error_code(&r), "NOT_FOUND");
 	kpt_resp_free(&r);
@@ -105,15 +106,15 @@ Test(foundation, metrics_are_prometheus_text, .timeout = 60)
 	cr_assert(ct != NULL && strncmp(ct, "text/plain", 10) == 0);
 	free(ct);
 	cr_assert_not_null(strstr(r.body, "# TYPE keyport_http_requests_total "
-					  "counter"));
+	                                  "counter"));
 	cr_assert_not_null(strstr(r.body, "keyport_http_requests_total{method="
-					  "\"GET\",route=\"/healthz\",status="
-					  "\"200\"}"));
+	                                  "\"GET\",route=\"/healthz\",status="
+	                                  "\"200\"}"));
 	cr_assert_not_null(strstr(r.body, "keyport_http_request_duration_"
-					  "seconds_bucket{method=\"GET\","
-					  "route=\"/healthz\",le=\"+Inf\"}"));
+	                                  "seconds_bucket{method=\"GET\","
+	                                  "route=\"/healthz\",le=\"+Inf\"}"));
 	cr_assert_not_null(strstr(r.body, "keyport_rpc_errors_total{service="
-					  "\"auth\""));
+	                                  "\"auth\""));
 	kpt_resp_free(&r);
 }
 
@@ -138,7 +139,7 @@ wait_readyz(long status, double timeout_s, kpt_resp *last)
 Test(foundation, killed_service_is_named_then_recovers, .timeout = 180)
 {
 	const char *svcs[] = {"auth", "org", "license", "activation",
-			      "release"};
+	                      "release"};
 
 	for (size_t i = 0; i < sizeof(svcs) / sizeof(svcs[0]); i++) {
 		kpt_resp r;
@@ -147,17 +148,17 @@ Test(foundation, killed_service_is_named_then_recovers, .timeout = 180)
 		kpt_kill(svcs[i], SIGKILL);
 		took = wait_readyz(503, 2.0, &r);
 		cr_assert_geq(took, 0, "%s killed: readyz still %ld after 2 s",
-			      svcs[i], r.status);
+		              svcs[i], r.status);
 		cr_assert_str_eq(kpt_error_code(&r), "SERVICE_UNAVAILABLE");
 		cr_assert_not_null(strstr(r.body, svcs[i]),
-				   "readyz does not name %s: %s", svcs[i],
-				   r.body);
+		                   "readyz does not name %s: %s", svcs[i],
+		                   r.body);
 		kpt_resp_free(&r);
 
 		kpt_restart(svcs[i]);
 		took = wait_readyz(200, 20.0, &r);
 		cr_assert_geq(took, 0, "%s restarted: readyz %ld: %s", svcs[i],
-			      r.status, r.body);
+		              r.status, r.body);
 		kpt_resp_free(&r);
 	}
 }
@@ -171,6 +172,42 @@ Test(foundation, postgres_restart_needs_no_service_restart, .timeout = 180)
 	/* the services reconnect on their own: no process is restarted */
 	took = wait_readyz(200, 20.0, &r);
 	cr_assert_geq(took, 0, "after PostgreSQL restart: %ld %s", r.status,
-		      r.body);
+	              r.body);
 	kpt_resp_free(&r);
+}
+
+/* A route whose service is down answers 503 SERVICE_UNAVAILABLE at once
+ * (the RPC client fails fast when no replica is connected) instead of
+ * hanging, and works again once the service is back. */
+Test(foundation, route_of_a_dead_service_answers_503, .timeout = 120)
+{
+	kpt_resp r;
+	char *body = kpt_jsonf("{s:s, s:s}", "email", kpt_admin_email(),
+	                       "password", kpt_admin_password());
+	double t0, took;
+
+	kpt_kill("auth", SIGKILL);
+	took = wait_readyz(503, 2.0, &r);
+	cr_assert_geq(took, 0, "readyz still %ld", r.status);
+	kpt_resp_free(&r);
+	t0 = kpt_now();
+	cr_assert_eq(kpt_http("POST", "/v1/auth/login", NULL, body, NULL, &r),
+	             0);
+	took = kpt_now() - t0;
+	cr_assert_eq(r.status, 503, "login with auth down: %ld %s", r.status,
+	             r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "SERVICE_UNAVAILABLE");
+	cr_assert_lt(took, 3.0, "login with auth down took %.2f s", took);
+	kpt_resp_free(&r);
+
+	kpt_restart("auth");
+	took = wait_readyz(200, 20.0, &r);
+	cr_assert_geq(took, 0, "auth restarted: readyz %ld", r.status);
+	kpt_resp_free(&r);
+	cr_assert_eq(kpt_http("POST", "/v1/auth/login", NULL, body, NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 200, "login after restart: %ld %s", r.status,
+	             r.body);
+	kpt_resp_free(&r);
+	free(body);
 }
