@@ -1,4 +1,5 @@
-/* keyport-activation: the activation service process (see kp_service.h for its life). */
+/* keyport-activation: the activation service process (see kp_service.h for its
+ * life). */
 #include "activation_rpc.h"
 #include "kp_err.h"
 #include "kp_service.h"
@@ -34,13 +35,13 @@ int
 main(int argc, char **argv)
 {
 	kp_service_def def = {
-		.name = "activation",
-		.migrations = activation_migrations,
-		.nmigrations = activation_migrations_count,
-		.methods = act_methods,
-		.nmethods = act_methods_count,
-		.init = activation_init,
-		.fini = activation_fini,
+	    .name = "activation",
+	    .migrations = activation_migrations,
+	    .nmigrations = activation_migrations_count,
+	    .methods = act_methods,
+	    .nmethods = act_methods_count,
+	    .init = activation_init,
+	    .fini = activation_fini,
 	};
 
 	return kp_service_main(&def, argc, argv);

@@ -33,7 +33,8 @@
 /* ---- rows ---------------------------------------------------------------- */
 
 #define ACT_COLS                                                               \
-	"id::text, license_id::text, product_id::text, fingerprint, hostname, " \
+	"id::text, license_id::text, product_id::text, fingerprint, "          \
+	"hostname, "                                                           \
 	"os, os_version, app_version, vm_name, offline, "                      \
 	"extract(epoch from created_at)::bigint, "                             \
 	"extract(epoch from last_seen_at)::bigint, "                           \
@@ -52,7 +53,7 @@ static void
 act_row_read(act_row *r, PGresult *res, int row, int col)
 {
 	Keyport__Activation__Activation init =
-		KEYPORT__ACTIVATION__ACTIVATION__INIT;
+	    KEYPORT__ACTIVATION__ACTIVATION__INIT;
 
 	r->msg = init;
 	r->msg.id = PQgetvalue(res, row, col + 0);
@@ -132,19 +133,19 @@ act_license_status(const Keyport__License__License *l, int64_t now)
 /* act_license_usable answers 403 unless the license is active. */
 static int
 act_license_usable(kp_rpc_ctx *ctx, const Keyport__License__License *l,
-		   int64_t now)
+                   int64_t now)
 {
 	const char *st = act_license_status(l, now);
 
 	if (strcmp(st, "revoked") == 0)
 		return kp_rpc_fail(ctx, KP_EFORBIDDEN, "LICENSE_REVOKED",
-				   "the license is revoked");
+		                   "the license is revoked");
 	if (strcmp(st, "suspended") == 0)
 		return kp_rpc_fail(ctx, KP_EFORBIDDEN, "LICENSE_SUSPENDED",
-				   "the license is suspended");
+		                   "the license is suspended");
 	if (strcmp(st, "expired") == 0)
 		return kp_rpc_fail(ctx, KP_EFORBIDDEN, "LICENSE_EXPIRED",
-				   "the license has expired");
+		                   "the license has expired");
 	return KP_OK;
 }
 
@@ -152,8 +153,9 @@ act_license_usable(kp_rpc_ctx *ctx, const Keyport__License__License *l,
  * resolution is not subject to a portal user's visibility). */
 static int
 act_license_call(kp_rpc_ctx *ctx, const char *method,
-		 const ProtobufCMessage *req,
-		 const ProtobufCMessageDescriptor *desc, ProtobufCMessage **reply)
+                 const ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *desc,
+                 ProtobufCMessage **reply)
 {
 	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "license");
 	kp_rpc_call call;
@@ -168,7 +170,7 @@ act_license_call(kp_rpc_ctx *ctx, const char *method,
 	if (kp_rpc_invoke(c, &call, req, desc, reply, &res) != KP_OK) {
 		ctx->retry_after = res.retry_after;
 		return kp_rpc_fail(ctx, res.status, res.code, "%s",
-				   res.message);
+		                   res.message);
 	}
 	return KP_OK;
 }
@@ -176,21 +178,21 @@ act_license_call(kp_rpc_ctx *ctx, const char *method,
 /* act_resolve_key: license.ResolveKey; *out owned by the caller. */
 static int
 act_resolve_key(kp_rpc_ctx *ctx, const char *key, const char *product_id,
-		Keyport__License__LicenseReply **out)
+                Keyport__License__LicenseReply **out)
 {
 	Keyport__License__ResolveKeyRequest req =
-		KEYPORT__LICENSE__RESOLVE_KEY_REQUEST__INIT;
+	    KEYPORT__LICENSE__RESOLVE_KEY_REQUEST__INIT;
 	int rv;
 
 	req.key = (char *)key;
 	req.product_id = (char *)product_id;
 	rv = act_license_call(ctx, "license.ResolveKey",
-			      (ProtobufCMessage *)&req,
-			      &keyport__license__license_reply__descriptor,
-			      (ProtobufCMessage **)out);
+	                      (ProtobufCMessage *)&req,
+	                      &keyport__license__license_reply__descriptor,
+	                      (ProtobufCMessage **)out);
 	if (rv == KP_OK && (*out)->license == NULL) {
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)*out,
-						 NULL);
+		                                 NULL);
 		*out = NULL;
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "license missing");
 	}
@@ -201,20 +203,20 @@ act_resolve_key(kp_rpc_ctx *ctx, const char *key, const char *product_id,
  * visibility; NOT_FOUND for what the caller may not see). */
 static int
 act_get_license(kp_rpc_ctx *ctx, const char *id,
-		Keyport__License__LicenseReply **out)
+                Keyport__License__LicenseReply **out)
 {
 	Keyport__License__GetLicenseRequest req =
-		KEYPORT__LICENSE__GET_LICENSE_REQUEST__INIT;
+	    KEYPORT__LICENSE__GET_LICENSE_REQUEST__INIT;
 	int rv;
 
 	req.id = (char *)id;
 	rv = kp_service_call(ctx, "license", "license.GetLicense", 1,
-			     (ProtobufCMessage *)&req,
-			     &keyport__license__license_reply__descriptor,
-			     (ProtobufCMessage **)out);
+	                     (ProtobufCMessage *)&req,
+	                     &keyport__license__license_reply__descriptor,
+	                     (ProtobufCMessage **)out);
 	if (rv == KP_OK && (*out)->license == NULL) {
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)*out,
-						 NULL);
+		                                 NULL);
 		*out = NULL;
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "license missing");
 	}
@@ -225,16 +227,16 @@ static int
 act_db_fail(kp_rpc_ctx *ctx, kp_db *db, int rv)
 {
 	kp_log_error("database: %s (%s)", kp_db_message(db),
-		     kp_db_sqlstate(db));
+	             kp_db_sqlstate(db));
 	return kp_rpc_fail(ctx, rv, NULL, "database error");
 }
 
 /* act_token builds and signs the token of an activation; *token malloc'd. */
 static int
 act_token(kp_rpc_ctx *ctx, const Keyport__License__License *l,
-	  const Keyport__Activation__Activation *a, const char *status,
-	  const char *nonce, int64_t now, char **token, char *issued,
-	  size_t issued_len)
+          const Keyport__Activation__Activation *a, const char *status,
+          const char *nonce, int64_t now, char **token, char *issued,
+          size_t issued_len)
 {
 	act_app *app = kp_service_app(kp_service_of(ctx));
 	json_t *p, *meta = json_object();
@@ -242,22 +244,21 @@ act_token(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 
 	for (size_t i = 0; i < l->n_metadata; i++)
 		json_object_set_new(meta, l->metadata[i]->key,
-				    json_string(l->metadata[i]->value
-							? l->metadata[i]->value
-							: ""));
+		                    json_string(l->metadata[i]->value
+		                                    ? l->metadata[i]->value
+		                                    : ""));
 	kp_time_format(now, issued, issued_len);
-	p = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, "
-		      "s:b, s:I, s:o}",
-		      "v", 1, "activationId", a->id, "licenseId", l->id,
-		      "productId", l->product_id, "fingerprint", a->fingerprint,
-		      "status", status, "type", l->type ? l->type : "",
-		      "expiresAt",
-		      l->expires_at[0] ? json_string(l->expires_at)
-				       : json_null(),
-		      "issuedAt", issued, "nonce",
-		      nonce && nonce[0] ? json_string(nonce) : json_null(),
-		      "offline", a->offline, "leaseSeconds",
-		      (json_int_t)l->lease_seconds, "metadata", meta);
+	p = json_pack(
+	    "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, "
+	    "s:b, s:I, s:o}",
+	    "v", 1, "activationId", a->id, "licenseId", l->id, "productId",
+	    l->product_id, "fingerprint", a->fingerprint, "status", status,
+	    "type", l->type ? l->type : "", "expiresAt",
+	    l->expires_at[0] ? json_string(l->expires_at) : json_null(),
+	    "issuedAt", issued, "nonce",
+	    nonce && nonce[0] ? json_string(nonce) : json_null(), "offline",
+	    a->offline, "leaseSeconds", (json_int_t)l->lease_seconds,
+	    "metadata", meta);
 	if (p == NULL)
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "token payload");
 	rv = act_token_sign(app->signer, ctx, l->product_id, p, token);
@@ -268,18 +269,18 @@ act_token(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 /* act_answer replies with an ActivationReply carrying a fresh token. */
 static int
 act_answer(kp_rpc_ctx *ctx, const Keyport__License__License *l,
-	   Keyport__Activation__Activation *a, int created, const char *nonce,
-	   int64_t now)
+           Keyport__Activation__Activation *a, int created, const char *nonce,
+           int64_t now)
 {
 	Keyport__Activation__ActivationReply rep =
-		KEYPORT__ACTIVATION__ACTIVATION_REPLY__INIT;
+	    KEYPORT__ACTIVATION__ACTIVATION_REPLY__INIT;
 	const char *status = act_license_status(l, now);
 	char issued[32];
 	char *token = NULL;
 	int rv;
 
 	if ((rv = act_token(ctx, l, a, status, nonce, now, &token, issued,
-			    sizeof(issued))) != KP_OK)
+	                    sizeof(issued))) != KP_OK)
 		return rv;
 	rep.activation = a;
 	rep.created = created != 0;
@@ -297,16 +298,16 @@ act_answer(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 /* ---- the per-license lock ------------------------------------------------ */
 
 static const char *const act_sql_lock =
-	"INSERT INTO license_counters (license_id) VALUES ($1::uuid) "
-	"ON CONFLICT (license_id) DO UPDATE SET license_id = "
-	"EXCLUDED.license_id RETURNING total_activations, "
-	"total_deactivations";
+    "INSERT INTO license_counters (license_id) VALUES ($1::uuid) "
+    "ON CONFLICT (license_id) DO UPDATE SET license_id = "
+    "EXCLUDED.license_id RETURNING total_activations, "
+    "total_deactivations";
 
 /* act_lock_license opens a transaction and locks the license's counters
  * row; *deact receives total_deactivations. */
 static int
 act_lock_license(kp_db *db, const char *license_id, int64_t *acts,
-		 int64_t *deacts)
+                 int64_t *deacts)
 {
 	const char *p[1] = {license_id};
 	PGresult *res = NULL;
@@ -325,44 +326,45 @@ act_lock_license(kp_db *db, const char *license_id, int64_t *acts,
 }
 
 static const char *const act_sql_release_lapsed =
-	"UPDATE activations SET deactivated_at = to_timestamp($2) "
-	"WHERE license_id = $1::uuid AND deactivated_at IS NULL AND NOT offline "
-	"AND last_seen_at < to_timestamp($2) - make_interval(secs => $3)";
+    "UPDATE activations SET deactivated_at = to_timestamp($2) "
+    "WHERE license_id = $1::uuid AND deactivated_at IS NULL AND NOT offline "
+    "AND last_seen_at < to_timestamp($2) - make_interval(secs => $3)";
 
-/* ---- activation.Activate -------------------------------------------------- */
+/* ---- activation.Activate --------------------------------------------------
+ */
 
 static const char *const act_sql_live =
-	"SELECT count(*), (array_agg(id::text) FILTER (WHERE fingerprint = "
-	"$2))[1] FROM activations WHERE license_id = $1::uuid AND "
-	"deactivated_at IS NULL";
+    "SELECT count(*), (array_agg(id::text) FILTER (WHERE fingerprint = "
+    "$2))[1] FROM activations WHERE license_id = $1::uuid AND "
+    "deactivated_at IS NULL";
 
 static const char *const act_sql_touch =
-	"UPDATE activations SET last_seen_at = to_timestamp($2) WHERE id = "
-	"$1::uuid RETURNING " ACT_COLS;
+    "UPDATE activations SET last_seen_at = to_timestamp($2) WHERE id = "
+    "$1::uuid RETURNING " ACT_COLS;
 
 static const char *const act_sql_insert =
-	"INSERT INTO activations (license_id, product_id, fingerprint, "
-	"hostname, os, os_version, app_version, vm_name, offline, "
-	"offline_secret_hash, created_at, last_seen_at) VALUES ($1::uuid, "
-	"$2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, decode($10, 'hex'), "
-	"to_timestamp($11), to_timestamp($11)) RETURNING " ACT_COLS;
+    "INSERT INTO activations (license_id, product_id, fingerprint, "
+    "hostname, os, os_version, app_version, vm_name, offline, "
+    "offline_secret_hash, created_at, last_seen_at) VALUES ($1::uuid, "
+    "$2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, decode($10, 'hex'), "
+    "to_timestamp($11), to_timestamp($11)) RETURNING " ACT_COLS;
 
 static const char *const act_sql_count_act =
-	"UPDATE license_counters SET total_activations = total_activations + 1 "
-	"WHERE license_id = $1::uuid";
+    "UPDATE license_counters SET total_activations = total_activations + 1 "
+    "WHERE license_id = $1::uuid";
 
 static int
-act_check_text(kp_rpc_ctx *ctx, const char *name, const char *v,
-	       size_t max, int required)
+act_check_text(kp_rpc_ctx *ctx, const char *name, const char *v, size_t max,
+               int required)
 {
 	size_t n = v ? strlen(v) : 0;
 
 	if (required && n == 0)
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL, "%s is required",
-				   name);
+		                   name);
 	if (n > max)
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL, "%s is too long",
-				   name);
+		                   name);
 	return KP_OK;
 }
 
@@ -379,27 +381,28 @@ act_activate(kp_rpc_ctx *ctx)
 	int rv, created = 0, in_tx = 0;
 	act_row ar;
 
-	rv = kp_rpc_unpack(ctx, &keyport__activation__activate_request__descriptor,
-			   (ProtobufCMessage **)&req);
+	rv = kp_rpc_unpack(ctx,
+	                   &keyport__activation__activate_request__descriptor,
+	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
 	if ((rv = act_check_text(ctx, "key", req->key, 128, 1)) != KP_OK ||
 	    (rv = act_check_text(ctx, "fingerprint", req->fingerprint, 256,
-				 1)) != KP_OK ||
+	                         1)) != KP_OK ||
 	    (rv = act_check_text(ctx, "hostname", req->hostname, 255, 0)) !=
-		    KP_OK ||
+	        KP_OK ||
 	    (rv = act_check_text(ctx, "os", req->os, 64, 0)) != KP_OK ||
 	    (rv = act_check_text(ctx, "osVersion", req->os_version, 64, 0)) !=
-		    KP_OK ||
-	    (rv = act_check_text(ctx, "appVersion", req->app_version, 64,
-				 0)) != KP_OK ||
+	        KP_OK ||
+	    (rv = act_check_text(ctx, "appVersion", req->app_version, 64, 0)) !=
+	        KP_OK ||
 	    (rv = act_check_text(ctx, "vmName", req->vm_name, 255, 0)) !=
-		    KP_OK ||
+	        KP_OK ||
 	    (rv = act_check_text(ctx, "nonce", req->nonce, 128, 0)) != KP_OK)
 		goto out;
 	if (!act_is_uuid(req->product_id)) {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
-				 "productId must be a UUID");
+		                 "productId must be a UUID");
 		goto out;
 	}
 	if (req->offline_secret_hash.len > 64) {
@@ -413,8 +416,8 @@ act_activate(kp_rpc_ctx *ctx)
 	if (req->license_id[0] != '\0' && strcmp(req->license_id, l->id) != 0) {
 		/* offline: the file's key belongs to another license */
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "LICENSE_KEY_MISMATCH",
-				 "the key in the request does not belong to "
-				 "this license");
+		                 "the key in the request does not belong to "
+		                 "this license");
 		goto out;
 	}
 	if ((rv = act_license_usable(ctx, l, now)) != KP_OK)
@@ -428,7 +431,7 @@ act_activate(kp_rpc_ctx *ctx)
 		const char *p[3] = {l->id, nowbuf, leasebuf};
 
 		snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
-			 l->lease_seconds);
+		         l->lease_seconds);
 		if ((rv = kp_db_exec(db, act_sql_release_lapsed, 3, p)) !=
 		    KP_OK)
 			goto dbfail;
@@ -453,16 +456,15 @@ act_activate(kp_rpc_ctx *ctx)
 		    live >= l->allowed_activations) {
 			kp_db_rollback(db);
 			in_tx = 0;
-			rv = kp_rpc_fail(ctx, KP_ECONFLICT,
-					 "ACTIVATION_LIMIT_REACHED",
-					 "the license allows %" PRId64
-					 " activations",
-					 l->allowed_activations);
+			rv = kp_rpc_fail(
+			    ctx, KP_ECONFLICT, "ACTIVATION_LIMIT_REACHED",
+			    "the license allows %" PRId64 " activations",
+			    l->allowed_activations);
 			goto out;
 		}
 		for (size_t i = 0; i < req->offline_secret_hash.len; i++)
 			snprintf(hex + 2 * i, 3, "%02x",
-				 req->offline_secret_hash.data[i]);
+			         req->offline_secret_hash.data[i]);
 		hex[2 * req->offline_secret_hash.len] = '\0';
 		p[0] = l->id;
 		p[1] = l->product_id;
@@ -496,13 +498,13 @@ act_activate(kp_rpc_ctx *ctx)
 	if (created && strcmp(l->expiration_strategy, "delayed") == 0 &&
 	    l->expires_at[0] == '\0' && l->validity > 0) {
 		Keyport__License__StartExpiryRequest sreq =
-			KEYPORT__LICENSE__START_EXPIRY_REQUEST__INIT;
+		    KEYPORT__LICENSE__START_EXPIRY_REQUEST__INIT;
 
 		sreq.license_id = l->id;
 		rv = act_license_call(
-			ctx, "license.StartExpiry", (ProtobufCMessage *)&sreq,
-			&keyport__license__license_reply__descriptor,
-			(ProtobufCMessage **)&started);
+		    ctx, "license.StartExpiry", (ProtobufCMessage *)&sreq,
+		    &keyport__license__license_reply__descriptor,
+		    (ProtobufCMessage **)&started);
 		if (rv != KP_OK)
 			goto out;
 		if (started->license != NULL)
@@ -519,29 +521,30 @@ out:
 	PQclear(row);
 	if (started)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)started,
-						 NULL);
+		                                 NULL);
 	if (lic)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }
 
-/* ---- activation.Heartbeat ------------------------------------------------- */
+/* ---- activation.Heartbeat -------------------------------------------------
+ */
 
 /* One statement: read the activation and, when it is live, inside its
  * lease and last seen over a minute ago, record now as last_seen_at. */
 static const char *const act_sql_heartbeat =
-	"WITH a AS (SELECT " ACT_COLS ", last_seen_at AS ls, deactivated_at AS "
-	"da FROM activations WHERE id = $1::uuid AND license_id = $2::uuid), "
-	"u AS (UPDATE activations SET last_seen_at = to_timestamp($3) FROM a "
-	"WHERE activations.id = a.id AND a.da IS NULL AND a.ls < "
-	"to_timestamp($3) - make_interval(secs => $5) AND ($4::bigint = 0 OR "
-	"a.ls >= to_timestamp($3) - make_interval(secs => $4)) RETURNING 1) "
-	"SELECT a.*, (SELECT count(*) FROM u) FROM a";
+    "WITH a AS (SELECT " ACT_COLS ", last_seen_at AS ls, deactivated_at AS "
+    "da FROM activations WHERE id = $1::uuid AND license_id = $2::uuid), "
+    "u AS (UPDATE activations SET last_seen_at = to_timestamp($3) FROM a "
+    "WHERE activations.id = a.id AND a.da IS NULL AND a.ls < "
+    "to_timestamp($3) - make_interval(secs => $5) AND ($4::bigint = 0 OR "
+    "a.ls >= to_timestamp($3) - make_interval(secs => $4)) RETURNING 1) "
+    "SELECT a.*, (SELECT count(*) FROM u) FROM a";
 
 static const char *const act_sql_release_one =
-	"UPDATE activations SET deactivated_at = to_timestamp($2) WHERE id = "
-	"$1::uuid AND deactivated_at IS NULL";
+    "UPDATE activations SET deactivated_at = to_timestamp($2) WHERE id = "
+    "$1::uuid AND deactivated_at IS NULL";
 
 static int
 act_heartbeat(kp_rpc_ctx *ctx)
@@ -556,8 +559,8 @@ act_heartbeat(kp_rpc_ctx *ctx)
 	int rv;
 
 	rv = kp_rpc_unpack(ctx,
-			   &keyport__activation__heartbeat_request__descriptor,
-			   (ProtobufCMessage **)&req);
+	                   &keyport__activation__heartbeat_request__descriptor,
+	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
 	if ((rv = act_check_text(ctx, "key", req->key, 128, 1)) != KP_OK ||
@@ -565,19 +568,19 @@ act_heartbeat(kp_rpc_ctx *ctx)
 		goto out;
 	if (!act_is_uuid(req->activation_id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-				 "no such activation");
+		                 "no such activation");
 		goto out;
 	}
 	if ((rv = act_resolve_key(ctx, req->key, "", &lic)) != KP_OK)
 		goto out;
 	snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
 	snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
-		 lic->license->lease_seconds > 0 ? lic->license->lease_seconds
-						 : 0);
+	         lic->license->lease_seconds > 0 ? lic->license->lease_seconds
+	                                         : 0);
 	snprintf(every, sizeof(every), "%d", ACT_SEEN_EVERY);
 	{
 		const char *p[5] = {req->activation_id, lic->license->id,
-				    nowbuf, leasebuf, every};
+		                    nowbuf, leasebuf, every};
 
 		if ((rv = kp_db_query(db, act_sql_heartbeat, 5, p, &res)) !=
 		    KP_OK) {
@@ -587,13 +590,13 @@ act_heartbeat(kp_rpc_ctx *ctx)
 	}
 	if (PQntuples(res) != 1) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-				 "no such activation");
+		                 "no such activation");
 		goto out;
 	}
 	act_row_read(&ar, res, 0, 0);
 	if (ar.deact_t != 0) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-				 "the activation was deactivated");
+		                 "the activation was deactivated");
 		goto out;
 	}
 	if (lic->license->lease_seconds > 0 && !ar.msg.offline &&
@@ -606,7 +609,7 @@ act_heartbeat(kp_rpc_ctx *ctx)
 			goto out;
 		}
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-				 "the activation's lease expired");
+		                 "the activation's lease expired");
 		goto out;
 	}
 	if (strtoll(PQgetvalue(res, 0, ACT_NCOLS + 2), NULL, 10) > 0) {
@@ -622,24 +625,25 @@ out:
 	return rv;
 }
 
-/* ---- activation.Deactivate ------------------------------------------------ */
+/* ---- activation.Deactivate ------------------------------------------------
+ */
 
 static const char *const act_sql_find_live =
-	"SELECT offline_secret_hash FROM activations WHERE id = $1::uuid AND "
-	"license_id = $2::uuid AND deactivated_at IS NULL FOR UPDATE";
+    "SELECT offline_secret_hash FROM activations WHERE id = $1::uuid AND "
+    "license_id = $2::uuid AND deactivated_at IS NULL FOR UPDATE";
 
 static const char *const act_sql_proof =
-	"INSERT INTO deactivation_proofs (proof_id, activation_id, license_id, "
-	"created_at) VALUES (decode($1, 'hex'), $2::uuid, $3::uuid, "
-	"to_timestamp($4))";
+    "INSERT INTO deactivation_proofs (proof_id, activation_id, license_id, "
+    "created_at) VALUES (decode($1, 'hex'), $2::uuid, $3::uuid, "
+    "to_timestamp($4))";
 
 static const char *const act_sql_deactivate =
-	"UPDATE activations SET deactivated_at = to_timestamp($2) WHERE id = "
-	"$1::uuid RETURNING " ACT_COLS;
+    "UPDATE activations SET deactivated_at = to_timestamp($2) WHERE id = "
+    "$1::uuid RETURNING " ACT_COLS;
 
 static const char *const act_sql_count_deact =
-	"UPDATE license_counters SET total_deactivations = "
-	"total_deactivations + 1 WHERE license_id = $1::uuid";
+    "UPDATE license_counters SET total_deactivations = "
+    "total_deactivations + 1 WHERE license_id = $1::uuid";
 
 static void
 act_hex(char *out, const uint8_t *in, size_t len)
@@ -654,7 +658,7 @@ act_deactivate(kp_rpc_ctx *ctx)
 {
 	Keyport__Activation__DeactivateRequest *req = NULL;
 	Keyport__Activation__DeactivateReply rep =
-		KEYPORT__ACTIVATION__DEACTIVATE_REPLY__INIT;
+	    KEYPORT__ACTIVATION__DEACTIVATE_REPLY__INIT;
 	Keyport__License__LicenseReply *lic = NULL;
 	Keyport__License__License *l;
 	kp_db *db = kp_service_db(ctx);
@@ -665,14 +669,14 @@ act_deactivate(kp_rpc_ctx *ctx)
 	act_row ar;
 
 	rv = kp_rpc_unpack(ctx,
-			   &keyport__activation__deactivate_request__descriptor,
-			   (ProtobufCMessage **)&req);
+	                   &keyport__activation__deactivate_request__descriptor,
+	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
 	if (!act_is_uuid(req->activation_id) ||
 	    (req->license_id[0] && !act_is_uuid(req->license_id))) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-				 "no such activation");
+		                 "no such activation");
 		goto out;
 	}
 	if (req->proof_id.len > 64) {
@@ -710,27 +714,27 @@ act_deactivate(kp_rpc_ctx *ctx)
 	}
 	if (PQntuples(res) != 1) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-				 "no such activation");
+		                 "no such activation");
 		goto out;
 	}
 	if (l->allowed_deactivations >= 0 &&
 	    deacts >= l->allowed_deactivations) {
-		rv = kp_rpc_fail(ctx, KP_ECONFLICT, "DEACTIVATION_LIMIT_REACHED",
-				 "the license allows %" PRId64
-				 " deactivations",
-				 l->allowed_deactivations);
+		rv =
+		    kp_rpc_fail(ctx, KP_ECONFLICT, "DEACTIVATION_LIMIT_REACHED",
+		                "the license allows %" PRId64 " deactivations",
+		                l->allowed_deactivations);
 		goto out;
 	}
 	if (req->proof_id.len > 0) {
 		const char *p[4] = {proofhex, req->activation_id, l->id,
-				    nowbuf};
+		                    nowbuf};
 
 		act_hex(proofhex, req->proof_id.data, req->proof_id.len);
 		rv = kp_db_exec(db, act_sql_proof, 4, p);
 		if (rv == KP_ECONFLICT) {
 			rv = kp_rpc_fail(ctx, KP_EINVAL, "PROOF_REPLAYED",
-					 "this deactivation proof was "
-					 "already used");
+			                 "this deactivation proof was "
+			                 "already used");
 			goto out;
 		}
 		if (rv != KP_OK)
@@ -769,21 +773,22 @@ out:
 	return rv;
 }
 
-/* ---- activation.ListActivations ------------------------------------------- */
+/* ---- activation.ListActivations -------------------------------------------
+ */
 
 static const char *const act_sql_list =
-	"SELECT " ACT_COLS ", count(*) OVER () FROM activations WHERE "
-	"license_id = $1::uuid ORDER BY created_at, id LIMIT $2 OFFSET $3";
+    "SELECT " ACT_COLS ", count(*) OVER () FROM activations WHERE "
+    "license_id = $1::uuid ORDER BY created_at, id LIMIT $2 OFFSET $3";
 
 static const char *const act_sql_count =
-	"SELECT count(*) FROM activations WHERE license_id = $1::uuid";
+    "SELECT count(*) FROM activations WHERE license_id = $1::uuid";
 
 static int
 act_list(kp_rpc_ctx *ctx)
 {
 	Keyport__Activation__ListActivationsRequest *req = NULL;
 	Keyport__Activation__ListActivationsReply rep =
-		KEYPORT__ACTIVATION__LIST_ACTIVATIONS_REPLY__INIT;
+	    KEYPORT__ACTIVATION__LIST_ACTIVATIONS_REPLY__INIT;
 	Keyport__License__LicenseReply *lic = NULL;
 	Keyport__Activation__Activation **items = NULL;
 	act_row *rows = NULL;
@@ -793,8 +798,8 @@ act_list(kp_rpc_ctx *ctx)
 	int rv, n;
 
 	rv = kp_rpc_unpack(
-		ctx, &keyport__activation__list_activations_request__descriptor,
-		(ProtobufCMessage **)&req);
+	    ctx, &keyport__activation__list_activations_request__descriptor,
+	    (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
 	if (!act_is_uuid(req->license_id)) {
@@ -809,7 +814,7 @@ act_list(kp_rpc_ctx *ctx)
 		goto out;
 	snprintf(limbuf, sizeof(limbuf), "%d", req->limit);
 	snprintf(offbuf, sizeof(offbuf), "%lld",
-		 (long long)(req->page - 1) * req->limit);
+	         (long long)(req->page - 1) * req->limit);
 	{
 		const char *p[3] = {lic->license->id, limbuf, offbuf};
 
@@ -824,7 +829,8 @@ act_list(kp_rpc_ctx *ctx)
 	} else {
 		const char *p[1] = {lic->license->id};
 
-		if ((rv = kp_db_query(db, act_sql_count, 1, p, &cnt)) != KP_OK) {
+		if ((rv = kp_db_query(db, act_sql_count, 1, p, &cnt)) !=
+		    KP_OK) {
 			rv = act_db_fail(ctx, db, rv);
 			goto out;
 		}
@@ -854,18 +860,19 @@ out:
 	return rv;
 }
 
-/* ---- activation.Counters -------------------------------------------------- */
+/* ---- activation.Counters --------------------------------------------------
+ */
 
 static const char *const act_sql_counters =
-	"SELECT license_id::text, total_activations, total_deactivations FROM "
-	"license_counters WHERE license_id = ANY($1::uuid[])";
+    "SELECT license_id::text, total_activations, total_deactivations FROM "
+    "license_counters WHERE license_id = ANY($1::uuid[])";
 
 static int
 act_counters(kp_rpc_ctx *ctx)
 {
 	Keyport__Activation__CountersRequest *req = NULL;
 	Keyport__Activation__CountersReply rep =
-		KEYPORT__ACTIVATION__COUNTERS_REPLY__INIT;
+	    KEYPORT__ACTIVATION__COUNTERS_REPLY__INIT;
 	Keyport__Activation__LicenseCounters *cs = NULL, **ptrs = NULL;
 	kp_db *db = kp_service_db(ctx);
 	PGresult *res = NULL;
@@ -874,8 +881,8 @@ act_counters(kp_rpc_ctx *ctx)
 	int rv, n;
 
 	rv = kp_rpc_unpack(ctx,
-			   &keyport__activation__counters_request__descriptor,
-			   (ProtobufCMessage **)&req);
+	                   &keyport__activation__counters_request__descriptor,
+	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
 	if (req->n_license_ids > 1000) {
@@ -917,9 +924,9 @@ act_counters(kp_rpc_ctx *ctx)
 		keyport__activation__license_counters__init(&cs[i]);
 		cs[i].license_id = PQgetvalue(res, i, 0);
 		cs[i].total_activations =
-			strtoll(PQgetvalue(res, i, 1), NULL, 10);
+		    strtoll(PQgetvalue(res, i, 1), NULL, 10);
 		cs[i].total_deactivations =
-			strtoll(PQgetvalue(res, i, 2), NULL, 10);
+		    strtoll(PQgetvalue(res, i, 2), NULL, 10);
 		ptrs[i] = &cs[i];
 	}
 	rep.n_counters = (size_t)n;
@@ -935,10 +942,10 @@ out:
 }
 
 const kp_rpc_method act_methods[] = {
-	{"activation.Activate", act_activate},
-	{"activation.Heartbeat", act_heartbeat},
-	{"activation.Deactivate", act_deactivate},
-	{"activation.ListActivations", act_list},
-	{"activation.Counters", act_counters},
+    {"activation.Activate", act_activate},
+    {"activation.Heartbeat", act_heartbeat},
+    {"activation.Deactivate", act_deactivate},
+    {"activation.ListActivations", act_list},
+    {"activation.Counters", act_counters},
 };
 const size_t act_methods_count = sizeof(act_methods) / sizeof(act_methods[0]);

@@ -51,7 +51,7 @@ act_signer_open(act_signer **out)
 		}
 		if (sodium_mlock(s->secrets, ACT_KEYS * ACT_SK_BYTES) != 0)
 			kp_log_warn("sodium_mlock failed: signing keys may be "
-				    "swapped out");
+			            "swapped out");
 	}
 	kp_log_info("token signing: %s", s->use_cache ? "cache" : "rpc");
 	*out = s;
@@ -76,8 +76,9 @@ act_signer_close(act_signer *s)
  * signing key is never handed to a user's caller). */
 static int
 act_call_license(kp_rpc_ctx *ctx, const char *method,
-		 const ProtobufCMessage *req,
-		 const ProtobufCMessageDescriptor *desc, ProtobufCMessage **reply)
+                 const ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *desc,
+                 ProtobufCMessage **reply)
 {
 	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "license");
 	kp_rpc_call call;
@@ -92,7 +93,7 @@ act_call_license(kp_rpc_ctx *ctx, const char *method,
 	if (kp_rpc_invoke(c, &call, req, desc, reply, &res) != KP_OK) {
 		ctx->retry_after = res.retry_after;
 		return kp_rpc_fail(ctx, res.status, res.code, "%s",
-				   res.message);
+		                   res.message);
 	}
 	return KP_OK;
 }
@@ -100,10 +101,10 @@ act_call_license(kp_rpc_ctx *ctx, const char *method,
 /* act_sign_cached signs with the cached key, fetching it when missing. */
 static int
 act_sign_cached(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
-		const unsigned char *msg, size_t len, unsigned char *sig)
+                const unsigned char *msg, size_t len, unsigned char *sig)
 {
 	Keyport__License__GetSigningKeyRequest req =
-		KEYPORT__LICENSE__GET_SIGNING_KEY_REQUEST__INIT;
+	    KEYPORT__LICENSE__GET_SIGNING_KEY_REQUEST__INIT;
 	Keyport__License__GetSigningKeyReply *reply = NULL;
 	int64_t now = kp_now();
 	int rv, slot = -1;
@@ -115,7 +116,7 @@ act_sign_cached(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 		    now >= s->keys[i].fetched &&
 		    strcmp(s->keys[i].product_id, product_id) == 0) {
 			crypto_sign_detached(sig, NULL, msg, len,
-					     s->secrets + i * ACT_SK_BYTES);
+			                     s->secrets + i * ACT_SK_BYTES);
 			slot = i;
 			break;
 		}
@@ -124,15 +125,15 @@ act_sign_cached(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 		return KP_OK;
 
 	req.product_id = (char *)product_id;
-	rv = act_call_license(ctx, "license.GetSigningKey",
-			      (ProtobufCMessage *)&req,
-			      &keyport__license__get_signing_key_reply__descriptor,
-			      (ProtobufCMessage **)&reply);
+	rv = act_call_license(
+	    ctx, "license.GetSigningKey", (ProtobufCMessage *)&req,
+	    &keyport__license__get_signing_key_reply__descriptor,
+	    (ProtobufCMessage **)&reply);
 	if (rv != KP_OK)
 		return rv;
 	if (reply->secret_key.len != ACT_SK_BYTES) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
-				 "signing key of unexpected size");
+		                 "signing key of unexpected size");
 		goto out;
 	}
 	pthread_rwlock_wrlock(&s->lock);
@@ -144,10 +145,10 @@ act_sign_cached(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 	memcpy(s->secrets + slot * ACT_SK_BYTES, reply->secret_key.data,
 	       ACT_SK_BYTES);
 	snprintf(s->keys[slot].product_id, sizeof(s->keys[slot].product_id),
-		 "%s", product_id);
+	         "%s", product_id);
 	s->keys[slot].fetched = now;
 	crypto_sign_detached(sig, NULL, msg, len,
-			     s->secrets + slot * ACT_SK_BYTES);
+	                     s->secrets + slot * ACT_SK_BYTES);
 	pthread_rwlock_unlock(&s->lock);
 	rv = KP_OK;
 out:
@@ -158,26 +159,26 @@ out:
 
 /* act_sign_rpc asks license.SignToken for the signature. */
 static int
-act_sign_rpc(kp_rpc_ctx *ctx, const char *product_id,
-	     const unsigned char *msg, size_t len, unsigned char *sig)
+act_sign_rpc(kp_rpc_ctx *ctx, const char *product_id, const unsigned char *msg,
+             size_t len, unsigned char *sig)
 {
 	Keyport__License__SignTokenRequest req =
-		KEYPORT__LICENSE__SIGN_TOKEN_REQUEST__INIT;
+	    KEYPORT__LICENSE__SIGN_TOKEN_REQUEST__INIT;
 	Keyport__License__SignTokenReply *reply = NULL;
 	int rv;
 
 	req.product_id = (char *)product_id;
 	req.payload.data = (uint8_t *)msg;
 	req.payload.len = len;
-	rv = act_call_license(ctx, "license.SignToken",
-			      (ProtobufCMessage *)&req,
-			      &keyport__license__sign_token_reply__descriptor,
-			      (ProtobufCMessage **)&reply);
+	rv =
+	    act_call_license(ctx, "license.SignToken", (ProtobufCMessage *)&req,
+	                     &keyport__license__sign_token_reply__descriptor,
+	                     (ProtobufCMessage **)&reply);
 	if (rv != KP_OK)
 		return rv;
 	if (reply->signature.len != crypto_sign_BYTES)
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
-				 "signature of unexpected size");
+		                 "signature of unexpected size");
 	else
 		memcpy(sig, reply->signature.data, crypto_sign_BYTES);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)reply, NULL);
@@ -186,7 +187,7 @@ act_sign_rpc(kp_rpc_ctx *ctx, const char *product_id,
 
 int
 act_token_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
-	       json_t *payload, char **token)
+               json_t *payload, char **token)
 {
 	unsigned char sig[crypto_sign_BYTES];
 	char *text = NULL, *out = NULL;
@@ -199,25 +200,25 @@ act_token_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 	len = strlen(text);
 	rv = s->use_cache ? act_sign_cached(s, ctx, product_id,
-					    (unsigned char *)text, len, sig)
-			  : act_sign_rpc(ctx, product_id,
-					 (unsigned char *)text, len, sig);
+	                                    (unsigned char *)text, len, sig)
+	                  : act_sign_rpc(ctx, product_id, (unsigned char *)text,
+	                                 len, sig);
 	if (rv != KP_OK)
 		goto out;
 	plen = sodium_base64_ENCODED_LEN(
-		len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	    len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	slen = sodium_base64_ENCODED_LEN(
-		sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	    sizeof(sig), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	if ((out = malloc(plen + slen + 1)) == NULL) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
 	}
 	sodium_bin2base64(out, plen, (unsigned char *)text, len,
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	len = strlen(out);
 	out[len] = '.';
 	sodium_bin2base64(out + len + 1, slen, sig, sizeof(sig),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	*token = out;
 	out = NULL;
 out:

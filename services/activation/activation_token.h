@@ -30,6 +30,6 @@ void act_signer_close(act_signer *s);
  * is a malloc'd NUL-terminated string the caller frees. On failure the
  * answer of ctx is set. */
 int act_token_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
-		   json_t *payload, char **token);
+                   json_t *payload, char **token);
 
 #endif
