@@ -231,34 +231,42 @@ act_db_fail(kp_rpc_ctx *ctx, kp_db *db, int rv)
 	return kp_rpc_fail(ctx, rv, NULL, "database error");
 }
 
-/* act_token builds and signs the token of an activation; *token malloc'd. */
-static int
-act_token(kp_rpc_ctx *ctx, const Keyport__License__License *l,
-          const Keyport__Activation__Activation *a, const char *status,
-          const char *nonce, int64_t now, char **token, char *issued,
-          size_t issued_len)
+/* act_metadata returns the license's metadata as a JSON object (new ref). */
+static json_t *
+act_metadata(const Keyport__License__License *l)
 {
-	act_app *app = kp_service_app(kp_service_of(ctx));
-	json_t *p, *meta = json_object();
-	int rv;
+	json_t *meta = json_object();
 
 	for (size_t i = 0; i < l->n_metadata; i++)
 		json_object_set_new(meta, l->metadata[i]->key,
 		                    json_string(l->metadata[i]->value
 		                                    ? l->metadata[i]->value
 		                                    : ""));
-	kp_time_format(now, issued, issued_len);
-	p = json_pack(
-	    "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:o, "
-	    "s:b, s:I, s:o}",
-	    "v", 1, "activationId", a->id, "licenseId", l->id, "productId",
-	    l->product_id, "fingerprint", a->fingerprint, "status", status,
-	    "type", l->type ? l->type : "", "expiresAt",
-	    l->expires_at[0] ? json_string(l->expires_at) : json_null(),
-	    "issuedAt", issued, "nonce",
-	    nonce && nonce[0] ? json_string(nonce) : json_null(), "offline",
-	    a->offline, "leaseSeconds", (json_int_t)l->lease_seconds,
-	    "metadata", meta);
+	return meta;
+}
+
+/* act_token builds and signs the token of an activation (payload format:
+ * common/kp_token.h, version 1); *token malloc'd. */
+static int
+act_token(kp_rpc_ctx *ctx, const Keyport__License__License *l,
+          const Keyport__Activation__Activation *a, const char *status,
+          const char *nonce, int64_t now, char **token)
+{
+	act_app *app = kp_service_app(kp_service_of(ctx));
+	int64_t exp = act_parse_time(l->expires_at);
+	json_t *p;
+	int rv;
+
+	p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:s, s:b, "
+	              "s:s, s:I}",
+	              "activationId", a->id, "licenseId", l->id, "productId",
+	              l->product_id, "fingerprint", a->fingerprint, "status",
+	              status, "expiresAt",
+	              exp != 0 ? json_integer(exp) : json_null(), "issuedAt",
+	              (json_int_t)now, "metadata", act_metadata(l), "nonce",
+	              nonce ? nonce : "", "offline", a->offline, "type",
+	              l->type ? l->type : "", "leaseSeconds",
+	              (json_int_t)l->lease_seconds);
 	if (p == NULL)
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "token payload");
 	rv = act_token_sign(app->signer, ctx, l->product_id, p, token);
@@ -279,9 +287,9 @@ act_answer(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 	char *token = NULL;
 	int rv;
 
-	if ((rv = act_token(ctx, l, a, status, nonce, now, &token, issued,
-	                    sizeof(issued))) != KP_OK)
+	if ((rv = act_token(ctx, l, a, status, nonce, now, &token)) != KP_OK)
 		return rv;
+	kp_time_format(now, issued, sizeof(issued));
 	rep.activation = a;
 	rep.created = created != 0;
 	rep.token = token;
@@ -330,8 +338,7 @@ static const char *const act_sql_release_lapsed =
     "WHERE license_id = $1::uuid AND deactivated_at IS NULL AND NOT offline "
     "AND last_seen_at < to_timestamp($2) - make_interval(secs => $3)";
 
-/* ---- activation.Activate --------------------------------------------------
- */
+/* ---- activation.Activate -------------------------------------------------- */
 
 static const char *const act_sql_live =
     "SELECT count(*), (array_agg(id::text) FILTER (WHERE fingerprint = "
@@ -345,8 +352,8 @@ static const char *const act_sql_touch =
 static const char *const act_sql_insert =
     "INSERT INTO activations (license_id, product_id, fingerprint, "
     "hostname, os, os_version, app_version, vm_name, offline, "
-    "offline_secret_hash, created_at, last_seen_at) VALUES ($1::uuid, "
-    "$2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, decode($10, 'hex'), "
+    "client_public_key, created_at, last_seen_at) VALUES ($1::uuid, "
+    "$2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, $10, "
     "to_timestamp($11), to_timestamp($11)) RETURNING " ACT_COLS;
 
 static const char *const act_sql_count_act =
@@ -368,61 +375,54 @@ act_check_text(kp_rpc_ctx *ctx, const char *name, const char *v, size_t max,
 	return KP_OK;
 }
 
+/* act_check_input validates an activation's machine description. */
 static int
-act_activate(kp_rpc_ctx *ctx)
+act_check_input(kp_rpc_ctx *ctx, const Keyport__Activation__ActivateRequest *r)
 {
-	Keyport__Activation__ActivateRequest *req = NULL;
-	Keyport__License__LicenseReply *lic = NULL, *started = NULL;
-	Keyport__License__License *l;
-	kp_db *db = kp_service_db(ctx);
-	PGresult *res = NULL, *row = NULL;
-	int64_t now = kp_now(), live;
-	char nowbuf[24], leasebuf[24], hex[2 * 64 + 1];
-	int rv, created = 0, in_tx = 0;
-	act_row ar;
+	int rv;
 
-	rv = kp_rpc_unpack(ctx,
-	                   &keyport__activation__activate_request__descriptor,
-	                   (ProtobufCMessage **)&req);
-	if (rv != KP_OK)
+	if ((rv = act_check_text(ctx, "key", r->key, 128, 1)) != KP_OK ||
+	    (rv = act_check_text(ctx, "fingerprint", r->fingerprint, 256, 1)) !=
+	        KP_OK ||
+	    (rv = act_check_text(ctx, "hostname", r->hostname, 255, 0)) !=
+	        KP_OK ||
+	    (rv = act_check_text(ctx, "os", r->os, 64, 0)) != KP_OK ||
+	    (rv = act_check_text(ctx, "osVersion", r->os_version, 64, 0)) !=
+	        KP_OK ||
+	    (rv = act_check_text(ctx, "appVersion", r->app_version, 64, 0)) !=
+	        KP_OK ||
+	    (rv = act_check_text(ctx, "vmName", r->vm_name, 255, 0)) != KP_OK ||
+	    (rv = act_check_text(ctx, "nonce", r->nonce, 128, 0)) != KP_OK ||
+	    (rv = act_check_text(ctx, "clientPublicKey", r->client_public_key,
+	                         128, 0)) != KP_OK)
 		return rv;
-	if ((rv = act_check_text(ctx, "key", req->key, 128, 1)) != KP_OK ||
-	    (rv = act_check_text(ctx, "fingerprint", req->fingerprint, 256,
-	                         1)) != KP_OK ||
-	    (rv = act_check_text(ctx, "hostname", req->hostname, 255, 0)) !=
-	        KP_OK ||
-	    (rv = act_check_text(ctx, "os", req->os, 64, 0)) != KP_OK ||
-	    (rv = act_check_text(ctx, "osVersion", req->os_version, 64, 0)) !=
-	        KP_OK ||
-	    (rv = act_check_text(ctx, "appVersion", req->app_version, 64, 0)) !=
-	        KP_OK ||
-	    (rv = act_check_text(ctx, "vmName", req->vm_name, 255, 0)) !=
-	        KP_OK ||
-	    (rv = act_check_text(ctx, "nonce", req->nonce, 128, 0)) != KP_OK)
-		goto out;
-	if (!act_is_uuid(req->product_id)) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
-		                 "productId must be a UUID");
-		goto out;
-	}
-	if (req->offline_secret_hash.len > 64) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL, "secret hash too long");
-		goto out;
-	}
-	if ((rv = act_resolve_key(ctx, req->key, req->product_id, &lic)) !=
-	    KP_OK)
-		goto out;
-	l = lic->license;
-	if (req->license_id[0] != '\0' && strcmp(req->license_id, l->id) != 0) {
-		/* offline: the file's key belongs to another license */
-		rv = kp_rpc_fail(ctx, KP_EINVAL, "LICENSE_KEY_MISMATCH",
-		                 "the key in the request does not belong to "
-		                 "this license");
-		goto out;
-	}
-	if ((rv = act_license_usable(ctx, l, now)) != KP_OK)
-		goto out;
+	if (!act_is_uuid(r->product_id))
+		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
+		                   "productId must be a UUID");
+	return KP_OK;
+}
 
+/* act_take_slot activates the machine of req on license l (already checked
+ * usable) under the license lock: the live activation of the same
+ * fingerprint is answered again (*created = 0), otherwise a new one is made
+ * within allowedActivations. On KP_OK *row owns the activation's row (one
+ * row, ACT_COLS). The delayed expiry is started on a first activation and
+ * *started then owns the license as it is now. */
+static int
+act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
+              const Keyport__Activation__ActivateRequest *req, int64_t now,
+              PGresult **row, int *created,
+              Keyport__License__LicenseReply **started)
+{
+	kp_db *db = kp_service_db(ctx);
+	PGresult *res = NULL;
+	char nowbuf[24], leasebuf[24];
+	int64_t live;
+	int rv, in_tx = 0;
+
+	*row = NULL;
+	*created = 0;
+	*started = NULL;
 	snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
 	if ((rv = act_lock_license(db, l->id, NULL, NULL)) != KP_OK)
 		goto dbfail;
@@ -447,25 +447,21 @@ act_activate(kp_rpc_ctx *ctx)
 		/* the same machine again: its activation, no new slot */
 		const char *p[2] = {PQgetvalue(res, 0, 1), nowbuf};
 
-		if ((rv = kp_db_query(db, act_sql_touch, 2, p, &row)) != KP_OK)
+		if ((rv = kp_db_query(db, act_sql_touch, 2, p, row)) != KP_OK)
 			goto dbfail;
 	} else {
 		const char *p[11];
+		const char *q[1] = {l->id};
 
 		if (l->allowed_activations >= 0 &&
 		    live >= l->allowed_activations) {
-			kp_db_rollback(db);
-			in_tx = 0;
-			rv = kp_rpc_fail(
-			    ctx, KP_ECONFLICT, "ACTIVATION_LIMIT_REACHED",
-			    "the license allows %" PRId64 " activations",
-			    l->allowed_activations);
+			rv = kp_rpc_fail(ctx, KP_ECONFLICT,
+			                 "ACTIVATION_LIMIT_REACHED",
+			                 "the license allows %" PRId64
+			                 " activations",
+			                 l->allowed_activations);
 			goto out;
 		}
-		for (size_t i = 0; i < req->offline_secret_hash.len; i++)
-			snprintf(hex + 2 * i, 3, "%02x",
-			         req->offline_secret_hash.data[i]);
-		hex[2 * req->offline_secret_hash.len] = '\0';
 		p[0] = l->id;
 		p[1] = l->product_id;
 		p[2] = req->fingerprint;
@@ -475,27 +471,20 @@ act_activate(kp_rpc_ctx *ctx)
 		p[6] = req->app_version;
 		p[7] = req->vm_name;
 		p[8] = req->offline ? "true" : "false";
-		p[9] = req->offline_secret_hash.len ? hex : NULL;
+		p[9] = req->client_public_key;
 		p[10] = nowbuf;
-		if ((rv = kp_db_query(db, act_sql_insert, 11, p, &row)) !=
-		    KP_OK)
+		if ((rv = kp_db_query(db, act_sql_insert, 11, p, row)) != KP_OK)
 			goto dbfail;
-		{
-			const char *q[1] = {l->id};
-
-			if ((rv = kp_db_exec(db, act_sql_count_act, 1, q)) !=
-			    KP_OK)
-				goto dbfail;
-		}
-		created = 1;
+		if ((rv = kp_db_exec(db, act_sql_count_act, 1, q)) != KP_OK)
+			goto dbfail;
+		*created = 1;
 	}
 	if ((rv = kp_db_commit(db)) != KP_OK)
 		goto dbfail;
 	in_tx = 0;
-	act_row_read(&ar, row, 0, 0);
 
 	/* delayed expiry starts with the license's first activation */
-	if (created && strcmp(l->expiration_strategy, "delayed") == 0 &&
+	if (*created && strcmp(l->expiration_strategy, "delayed") == 0 &&
 	    l->expires_at[0] == '\0' && l->validity > 0) {
 		Keyport__License__StartExpiryRequest sreq =
 		    KEYPORT__LICENSE__START_EXPIRY_REQUEST__INIT;
@@ -504,13 +493,16 @@ act_activate(kp_rpc_ctx *ctx)
 		rv = act_license_call(
 		    ctx, "license.StartExpiry", (ProtobufCMessage *)&sreq,
 		    &keyport__license__license_reply__descriptor,
-		    (ProtobufCMessage **)&started);
+		    (ProtobufCMessage **)started);
 		if (rv != KP_OK)
 			goto out;
-		if (started->license != NULL)
-			l = started->license;
+		if ((*started)->license == NULL) {
+			protobuf_c_message_free_unpacked(
+			    (ProtobufCMessage *)*started, NULL);
+			*started = NULL;
+		}
 	}
-	rv = act_answer(ctx, l, &ar.msg, created, req->nonce, now);
+	rv = KP_OK;
 	goto out;
 dbfail:
 	rv = act_db_fail(ctx, db, rv);
@@ -518,6 +510,47 @@ out:
 	if (in_tx)
 		kp_db_rollback(db);
 	PQclear(res);
+	if (rv != KP_OK) {
+		PQclear(*row);
+		*row = NULL;
+	}
+	return rv;
+}
+
+static int
+act_activate(kp_rpc_ctx *ctx)
+{
+	Keyport__Activation__ActivateRequest *req = NULL;
+	Keyport__License__LicenseReply *lic = NULL, *started = NULL;
+	const Keyport__License__License *l;
+	PGresult *row = NULL;
+	int64_t now = kp_now();
+	int rv, created = 0;
+	act_row ar;
+
+	rv = kp_rpc_unpack(ctx,
+	                   &keyport__activation__activate_request__descriptor,
+	                   (ProtobufCMessage **)&req);
+	if (rv != KP_OK)
+		return rv;
+	/* offline activations come through activation.OfflineActivate */
+	req->offline = 0;
+	req->client_public_key = "";
+	if ((rv = act_check_input(ctx, req)) != KP_OK)
+		goto out;
+	if ((rv = act_resolve_key(ctx, req->key, req->product_id, &lic)) !=
+	    KP_OK)
+		goto out;
+	l = lic->license;
+	if ((rv = act_license_usable(ctx, l, now)) != KP_OK)
+		goto out;
+	if ((rv = act_take_slot(ctx, l, req, now, &row, &created, &started)) !=
+	    KP_OK)
+		goto out;
+	act_row_read(&ar, row, 0, 0);
+	rv = act_answer(ctx, started ? started->license : l, &ar.msg, created,
+	                req->nonce, now);
+out:
 	PQclear(row);
 	if (started)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)started,
@@ -625,12 +658,11 @@ out:
 	return rv;
 }
 
-/* ---- activation.Deactivate ------------------------------------------------
- */
+/* ---- activation.Deactivate ------------------------------------------------ */
 
 static const char *const act_sql_find_live =
-    "SELECT offline_secret_hash FROM activations WHERE id = $1::uuid AND "
-    "license_id = $2::uuid AND deactivated_at IS NULL FOR UPDATE";
+    "SELECT 1 FROM activations WHERE id = $1::uuid AND license_id = "
+    "$2::uuid AND deactivated_at IS NULL FOR UPDATE";
 
 static const char *const act_sql_proof =
     "INSERT INTO deactivation_proofs (proof_id, activation_id, license_id, "
@@ -645,12 +677,86 @@ static const char *const act_sql_count_deact =
     "UPDATE license_counters SET total_deactivations = "
     "total_deactivations + 1 WHERE license_id = $1::uuid";
 
-static void
-act_hex(char *out, const uint8_t *in, size_t len)
+/* act_release deactivates a live activation of license l under the license
+ * lock, within allowedDeactivations; proof_hex (may be "") is recorded once
+ * (a second use answers 400 OFFLINE_REPLAYED). On KP_OK *row owns the
+ * activation's row. */
+static int
+act_release(kp_rpc_ctx *ctx, const Keyport__License__License *l,
+            const char *activation_id, const char *proof_hex, int64_t now,
+            PGresult **row)
 {
-	for (size_t i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", in[i]);
-	out[2 * len] = '\0';
+	kp_db *db = kp_service_db(ctx);
+	PGresult *res = NULL;
+	int64_t deacts = 0;
+	char nowbuf[24];
+	int rv, in_tx = 0;
+
+	*row = NULL;
+	snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
+	if ((rv = act_lock_license(db, l->id, NULL, &deacts)) != KP_OK)
+		goto dbfail;
+	in_tx = 1;
+	{
+		const char *p[2] = {activation_id, l->id};
+
+		if ((rv = kp_db_query(db, act_sql_find_live, 2, p, &res)) !=
+		    KP_OK)
+			goto dbfail;
+	}
+	if (PQntuples(res) != 1) {
+		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
+		                 "no such activation");
+		goto out;
+	}
+	if (l->allowed_deactivations >= 0 &&
+	    deacts >= l->allowed_deactivations) {
+		rv = kp_rpc_fail(ctx, KP_ECONFLICT, "DEACTIVATION_LIMIT_REACHED",
+		                 "the license allows %" PRId64 " deactivations",
+		                 l->allowed_deactivations);
+		goto out;
+	}
+	if (proof_hex != NULL && proof_hex[0] != '\0') {
+		const char *p[4] = {proof_hex, activation_id, l->id, nowbuf};
+
+		rv = kp_db_exec(db, act_sql_proof, 4, p);
+		if (rv == KP_ECONFLICT) {
+			rv = kp_rpc_fail(ctx, KP_EINVAL, "OFFLINE_REPLAYED",
+			                 "this deactivation proof was already "
+			                 "used");
+			goto out;
+		}
+		if (rv != KP_OK)
+			goto dbfail;
+	}
+	{
+		const char *p[2] = {activation_id, nowbuf};
+
+		if ((rv = kp_db_query(db, act_sql_deactivate, 2, p, row)) !=
+		    KP_OK)
+			goto dbfail;
+	}
+	{
+		const char *p[1] = {l->id};
+
+		if ((rv = kp_db_exec(db, act_sql_count_deact, 1, p)) != KP_OK)
+			goto dbfail;
+	}
+	if ((rv = kp_db_commit(db)) != KP_OK)
+		goto dbfail;
+	in_tx = 0;
+	goto out;
+dbfail:
+	rv = act_db_fail(ctx, db, rv);
+out:
+	if (in_tx)
+		kp_db_rollback(db);
+	PQclear(res);
+	if (rv != KP_OK) {
+		PQclear(*row);
+		*row = NULL;
+	}
+	return rv;
 }
 
 static int
@@ -660,12 +766,9 @@ act_deactivate(kp_rpc_ctx *ctx)
 	Keyport__Activation__DeactivateReply rep =
 	    KEYPORT__ACTIVATION__DEACTIVATE_REPLY__INIT;
 	Keyport__License__LicenseReply *lic = NULL;
-	Keyport__License__License *l;
-	kp_db *db = kp_service_db(ctx);
-	PGresult *res = NULL, *row = NULL;
-	int64_t now = kp_now(), deacts = 0;
-	char nowbuf[24], proofhex[2 * 64 + 1];
-	int rv, in_tx = 0;
+	PGresult *row = NULL;
+	int64_t now = kp_now();
+	int rv;
 	act_row ar;
 
 	rv = kp_rpc_unpack(ctx,
@@ -677,10 +780,6 @@ act_deactivate(kp_rpc_ctx *ctx)
 	    (req->license_id[0] && !act_is_uuid(req->license_id))) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
 		                 "no such activation");
-		goto out;
-	}
-	if (req->proof_id.len > 64) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL, "proof too long");
 		goto out;
 	}
 	if (req->license_id[0] != '\0') {
@@ -700,72 +799,14 @@ act_deactivate(kp_rpc_ctx *ctx)
 			goto out;
 		}
 	}
-	l = lic->license;
-	snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
-	if ((rv = act_lock_license(db, l->id, NULL, &deacts)) != KP_OK)
-		goto dbfail;
-	in_tx = 1;
-	{
-		const char *p[2] = {req->activation_id, l->id};
-
-		if ((rv = kp_db_query(db, act_sql_find_live, 2, p, &res)) !=
-		    KP_OK)
-			goto dbfail;
-	}
-	if (PQntuples(res) != 1) {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-		                 "no such activation");
+	/* proofs come only through activation.OfflineDeactivate */
+	if ((rv = act_release(ctx, lic->license, req->activation_id, "", now,
+	                      &row)) != KP_OK)
 		goto out;
-	}
-	if (l->allowed_deactivations >= 0 &&
-	    deacts >= l->allowed_deactivations) {
-		rv =
-		    kp_rpc_fail(ctx, KP_ECONFLICT, "DEACTIVATION_LIMIT_REACHED",
-		                "the license allows %" PRId64 " deactivations",
-		                l->allowed_deactivations);
-		goto out;
-	}
-	if (req->proof_id.len > 0) {
-		const char *p[4] = {proofhex, req->activation_id, l->id,
-		                    nowbuf};
-
-		act_hex(proofhex, req->proof_id.data, req->proof_id.len);
-		rv = kp_db_exec(db, act_sql_proof, 4, p);
-		if (rv == KP_ECONFLICT) {
-			rv = kp_rpc_fail(ctx, KP_EINVAL, "PROOF_REPLAYED",
-			                 "this deactivation proof was "
-			                 "already used");
-			goto out;
-		}
-		if (rv != KP_OK)
-			goto dbfail;
-	}
-	{
-		const char *p[2] = {req->activation_id, nowbuf};
-
-		if ((rv = kp_db_query(db, act_sql_deactivate, 2, p, &row)) !=
-		    KP_OK)
-			goto dbfail;
-	}
-	{
-		const char *p[1] = {l->id};
-
-		if ((rv = kp_db_exec(db, act_sql_count_deact, 1, p)) != KP_OK)
-			goto dbfail;
-	}
-	if ((rv = kp_db_commit(db)) != KP_OK)
-		goto dbfail;
-	in_tx = 0;
 	act_row_read(&ar, row, 0, 0);
 	rep.activation = &ar.msg;
 	rv = kp_rpc_reply(ctx, (ProtobufCMessage *)&rep);
-	goto out;
-dbfail:
-	rv = act_db_fail(ctx, db, rv);
 out:
-	if (in_tx)
-		kp_db_rollback(db);
-	PQclear(res);
 	PQclear(row);
 	if (lic)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);

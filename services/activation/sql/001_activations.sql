@@ -17,7 +17,7 @@ CREATE TABLE activations (
     app_version text NOT NULL DEFAULT '',
     vm_name text NOT NULL DEFAULT '',
     offline boolean NOT NULL DEFAULT false,
-    offline_secret_hash bytea,
+    client_public_key text NOT NULL DEFAULT '',
     created_at timestamptz NOT NULL,
     last_seen_at timestamptz NOT NULL,
     deactivated_at timestamptz
