@@ -570,7 +570,7 @@ static const char *const act_sql_heartbeat =
     "WITH a AS (SELECT " ACT_COLS ", last_seen_at AS ls, deactivated_at AS "
     "da FROM activations WHERE id = $1::uuid AND license_id = $2::uuid), "
     "u AS (UPDATE activations SET last_seen_at = to_timestamp($3) FROM a "
-    "WHERE activations.id = a.id AND a.da IS NULL AND a.ls < "
+    "WHERE activations.id = $1::uuid AND a.da IS NULL AND a.ls < "
     "to_timestamp($3) - make_interval(secs => $5) AND ($4::bigint = 0 OR "
     "a.ls >= to_timestamp($3) - make_interval(secs => $4)) RETURNING 1) "
     "SELECT a.*, (SELECT count(*) FROM u) FROM a";
