@@ -4,6 +4,7 @@
  * the license through the license service itself. */
 #include "gw.h"
 #include "kp_err.h"
+#include "kp_offline.h"
 #include "proto/activation.pb-c.h"
 
 #include <stdio.h>
@@ -213,6 +214,89 @@ act_route_remove(gw_request *r, gw_response *w)
 	act_deactivate_common(r, w, &req, 204);
 }
 
+/* POST /v1/licenses/{id}/offline-activations[?responseValidity=SECONDS]:
+ * the body is a request file; the answer is the response file. */
+static void
+act_route_offline_activate(gw_request *r, gw_response *w)
+{
+	Keyport__Activation__OfflineActivateRequest req =
+	    KEYPORT__ACTIVATION__OFFLINE_ACTIVATE_REQUEST__INIT;
+	Keyport__Activation__OfflineActivateReply *rep = NULL;
+	const char *lic, *q;
+	char disp[128];
+	long long validity = 0;
+
+	if ((lic = gw_param_uuid(r, w, 0)) == NULL)
+		return;
+	if ((q = gw_query(r, "responseValidity")) != NULL) {
+		char *end = NULL;
+
+		validity = strtoll(q, &end, 10);
+		/* one minute to ten years */
+		if (q[0] == '\0' || *end != '\0' || validity < 60 ||
+		    validity > 10LL * 365 * 86400) {
+			gw_error(w, 400, "INVALID_INPUT",
+			         "responseValidity must be seconds between 60 "
+			         "and 315360000");
+			return;
+		}
+	}
+	if (r->body == NULL || r->body_len == 0) {
+		gw_error(w, 400, "OFFLINE_MALFORMED",
+		         "the body must be an offline activation request file");
+		return;
+	}
+	req.license_id = (char *)lic;
+	req.file.data = (uint8_t *)r->body;
+	req.file.len = r->body_len;
+	req.response_validity = validity;
+	if (gw_rpc(r, w, GW_ACTIVATION, "activation.OfflineActivate", 1,
+	           (ProtobufCMessage *)&req,
+	           &keyport__activation__offline_activate_reply__descriptor,
+	           (ProtobufCMessage **)&rep) != KP_OK)
+		return;
+	gw_body(w, 200, "application/json; charset=utf-8", rep->file.data,
+	        rep->file.len);
+	snprintf(disp, sizeof(disp),
+	         "attachment; filename=\"keyport-activation-%s.json\"",
+	         rep->activation_id);
+	gw_header(w, "Content-Disposition", disp);
+	gw_header(w, "X-Activation-Id", rep->activation_id);
+	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
+}
+
+/* POST /v1/licenses/{id}/offline-deactivations: the body is a deactivation
+ * request file whose proof is accepted once. */
+static void
+act_route_offline_deactivate(gw_request *r, gw_response *w)
+{
+	Keyport__Activation__OfflineDeactivateRequest req =
+	    KEYPORT__ACTIVATION__OFFLINE_DEACTIVATE_REQUEST__INIT;
+	Keyport__Activation__DeactivateReply *rep = NULL;
+	const char *lic;
+
+	if ((lic = gw_param_uuid(r, w, 0)) == NULL)
+		return;
+	if (r->body == NULL || r->body_len == 0) {
+		gw_error(w, 400, "OFFLINE_MALFORMED",
+		         "the body must be an offline deactivation request "
+		         "file");
+		return;
+	}
+	req.license_id = (char *)lic;
+	req.file.data = (uint8_t *)r->body;
+	req.file.len = r->body_len;
+	if (gw_rpc(r, w, GW_ACTIVATION, "activation.OfflineDeactivate", 0,
+	           (ProtobufCMessage *)&req,
+	           &keyport__activation__deactivate_reply__descriptor,
+	           (ProtobufCMessage **)&rep) != KP_OK)
+		return;
+	gw_json(w, 200,
+	        json_pack("{s:s, s:o}", "activationId", rep->activation->id,
+	                  "activation", act_json(rep->activation)));
+	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
+}
+
 static const gw_route act_routes[] = {
     {"POST", "/v1/activations", GW_PUBLIC, 0, act_route_activate},
     {"POST", "/v1/activations/{id}/heartbeat", GW_PUBLIC, 0,
@@ -222,6 +306,10 @@ static const gw_route act_routes[] = {
     {"GET", "/v1/licenses/{id}/activations", GW_USER, 0, act_route_list},
     {"DELETE", "/v1/licenses/{id}/activations/{activationId}", GW_USER, 0,
      act_route_remove},
+    {"POST", "/v1/licenses/{id}/offline-activations", GW_USER,
+     KP_OFFLINE_MAX_FILE, act_route_offline_activate},
+    {"POST", "/v1/licenses/{id}/offline-deactivations", GW_USER,
+     KP_OFFLINE_MAX_FILE, act_route_offline_deactivate},
 };
 
 const gw_route_table gw_routes_activation = {

@@ -186,6 +186,14 @@ act_sign_rpc(kp_rpc_ctx *ctx, const char *product_id, const unsigned char *msg,
 }
 
 int
+act_signer_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
+                const unsigned char *msg, size_t len, unsigned char *sig)
+{
+	return s->use_cache ? act_sign_cached(s, ctx, product_id, msg, len, sig)
+	                    : act_sign_rpc(ctx, product_id, msg, len, sig);
+}
+
+int
 act_token_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
                json_t *payload, char **token)
 {
@@ -195,7 +203,7 @@ act_token_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 	int rv;
 
 	*token = NULL;
-	text = json_dumps(payload, JSON_COMPACT);
+	text = json_dumps(payload, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text == NULL)
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 	len = strlen(text);

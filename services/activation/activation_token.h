@@ -25,6 +25,11 @@ int act_signer_open(act_signer **out);
 /* act_signer_close wipes and unlocks the cached keys and frees; NULL-safe. */
 void act_signer_close(act_signer *s);
 
+/* act_signer_sign writes the Ed25519 signature (64 bytes) of msg by the
+ * product's key into sig. On failure the answer of ctx is set. */
+int act_signer_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
+                    const unsigned char *msg, size_t len, unsigned char *sig);
+
 /* act_token_sign serialises payload (borrowed) compactly and signs it for
  * product_id through the license service on behalf of ctx. On KP_OK *token
  * is a malloc'd NUL-terminated string the caller frees. On failure the

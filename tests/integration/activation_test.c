@@ -18,7 +18,8 @@
 
 KPT_SUITE(.activation_replicas = 2)
 
-/* ---- helpers -------------------------------------------------------------- */
+/* ---- helpers --------------------------------------------------------------
+ */
 
 static char *
 admin_token(void)
@@ -48,19 +49,18 @@ make_product(char *id, char *pk, size_t pklen)
 	kpt_resp r;
 	char name[64], *body;
 
-	snprintf(name, sizeof(name), "act-product-%d-%ld", getpid(),
-	         random());
+	snprintf(name, sizeof(name), "act-product-%d-%ld", getpid(), random());
 	body = kpt_jsonf("{s:s}", "name", name);
-	cr_assert_eq(kpt_http("POST", "/v1/products", admin_token(), body,
-	                      NULL, &r),
-	             0);
+	cr_assert_eq(
+	    kpt_http("POST", "/v1/products", admin_token(), body, NULL, &r), 0);
 	free(body);
 	cr_assert_eq(r.status, 201, "product: %s", r.body);
 	snprintf(id, 37, "%s",
 	         json_string_value(json_object_get(r.json, "id")));
 	if (pk != NULL)
-		snprintf(pk, pklen, "%s",
-		         json_string_value(json_object_get(r.json, "publicKey")));
+		snprintf(
+		    pk, pklen, "%s",
+		    json_string_value(json_object_get(r.json, "publicKey")));
 	kpt_resp_free(&r);
 }
 
@@ -76,16 +76,15 @@ make_license(const char *product, lic_opts o, char *id, char *key)
 	kpt_resp r;
 	char *body;
 
-	body = kpt_jsonf(
-	    "{s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:{s:s}}", "productId",
-	    product, "type", o.type ? o.type : "node-locked",
-	    "allowedActivations", o.activations, "allowedDeactivations",
-	    o.deactivations, "validity", o.validity, "expirationStrategy",
-	    o.strategy ? o.strategy : "immediate", "leaseSeconds", o.lease,
-	    "metadata", "plan", "pro");
-	cr_assert_eq(kpt_http("POST", "/v1/licenses", admin_token(), body,
-	                      NULL, &r),
-	             0);
+	body = kpt_jsonf("{s:s, s:s, s:I, s:I, s:I, s:s, s:I, s:{s:s}}",
+	                 "productId", product, "type",
+	                 o.type ? o.type : "node-locked", "allowedActivations",
+	                 o.activations, "allowedDeactivations", o.deactivations,
+	                 "validity", o.validity, "expirationStrategy",
+	                 o.strategy ? o.strategy : "immediate", "leaseSeconds",
+	                 o.lease, "metadata", "plan", "pro");
+	cr_assert_eq(
+	    kpt_http("POST", "/v1/licenses", admin_token(), body, NULL, &r), 0);
 	free(body);
 	cr_assert_eq(r.status, 201, "license: %s", r.body);
 	snprintf(id, 37, "%s",
@@ -100,8 +99,8 @@ activate(const char *key, const char *product, const char *fp, kpt_resp *r)
 {
 	char *body = kpt_jsonf("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "key",
 	                       key, "productId", product, "fingerprint", fp,
-	                       "hostname", "host-1", "os", "linux",
-	                       "osVersion", "6.1", "nonce", "n-123");
+	                       "hostname", "host-1", "os", "linux", "osVersion",
+	                       "6.1", "nonce", "n-123");
 
 	cr_assert_eq(kpt_http("POST", "/v1/activations", NULL, body, NULL, r),
 	             0);
@@ -156,9 +155,9 @@ set_activation_clock(long long seconds)
 		             KP_OK);
 		for (int j = 0; j < 100 && kp_rpc_client_pipes(c) == 0; j++)
 			usleep(20000);
-		cr_assert_eq(kp_rpc_invoke(c, &call, &req.base, NULL, NULL,
-		                           &res),
-		             KP_OK, "%s", res.message);
+		cr_assert_eq(
+		    kp_rpc_invoke(c, &call, &req.base, NULL, NULL, &res), KP_OK,
+		    "%s", res.message);
 		kp_rpc_client_close(c);
 	}
 }
@@ -180,15 +179,16 @@ counters(const char *license, long long *acts, long long *deacts)
 	req.license_ids = ids;
 	call.method = "activation.Counters";
 	call.idempotent = true;
-	cr_assert_eq(kp_rpc_client_open(&c, "activation",
-	                                kpt_service_url("activation")),
-	             KP_OK);
+	cr_assert_eq(
+	    kp_rpc_client_open(&c, "activation", kpt_service_url("activation")),
+	    KP_OK);
 	for (int j = 0; j < 100 && kp_rpc_client_pipes(c) == 0; j++)
 		usleep(20000);
-	cr_assert_eq(kp_rpc_invoke(c, &call, &req.base,
-	                           &keyport__activation__counters_reply__descriptor,
-	                           (ProtobufCMessage **)&rep, &res),
-	             KP_OK, "%s", res.message);
+	cr_assert_eq(
+	    kp_rpc_invoke(c, &call, &req.base,
+	                  &keyport__activation__counters_reply__descriptor,
+	                  (ProtobufCMessage **)&rep, &res),
+	    KP_OK, "%s", res.message);
 	*acts = *deacts = 0;
 	cr_assert_leq(rep->n_counters, 1);
 	if (rep->n_counters == 1) {
@@ -208,7 +208,8 @@ jstr(const kpt_resp *r, const char *k)
 	return v ? v : "";
 }
 
-/* ---- 50 simultaneous activations of a 3-seat license ---------------------- */
+/* ---- 50 simultaneous activations of a 3-seat license ----------------------
+ */
 
 typedef struct race_arg {
 	const char *key, *product;
@@ -247,9 +248,9 @@ Test(activation, fifty_concurrent_over_http_two_replicas_yield_three,
 
 	/* both replicas are up and the gateway dials both */
 	cr_assert_not_null(strchr(kpt_service_url("activation"), ','));
-	cr_assert_eq(kp_rpc_client_open(&c, "activation",
-	                                kpt_service_url("activation")),
-	             KP_OK);
+	cr_assert_eq(
+	    kp_rpc_client_open(&c, "activation", kpt_service_url("activation")),
+	    KP_OK);
 	for (int j = 0; j < 200 && kp_rpc_client_pipes(c) < 2; j++)
 		usleep(20000);
 	cr_assert_eq(kp_rpc_client_pipes(c), 2);
@@ -310,9 +311,9 @@ race_rpc(void *p)
 	call.method = "activation.Activate";
 	call.timeout_ms = 20000;
 	pthread_barrier_wait(a->go);
-	a->status = kp_rpc_invoke(a->c, &call, &req.base,
-	                          &keyport__activation__activation_reply__descriptor,
-	                          &rep, &res);
+	a->status = kp_rpc_invoke(
+	    a->c, &call, &req.base,
+	    &keyport__activation__activation_reply__descriptor, &rep, &res);
 	snprintf(a->code, sizeof(a->code), "%s", res.code);
 	if (rep != NULL)
 		protobuf_c_message_free_unpacked(rep, NULL);
@@ -332,9 +333,9 @@ Test(activation, fifty_concurrent_at_the_service_level_yield_three,
 	make_product(product, NULL, 0);
 	make_license(product, (lic_opts){.activations = 3, .deactivations = -1},
 	             lic, key);
-	cr_assert_eq(kp_rpc_client_open(&c, "activation",
-	                                kpt_service_url("activation")),
-	             KP_OK);
+	cr_assert_eq(
+	    kp_rpc_client_open(&c, "activation", kpt_service_url("activation")),
+	    KP_OK);
 	for (int j = 0; j < 200 && kp_rpc_client_pipes(c) < 2; j++)
 		usleep(20000);
 	cr_assert_eq(kp_rpc_client_pipes(c), 2);
@@ -397,8 +398,9 @@ Test(activation, every_error_code, .timeout = 60)
 
 	make_product(product, NULL, 0);
 	make_product(other, NULL, 0);
-	make_license(product, (lic_opts){.activations = -1, .deactivations = -1},
-	             lic, key);
+	make_license(product,
+	             (lic_opts){.activations = -1, .deactivations = -1}, lic,
+	             key);
 
 	activate("NOPE-NOPE-NOPE-NOPE", product, "fp", &r);
 	cr_assert_eq(r.status, 404, "%s", r.body);
@@ -481,8 +483,8 @@ Test(activation, expired_license_is_refused_and_delayed_expiry_starts,
 
 	activate(key2, product, "fp-delayed", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	cr_assert(json_is_string(json_object_get(r.json, "expiresAt")),
-	          "%s", r.body);
+	cr_assert(json_is_string(json_object_get(r.json, "expiresAt")), "%s",
+	          r.body);
 	kpt_resp_free(&r);
 	cr_assert_eq(kpt_http("GET", path, admin_token(), NULL, NULL, &r), 0);
 	cr_assert(json_is_string(json_object_get(r.json, "expiresAt")),
@@ -498,7 +500,8 @@ Test(activation, expired_license_is_refused_and_delayed_expiry_starts,
 	kpt_resp_free(&r);
 }
 
-/* ---- deactivation, heartbeat, leases -------------------------------------- */
+/* ---- deactivation, heartbeat, leases --------------------------------------
+ */
 
 Test(activation, deactivation_limits_and_heartbeat_after_deactivate,
      .timeout = 60)
@@ -566,9 +569,9 @@ Test(activation, deactivation_limits_and_heartbeat_after_deactivate,
 			    json_string_value(json_object_get(it, "id"));
 			json_t *d = json_object_get(it, "deactivatedAt");
 
-			cr_assert_str_eq(json_string_value(
-			                     json_object_get(it, "hostname")),
-			                 "host-1");
+			cr_assert_str_eq(
+			    json_string_value(json_object_get(it, "hostname")),
+			    "host-1");
 			if (strcmp(id, a) == 0) {
 				cr_assert(json_is_string(d));
 				seen++;
@@ -622,8 +625,8 @@ Test(activation, lease_releases_a_silent_activation, .timeout = 60)
 	             lic, key);
 	activate(key, product, "fp-lease-a", &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	cr_assert_eq(json_integer_value(json_object_get(r.json, "leaseSeconds")),
-	             600);
+	cr_assert_eq(
+	    json_integer_value(json_object_get(r.json, "leaseSeconds")), 600);
 	snprintf(a, sizeof(a), "%s", jstr(&r, "activationId"));
 	kpt_resp_free(&r);
 
@@ -671,18 +674,18 @@ Test(activation, heartbeat_writes_last_seen_at_most_once_a_minute,
 	set_activation_clock(30);
 	client_call(a, "heartbeat", key, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	cr_assert_str_eq(json_string_value(json_object_get(
-	                     json_object_get(r.json, "activation"),
-	                     "lastSeenAt")),
-	                 seen0, "written again within a minute");
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(
+	        json_object_get(r.json, "activation"), "lastSeenAt")),
+	    seen0, "written again within a minute");
 	kpt_resp_free(&r);
 	set_activation_clock(90);
 	client_call(a, "heartbeat", key, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
-	cr_assert_str_neq(json_string_value(json_object_get(
-	                      json_object_get(r.json, "activation"),
-	                      "lastSeenAt")),
-	                  seen0);
+	cr_assert_str_neq(
+	    json_string_value(json_object_get(
+	        json_object_get(r.json, "activation"), "lastSeenAt")),
+	    seen0);
 	kpt_resp_free(&r);
 	set_activation_clock(0);
 	snprintf(path, sizeof(path), "/v1/licenses/%s/activations", lic);

@@ -53,13 +53,14 @@ verify(const char *token, const unsigned char *pk)
 	size_t plen = 0, slen = 0;
 
 	cr_assert_not_null(dot);
-	cr_assert_eq(sodium_base642bin(payload, sizeof(payload), token,
-	                               (size_t)(dot - token), NULL, &plen, NULL,
-	                               sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-	             0);
-	cr_assert_eq(sodium_base642bin(sig, sizeof(sig), dot + 1,
-	                               strlen(dot + 1), NULL, &slen, NULL,
-	                               sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	cr_assert_eq(
+	    sodium_base642bin(payload, sizeof(payload), token,
+	                      (size_t)(dot - token), NULL, &plen, NULL,
+	                      sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+	    0);
+	cr_assert_eq(sodium_base642bin(
+	                 sig, sizeof(sig), dot + 1, strlen(dot + 1), NULL,
+	                 &slen, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
 	             0);
 	cr_assert_eq(slen, crypto_sign_BYTES);
 	if (crypto_sign_verify_detached(sig, payload, plen, pk) != 0)
@@ -86,7 +87,8 @@ Test(token, online_token_verifies_with_the_product_public_key, .timeout = 90)
 	kpt_resp_free(&r);
 
 	for (int i = 0; i < 2; i++) {
-		snprintf(name, sizeof(name), "token-product-%d-%d", getpid(), i);
+		snprintf(name, sizeof(name), "token-product-%d-%d", getpid(),
+		         i);
 		body = kpt_jsonf("{s:s}", "name", name);
 		post("/v1/products", access, body, &r);
 		free(body);
@@ -95,11 +97,11 @@ Test(token, online_token_verifies_with_the_product_public_key, .timeout = 90)
 		decode_key(field(r.json, "publicKey"), i ? other_pk : pk);
 		kpt_resp_free(&r);
 	}
-	body = kpt_jsonf("{s:s, s:s, s:i, s:i, s:i, s:s, s:{s:s}}",
-	                 "productId", product, "type", "node-locked",
-	                 "allowedActivations", 2, "allowedDeactivations", 2,
-	                 "validity", 0, "expirationStrategy", "immediate",
-	                 "metadata", "seats", "ten");
+	body = kpt_jsonf("{s:s, s:s, s:i, s:i, s:i, s:s, s:{s:s}}", "productId",
+	                 product, "type", "node-locked", "allowedActivations",
+	                 2, "allowedDeactivations", 2, "validity", 0,
+	                 "expirationStrategy", "immediate", "metadata", "seats",
+	                 "ten");
 	post("/v1/licenses", access, body, &r);
 	free(body);
 	cr_assert_eq(r.status, 201, "%s", r.body);
@@ -107,10 +109,10 @@ Test(token, online_token_verifies_with_the_product_public_key, .timeout = 90)
 	snprintf(key, sizeof(key), "%s", field(r.json, "key"));
 	kpt_resp_free(&r);
 
-	body = kpt_jsonf("{s:s, s:s, s:s, s:s, s:s, s:s}", "key", key,
-	                 "productId", product, "fingerprint", "fp-token",
-	                 "hostname", "h", "os", "linux", "nonce",
-	                 "nonce-abc-123");
+	body =
+	    kpt_jsonf("{s:s, s:s, s:s, s:s, s:s, s:s}", "key", key, "productId",
+	              product, "fingerprint", "fp-token", "hostname", "h", "os",
+	              "linux", "nonce", "nonce-abc-123");
 	post("/v1/activations", NULL, body, &r);
 	free(body);
 	cr_assert_eq(r.status, 201, "%s", r.body);
