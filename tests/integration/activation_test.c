@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
+#include <time.h>
 #include <unistd.h>
 
 KPT_SUITE(.activation_replicas = 2)
@@ -703,4 +705,161 @@ Test(activation, heartbeat_writes_last_seen_at_most_once_a_minute,
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(jstr(&r, "status"), "suspended");
 	kpt_resp_free(&r);
+}
+
+/* ---- offline routes: the portal side of the file exchange -----------------
+ */
+
+#include "kp_offline.h"
+
+/* offline_request makes a request file for key/product (file malloc'd). */
+static char *
+offline_request(const char *key, const char *product, const char *fp,
+                kp_offline_request *req, unsigned char *sk)
+{
+	char *file = NULL;
+
+	memset(req, 0, sizeof(*req));
+	snprintf(req->key, sizeof(req->key), "%s", key);
+	snprintf(req->product_id, sizeof(req->product_id), "%s", product);
+	snprintf(req->fingerprint, sizeof(req->fingerprint), "%s", fp);
+	snprintf(req->hostname, sizeof(req->hostname), "air-gapped");
+	snprintf(req->os, sizeof(req->os), "linux");
+	cr_assert_eq(
+	    kp_offline_request_create(req, (int64_t)time(NULL), sk, &file), 0);
+	return file;
+}
+
+static void
+post_file(const char *lic, const char *what, const char *file, kpt_resp *r)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "/v1/licenses/%s/%s", lic, what);
+	cr_assert_eq(kpt_http_raw("POST", path, admin_token(), file,
+	                          strlen(file), "application/json", NULL, r),
+	             0);
+}
+
+Test(activation, offline_routes_round_trip_and_refuse_bad_files, .timeout = 90)
+{
+	char product[37], pkb64[128], lic[37], key[128], lic2[37], key2[128];
+	unsigned char pk[KP_TOKEN_PK_BYTES], sk[KP_TOKEN_SK_BYTES],
+	    sk2[KP_TOKEN_SK_BYTES];
+	kp_offline_request req, req2;
+	kp_token_claims claims;
+	char *file, *bad, *deact, *cd;
+	long long acts, deacts;
+	kpt_resp r;
+
+	make_product(product, pkb64, sizeof(pkb64));
+	cr_assert_eq(kp_token_key_decode(pkb64, pk, sizeof(pk)), 0);
+	make_license(product, (lic_opts){.activations = 1, .deactivations = 5},
+	             lic, key);
+	make_license(product, (lic_opts){.activations = 1, .deactivations = 5},
+	             lic2, key2);
+
+	/* not a file at all */
+	post_file(lic, "offline-activations", "this is not json", &r);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "OFFLINE_MALFORMED");
+	kpt_resp_free(&r);
+
+	/* an edited file */
+	file = offline_request(key, product, "offline-fp", &req, sk);
+	bad = strdup(file);
+	{
+		char *h = strstr(bad, "air-gapped");
+
+		cr_assert_not_null(h);
+		h[0] = 'A';
+	}
+	post_file(lic, "offline-activations", bad, &r);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "OFFLINE_ALTERED");
+	kpt_resp_free(&r);
+	free(bad);
+
+	/* the key in the file is another license's */
+	post_file(lic2, "offline-activations", file, &r);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "OFFLINE_KEY_MISMATCH");
+	kpt_resp_free(&r);
+
+	/* the real thing: a response file the client accepts */
+	{
+		char path[200];
+
+		snprintf(path, sizeof(path),
+		         "/v1/licenses/%s/offline-activations?responseValidity="
+		         "3600",
+		         lic);
+		cr_assert_eq(kpt_http_raw("POST", path, admin_token(), file,
+		                          strlen(file), "application/json",
+		                          NULL, &r),
+		             0);
+	}
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cd = kpt_header(&r, "Content-Disposition");
+	cr_assert_not_null(cd);
+	cr_assert_eq(strncmp(cd, "attachment", 10), 0, "%s", cd);
+	free(cd);
+	memset(&claims, 0, sizeof(claims));
+	cr_assert_eq(kp_offline_response_load(r.body, r.len, pk, &req,
+	                                      (int64_t)time(NULL), &claims,
+	                                      NULL),
+	             0, "the client refuses the response");
+	cr_assert_str_eq(claims.license_id, lic);
+	cr_assert_eq(claims.offline, 1);
+	cr_assert_leq(claims.response_expires_at, (int64_t)time(NULL) + 3700);
+	kpt_resp_free(&r);
+	free(file);
+
+	/* it took the license's only seat, like an online activation */
+	activate(key, product, "online-fp", &r);
+	cr_assert_eq(r.status, 409, "%s", r.body);
+	kpt_resp_free(&r);
+
+	/* a deactivation signed by another key pair is forged */
+	{
+		kp_token_claims other = claims;
+		unsigned char pk2[KP_TOKEN_PK_BYTES];
+
+		other.metadata_json = NULL;
+		crypto_sign_keypair(pk2, sk2);
+		cr_assert_eq(kp_offline_deactivation_create(
+		                 &other, sk2, (int64_t)time(NULL), &deact),
+		             0);
+		post_file(lic, "offline-deactivations", deact, &r);
+		cr_assert_eq(r.status, 400, "%s", r.body);
+		cr_assert_str_eq(kpt_error_code(&r), "OFFLINE_FORGED");
+		kpt_resp_free(&r);
+		/* and one posted to another license does not match it */
+		post_file(lic2, "offline-deactivations", deact, &r);
+		cr_assert_eq(r.status, 400, "%s", r.body);
+		cr_assert_str_eq(kpt_error_code(&r), "OFFLINE_KEY_MISMATCH");
+		kpt_resp_free(&r);
+		free(deact);
+	}
+
+	/* the client's own proof frees the seat, once */
+	cr_assert_eq(kp_offline_deactivation_create(
+	                 &claims, sk, (int64_t)time(NULL), &deact),
+	             0);
+	post_file(lic, "offline-deactivations", deact, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	kpt_resp_free(&r);
+	post_file(lic, "offline-deactivations", deact, &r);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "OFFLINE_REPLAYED");
+	kpt_resp_free(&r);
+	free(deact);
+	counters(lic, &acts, &deacts);
+	cr_assert_eq(acts, 1);
+	cr_assert_eq(deacts, 1);
+	activate(key, product, "online-fp", &r);
+	cr_assert_eq(r.status, 201, "the seat is free again: %s", r.body);
+	kpt_resp_free(&r);
+	kp_token_claims_cleanup(&claims);
+	(void)req2;
 }
