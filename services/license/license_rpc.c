@@ -464,7 +464,7 @@ static const char *const sql_create =
     "$6::bigint > 0 THEN to_timestamp($12::bigint + $6::bigint) END, "
     "NULLIF($8, '')::uuid, NULLIF($9, '')::uuid, $10::jsonb, $11, "
     "to_timestamp($12::bigint), to_timestamp($12::bigint)) RETURNING *) "
-    "SELECT " LICENSE_COLS LICENSE_FROM;
+    "SELECT " LICENSE_COLS " FROM l JOIN products p ON p.id = l.product_id";
 
 int
 license_create(kp_rpc_ctx *ctx)
