@@ -3,8 +3,12 @@
  * offline-deactivate -> POST /v1/licenses/{id}/offline-deactivations, on
  * the real stack; and every tampered, forged, replayed, malformed, foreign
  * or expired file refused with the code that says which. */
+#include "kp_err.h"
 #include "kp_offline.h"
+#include "kp_rpc.h"
 #include "kpt.h"
+#include "proto/activation.pb-c.h"
+#include "proto/license.pb-c.h"
 
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -433,7 +437,7 @@ Test(offline, the_client_refuses_bad_responses, .timeout = 90)
 	              0);
 	cr_assert(strstr(last_err, "OFFLINE_MALFORMED") != NULL, "%s",
 	          last_err);
-	/* loaded on another machine (another state, its own request) */
+	/* an answer to another request (another state, its own nonce) */
 	cr_assert_eq(keyport("other.json",
 	                     "offline-request --key '%s' --product '%s' "
 	                     "--out '%s'",
@@ -473,4 +477,148 @@ Test(offline, an_expired_response_is_refused, .timeout = 90)
 	              0);
 	cr_assert(strstr(last_err, "OFFLINE_EXPIRED") != NULL, "%s", last_err);
 	cr_assert_neq(keyport("e.json", "status"), 0);
+}
+
+/* ---- the same round trip one level down ----------------------------------
+ * The keyport tool's files against the activation service's RPCs directly
+ * (the portal routes above are thin wrappers of these), so the client and
+ * the service are checked against each other without the HTTP login. */
+
+static kp_rpc_client *
+rpc(const char *service)
+{
+	kp_rpc_client *c = NULL;
+
+	cr_assert_eq(kp_rpc_client_open(&c, service, kpt_service_url(service)),
+	             KP_OK);
+	for (int j = 0; j < 250 && kp_rpc_client_pipes(c) == 0; j++)
+		usleep(20000);
+	return c;
+}
+
+static int
+call(const char *service, const char *method, ProtobufCMessage *req,
+     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **rep,
+     kp_rpc_result *res)
+{
+	Keyport__Caller admin = KEYPORT__CALLER__INIT;
+	kp_rpc_client *c = rpc(service);
+	kp_rpc_call k = {0};
+	int rc;
+
+	admin.user_id = "00000000-0000-0000-0000-000000000001";
+	admin.role = "admin";
+	k.method = method;
+	k.caller = &admin;
+	k.timeout_ms = 10000;
+	rc = kp_rpc_invoke(c, &k, req, desc, rep, res);
+	kp_rpc_client_close(c);
+	return rc;
+}
+
+Test(offline, keyport_tool_against_the_activation_service, .timeout = 90)
+{
+	Keyport__License__CreateProductRequest cp =
+	    KEYPORT__LICENSE__CREATE_PRODUCT_REQUEST__INIT;
+	Keyport__License__CreateLicenseRequest cl =
+	    KEYPORT__LICENSE__CREATE_LICENSE_REQUEST__INIT;
+	Keyport__Activation__OfflineActivateRequest oa =
+	    KEYPORT__ACTIVATION__OFFLINE_ACTIVATE_REQUEST__INIT;
+	Keyport__Activation__OfflineDeactivateRequest od =
+	    KEYPORT__ACTIVATION__OFFLINE_DEACTIVATE_REQUEST__INIT;
+	Keyport__License__ProductReply *prod = NULL;
+	Keyport__License__LicenseReply *lic = NULL;
+	Keyport__Activation__OfflineActivateReply *resp = NULL;
+	Keyport__Activation__DeactivateReply *dr = NULL;
+	char name[64], *req, *deact, *bad;
+	kp_rpc_result res;
+
+	snprintf(name, sizeof(name), "offline-rpc-%d", getpid());
+	cp.name = name;
+	cr_assert_eq(call("license", "license.CreateProduct", &cp.base,
+	                  &keyport__license__product_reply__descriptor,
+	                  (ProtobufCMessage **)&prod, &res),
+	             KP_OK, "%s", res.message);
+	cl.product_id = prod->product->id;
+	cl.type = "node-locked";
+	cl.allowed_activations = 1;
+	cl.allowed_deactivations = 5;
+	cl.expiration_strategy = "immediate";
+	cr_assert_eq(call("license", "license.CreateLicense", &cl.base,
+	                  &keyport__license__license_reply__descriptor,
+	                  (ProtobufCMessage **)&lic, &res),
+	             KP_OK, "%s", res.message);
+
+	cr_assert_eq(keyport("s.json",
+	                     "offline-request --key '%s' --product '%s' "
+	                     "--out '%s'",
+	                     lic->license->key, prod->product->id,
+	                     wpath("s.req")),
+	             0, "%s", last_err);
+	req = read_all(wpath("s.req"));
+	/* an edited request is refused with its code */
+	bad = edited(req, "hostname", json_string("elsewhere"));
+	oa.license_id = lic->license->id;
+	oa.file.data = (uint8_t *)bad;
+	oa.file.len = strlen(bad);
+	cr_assert_neq(
+	    call("activation", "activation.OfflineActivate", &oa.base,
+	         &keyport__activation__offline_activate_reply__descriptor,
+	         (ProtobufCMessage **)&resp, &res),
+	    KP_OK);
+	cr_assert_str_eq(res.code, "OFFLINE_ALTERED");
+	free(bad);
+	oa.file.data = (uint8_t *)req;
+	oa.file.len = strlen(req);
+	oa.response_validity = 3600;
+	cr_assert_eq(
+	    call("activation", "activation.OfflineActivate", &oa.base,
+	         &keyport__activation__offline_activate_reply__descriptor,
+	         (ProtobufCMessage **)&resp, &res),
+	    KP_OK, "%s %s", res.code, res.message);
+	write_all(wpath("s.resp"), (const char *)resp->file.data,
+	          resp->file.len);
+	/* another product's key: forged */
+	cr_assert_neq(keyport("s.json",
+	                      "offline-activate --response '%s' "
+	                      "--product-key '%s'",
+	                      wpath("s.resp"),
+	                      "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="),
+	              0);
+	cr_assert(strstr(last_err, "OFFLINE_FORGED") != NULL, "%s", last_err);
+	cr_assert_eq(keyport("s.json",
+	                     "offline-activate --response '%s' "
+	                     "--product-key '%s'",
+	                     wpath("s.resp"), prod->product->public_key),
+	             0, "%s", last_err);
+	cr_assert_eq(keyport("s.json", "status"), 0, "%s", last_err);
+	cr_assert(strstr(last_out, resp->activation_id) != NULL, "%s",
+	          last_out);
+	cr_assert(strstr(last_out, "verified: yes") != NULL, "%s", last_out);
+
+	cr_assert_eq(keyport("s.json", "offline-deactivate --out '%s'",
+	                     wpath("s.deact")),
+	             0, "%s", last_err);
+	deact = read_all(wpath("s.deact"));
+	od.license_id = lic->license->id;
+	od.file.data = (uint8_t *)deact;
+	od.file.len = strlen(deact);
+	cr_assert_eq(call("activation", "activation.OfflineDeactivate",
+	                  &od.base,
+	                  &keyport__activation__deactivate_reply__descriptor,
+	                  (ProtobufCMessage **)&dr, &res),
+	             KP_OK, "%s %s", res.code, res.message);
+	protobuf_c_message_free_unpacked(&dr->base, NULL);
+	dr = NULL;
+	cr_assert_neq(call("activation", "activation.OfflineDeactivate",
+	                   &od.base,
+	                   &keyport__activation__deactivate_reply__descriptor,
+	                   (ProtobufCMessage **)&dr, &res),
+	              KP_OK);
+	cr_assert_str_eq(res.code, "OFFLINE_REPLAYED");
+	free(deact);
+	free(req);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	protobuf_c_message_free_unpacked(&lic->base, NULL);
+	protobuf_c_message_free_unpacked(&prod->base, NULL);
 }
