@@ -622,3 +622,105 @@ Test(offline, keyport_tool_against_the_activation_service, .timeout = 90)
 	protobuf_c_message_free_unpacked(&lic->base, NULL);
 	protobuf_c_message_free_unpacked(&prod->base, NULL);
 }
+
+/* ---- the keyport tool online (the client routes need no login) ---------- */
+
+static void
+rpc_license(char product[37], char *pk, size_t pklen, char lic[37],
+            char key[128])
+{
+	Keyport__License__CreateProductRequest cp =
+	    KEYPORT__LICENSE__CREATE_PRODUCT_REQUEST__INIT;
+	Keyport__License__CreateLicenseRequest cl =
+	    KEYPORT__LICENSE__CREATE_LICENSE_REQUEST__INIT;
+	Keyport__License__ProductReply *prod = NULL;
+	Keyport__License__LicenseReply *l = NULL;
+	kp_rpc_result res;
+	char name[64];
+
+	snprintf(name, sizeof(name), "online-%d-%ld", getpid(), random());
+	cp.name = name;
+	cr_assert_eq(call("license", "license.CreateProduct", &cp.base,
+	                  &keyport__license__product_reply__descriptor,
+	                  (ProtobufCMessage **)&prod, &res),
+	             KP_OK, "%s", res.message);
+	cl.product_id = prod->product->id;
+	cl.type = "node-locked";
+	cl.allowed_activations = 1;
+	cl.allowed_deactivations = 5;
+	cl.expiration_strategy = "immediate";
+	cr_assert_eq(call("license", "license.CreateLicense", &cl.base,
+	                  &keyport__license__license_reply__descriptor,
+	                  (ProtobufCMessage **)&l, &res),
+	             KP_OK, "%s", res.message);
+	snprintf(product, 37, "%s", prod->product->id);
+	snprintf(pk, pklen, "%s", prod->product->public_key);
+	snprintf(lic, 37, "%s", l->license->id);
+	snprintf(key, 128, "%s", l->license->key);
+	protobuf_c_message_free_unpacked(&l->base, NULL);
+	protobuf_c_message_free_unpacked(&prod->base, NULL);
+}
+
+Test(offline, keyport_tool_online_over_http, .timeout = 90)
+{
+	char product[37], pk[128], lic[37], key[128];
+	char product2[37], pk2[128], lic2[37], key2[128];
+	json_t *st;
+
+	rpc_license(product, pk, sizeof(pk), lic, key);
+	rpc_license(product2, pk2, sizeof(pk2), lic2, key2);
+
+	cr_assert_eq(keyport("on.json",
+	                     "activate --server '%s' --key '%s' --product '%s' "
+	                     "--product-key '%s'",
+	                     kpt_url(), key, product, pk),
+	             0, "%s", last_err);
+	cr_assert(strstr(last_out, "activated:") != NULL, "%s", last_out);
+	cr_assert_eq(keyport("on.json", "status"), 0, "%s", last_err);
+	cr_assert(strstr(last_out, "mode: online") != NULL, "%s", last_out);
+	cr_assert(strstr(last_out, "verified: yes") != NULL, "%s", last_out);
+	cr_assert(strstr(last_out, "status: active") != NULL, "%s", last_out);
+	cr_assert(strstr(last_out, lic) != NULL, "%s", last_out);
+	cr_assert_eq(keyport("on.json", "heartbeat"), 0, "%s", last_err);
+
+	/* the token must be the product's: pinning another key refuses it */
+	cr_assert_eq(keyport("forged.json",
+	                     "activate --server '%s' --key '%s' --product '%s' "
+	                     "--product-key '%s'",
+	                     kpt_url(), key, product, pk2),
+	             5, "%s", last_err);
+	cr_assert(strstr(last_err, "not signed by the product key") != NULL,
+	          "%s", last_err);
+	/* the server's refusals come back as one line with the code */
+	cr_assert_eq(keyport("nokey.json",
+	                     "activate --server '%s' --key 'NOPE-NOPE' "
+	                     "--product '%s' --product-key '%s'",
+	                     kpt_url(), product, pk),
+	             4);
+	cr_assert(strstr(last_err, "LICENSE_NOT_FOUND") != NULL, "%s",
+	          last_err);
+	cr_assert_eq(strchr(last_err, '\n'), last_err + strlen(last_err) - 1,
+	             "one line: %s", last_err);
+
+	/* a clock set back below what the state has seen is refused */
+	st = json_load_file(wpath("on.json"), 0, NULL);
+	cr_assert_not_null(st);
+	json_object_set_new(st, "lastSeenClock",
+	                    json_integer((json_int_t)time(NULL) + 86400));
+	cr_assert_eq(json_dump_file(st, wpath("rollback.json"), 0), 0);
+	json_decref(st);
+	cr_assert_eq(keyport("rollback.json", "status"), 7);
+	cr_assert(strstr(last_err, "clock went backwards") != NULL, "%s",
+	          last_err);
+	cr_assert_eq(keyport("rollback.json", "heartbeat"), 7);
+
+	cr_assert_eq(keyport("on.json", "deactivate"), 0, "%s", last_err);
+	cr_assert_eq(keyport("on.json", "status"), 8);
+	cr_assert_eq(keyport("on.json", "heartbeat"), 8);
+	/* the seat is free: activating again works */
+	cr_assert_eq(keyport("on.json",
+	                     "activate --server '%s' --key '%s' --product '%s' "
+	                     "--product-key '%s'",
+	                     kpt_url(), key, product, pk),
+	             0, "%s", last_err);
+}
