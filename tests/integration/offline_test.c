@@ -724,3 +724,44 @@ Test(offline, keyport_tool_online_over_http, .timeout = 90)
 	                     kpt_url(), key, product, pk),
 	             0, "%s", last_err);
 }
+
+/* The expired-response case at the service level too (no login needed). */
+Test(offline, expired_response_from_the_service_is_refused, .timeout = 90)
+{
+	Keyport__Activation__OfflineActivateRequest oa =
+	    KEYPORT__ACTIVATION__OFFLINE_ACTIVATE_REQUEST__INIT;
+	Keyport__Activation__OfflineActivateReply *resp = NULL;
+	char product[37], pk[128], lic[37], key[128], *req;
+	kp_rpc_result res;
+
+	rpc_license(product, pk, sizeof(pk), lic, key);
+	cr_assert_eq(keyport("x.json",
+	                     "offline-request --key '%s' --product '%s' "
+	                     "--out '%s'",
+	                     key, product, wpath("x.req")),
+	             0, "%s", last_err);
+	req = read_all(wpath("x.req"));
+	oa.license_id = lic;
+	oa.file.data = (uint8_t *)req;
+	oa.file.len = strlen(req);
+	oa.response_validity = 3600;
+	/* the service's clock 23 hours behind, one hour of validity */
+	kpt_set_clock("activation", -23 * 3600);
+	cr_assert_eq(
+	    call("activation", "activation.OfflineActivate", &oa.base,
+	         &keyport__activation__offline_activate_reply__descriptor,
+	         (ProtobufCMessage **)&resp, &res),
+	    KP_OK, "%s %s", res.code, res.message);
+	kpt_set_clock("activation", 0);
+	write_all(wpath("x.resp"), (const char *)resp->file.data,
+	          resp->file.len);
+	cr_assert_neq(keyport("x.json",
+	                      "offline-activate --response '%s' "
+	                      "--product-key '%s'",
+	                      wpath("x.resp"), pk),
+	              0);
+	cr_assert(strstr(last_err, "OFFLINE_EXPIRED") != NULL, "%s", last_err);
+	cr_assert_eq(keyport("x.json", "status"), 8);
+	protobuf_c_message_free_unpacked(&resp->base, NULL);
+	free(req);
+}
