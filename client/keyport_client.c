@@ -171,7 +171,8 @@ check_token(keyport_client *c, json_t *st, const char *token, const char *nonce,
 		return keyport_fail(c, KEYPORT_EFORGED, "malformed token");
 	rc = KEYPORT_EREPLAY;
 	if (nonce != NULL &&
-	    sodium_memcmp(claims->nonce, nonce, sizeof(claims->nonce)) != 0) {
+	    (strlen(claims->nonce) != strlen(nonce) ||
+	     sodium_memcmp(claims->nonce, nonce, strlen(nonce)) != 0)) {
 		keyport_fail(c, rc,
 		             "the token does not echo this request's "
 		             "nonce: an old answer was replayed");
