@@ -1293,6 +1293,10 @@ license_org_op(kp_rpc_ctx *ctx, const char *sql)
 	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		goto out;
+	if (!is_internal_or_admin(ctx)) {
+		rv = kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL, "admin only");
+		goto out;
+	}
 	id = req->organization_id;
 	if ((rv = kp_db_query(kp_service_db(ctx), sql, 1, &id, &res)) !=
 	    KP_OK) {
