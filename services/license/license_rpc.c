@@ -16,7 +16,7 @@
 
 #define TS(col)                                                                \
 	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* The columns every license query selects, in license_row's order; the
  * query names the license table l and the products table p. */

@@ -257,6 +257,11 @@ Test(license, product_keys_sign_and_are_sealed_at_rest, .timeout = 60)
 	             &keyport__license__get_signing_key_reply__descriptor, &key,
 	             &res),
 	    KP_EFORBIDDEN);
+	sreq.product_id = p->id;
+	cr_assert_eq(lic_call(&user, "license.SignToken", &sreq.base,
+	                      &keyport__license__sign_token_reply__descriptor,
+	                      &sig, &res),
+	             KP_EFORBIDDEN);
 	/* unknown product */
 	sreq.product_id = (char *)"00000000-0000-4000-8000-00000000ffff";
 	cr_assert_eq(lic_call(&internal, "license.SignToken", &sreq.base,
