@@ -55,6 +55,7 @@ typedef struct gw_request {
 	Keyport__Caller caller; /* filled for authenticated routes */
 	char caller_buf[3][64]; /* storage of the caller's strings */
 	int authenticated;
+	char session_id[64]; /* the access token's session ("" for PATs) */
 } gw_request;
 
 typedef struct gw_response {

@@ -1,54 +1,125 @@
-/* gw_auth: bearer tokens → caller, then the route's access level. */
+/* gw_auth: bearer tokens -> caller, then the route's access level.
+ *
+ * Access tokens (kp_token.h) are verified here, locally, with the public
+ * keys of auth: fetched with auth.PublicKeys at start and again when a
+ * token names a key id the cache does not know (at most once a second, so
+ * garbage kids cannot turn into an RPC storm). Personal access tokens
+ * ("kp_pat_...") are opaque and resolved by auth.Authenticate.
+ */
 #include "gw_auth.h"
 
+#include "kp_clock.h"
 #include "kp_err.h"
+#include "kp_log.h"
+#include "kp_token.h"
 #include "proto/auth.pb-c.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+
+#define GW_AUTH_PAT_PREFIX "kp_pat_"
+
+static pthread_rwlock_t gw_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
+static kp_token_keyset gw_auth_keys;      /* under gw_auth_lock */
+static double gw_auth_last_fetch = -1e9;  /* monotonic s, under the lock */
+
+static double
+gw_auth_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Fetches the public keys from auth into the cache unless that was done
+ * less than a second ago. Returns a kp_status. */
+static int
+gw_auth_fetch(gw_state *gw, int timeout_ms)
+{
+	Keyport__Auth__PublicKeysReply *rep = NULL;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	kp_token_keyset ks;
+	double now = gw_auth_mono();
+	int rv;
+
+	pthread_rwlock_wrlock(&gw_auth_lock);
+	if (now - gw_auth_last_fetch < 1.0) {
+		pthread_rwlock_unlock(&gw_auth_lock);
+		return KP_OK;
+	}
+	gw_auth_last_fetch = now;
+	pthread_rwlock_unlock(&gw_auth_lock);
+
+	call.method = "auth.PublicKeys";
+	call.timeout_ms = timeout_ms;
+	call.idempotent = true;
+	rv = kp_rpc_invoke(gw->clients[GW_AUTH], &call, NULL,
+			   &keyport__auth__public_keys_reply__descriptor,
+			   (ProtobufCMessage **)&rep, &res);
+	if (rv != KP_OK) {
+		kp_log_warn("auth.PublicKeys: %s", res.message);
+		return rv;
+	}
+	memset(&ks, 0, sizeof(ks));
+	for (size_t i = 0; i < rep->n_keys && ks.count < KP_TOKEN_MAX_KEYS;
+	     i++) {
+		Keyport__Auth__PublicKey *k = rep->keys[i];
+		if (k->key.len != 32 || strlen(k->kid) >= KP_TOKEN_KID_MAX)
+			continue;
+		snprintf(ks.keys[ks.count].kid, KP_TOKEN_KID_MAX, "%s", k->kid);
+		memcpy(ks.keys[ks.count].pk, k->key.data, 32);
+		ks.count++;
+	}
+	keyport__auth__public_keys_reply__free_unpacked(rep, NULL);
+	pthread_rwlock_wrlock(&gw_auth_lock);
+	gw_auth_keys = ks;
+	pthread_rwlock_unlock(&gw_auth_lock);
+	kp_log_info("access-token keys: %zu", ks.count);
+	return KP_OK;
+}
 
 int
 gw_auth_init(gw_state *gw)
 {
-	(void)gw;
+	/* auth may start after the gateway: a miss is retried on demand */
+	if (kp_rpc_client_pipes(gw->clients[GW_AUTH]) > 0)
+		gw_auth_fetch(gw, 1000);
 	return KP_OK;
 }
 
 /* Copies the caller into the request's own storage. */
 static void
-gw_auth_set_caller(gw_request *r, const Keyport__Caller *c)
+gw_auth_set_caller(gw_request *r, const char *user_id, const char *role,
+		   const char *org)
 {
 	keyport__caller__init(&r->caller);
 	snprintf(r->caller_buf[0], sizeof(r->caller_buf[0]), "%s",
-		 c->user_id ? c->user_id : "");
+		 user_id ? user_id : "");
 	snprintf(r->caller_buf[1], sizeof(r->caller_buf[1]), "%s",
-		 c->role ? c->role : "");
+		 role ? role : "");
 	snprintf(r->caller_buf[2], sizeof(r->caller_buf[2]), "%s",
-		 c->organization_id ? c->organization_id : "");
+		 org ? org : "");
 	r->caller.user_id = r->caller_buf[0];
 	r->caller.role = r->caller_buf[1];
 	r->caller.organization_id = r->caller_buf[2];
 	r->authenticated = 1;
 }
 
+/* A personal access token: ask auth. */
 static int
-gw_auth_bearer(gw_request *r, gw_response *w)
+gw_auth_pat(gw_request *r, gw_response *w, const char *token)
 {
 	Keyport__Auth__AuthenticateRequest req =
 		KEYPORT__AUTH__AUTHENTICATE_REQUEST__INIT;
 	Keyport__Auth__AuthenticateReply *rep = NULL;
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						    "Authorization");
 	int rv;
 
-	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
-		gw_error(w, 401, "UNAUTHENTICATED",
-			 "an Authorization: Bearer token is required");
-		gw_header(w, "WWW-Authenticate", "Bearer");
-		return -1;
-	}
-	req.token = (char *)(h + 7);
+	req.token = (char *)token;
 	rv = gw_rpc(r, w, GW_AUTH, "auth.Authenticate", 1, &req.base,
 		    &keyport__auth__authenticate_reply__descriptor,
 		    (ProtobufCMessage **)&rep);
@@ -59,10 +130,61 @@ gw_auth_bearer(gw_request *r, gw_response *w)
 		gw_error(w, 401, "UNAUTHENTICATED", "invalid token");
 		rv = -1;
 	} else {
-		gw_auth_set_caller(r, rep->caller);
+		gw_auth_set_caller(r, rep->caller->user_id, rep->caller->role,
+				   rep->caller->organization_id);
+		r->session_id[0] = '\0';
 	}
 	keyport__auth__authenticate_reply__free_unpacked(rep, NULL);
 	return rv == KP_OK ? 0 : -1;
+}
+
+/* An access token: verify locally. */
+static int
+gw_auth_access(gw_request *r, gw_response *w, const char *token)
+{
+	kp_token_claims c;
+	int rv;
+
+	pthread_rwlock_rdlock(&gw_auth_lock);
+	rv = kp_token_verify(token, &gw_auth_keys, kp_now(), &c);
+	pthread_rwlock_unlock(&gw_auth_lock);
+	if (rv == KP_ENOTFOUND) {
+		/* a key we have not seen (auth rotated, or we started first) */
+		if (gw_auth_fetch(r->gw, 2000) == KP_EUNAVAIL) {
+			gw_error(w, 503, "SERVICE_UNAVAILABLE",
+				 "cannot verify the token now");
+			return -1;
+		}
+		pthread_rwlock_rdlock(&gw_auth_lock);
+		rv = kp_token_verify(token, &gw_auth_keys, kp_now(), &c);
+		pthread_rwlock_unlock(&gw_auth_lock);
+	}
+	if (rv != KP_OK) {
+		gw_error(w, 401, "UNAUTHENTICATED", "invalid or expired token");
+		gw_header(w, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		return -1;
+	}
+	gw_auth_set_caller(r, c.user_id, c.role, c.organization_id);
+	snprintf(r->session_id, sizeof(r->session_id), "%s", c.session_id);
+	return 0;
+}
+
+static int
+gw_auth_bearer(gw_request *r, gw_response *w)
+{
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    "Authorization");
+
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
+		gw_error(w, 401, "UNAUTHENTICATED",
+			 "an Authorization: Bearer token is required");
+		gw_header(w, "WWW-Authenticate", "Bearer");
+		return -1;
+	}
+	h += 7;
+	if (strncmp(h, GW_AUTH_PAT_PREFIX, strlen(GW_AUTH_PAT_PREFIX)) == 0)
+		return gw_auth_pat(r, w, h);
+	return gw_auth_access(r, w, h);
 }
 
 int

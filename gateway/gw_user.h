@@ -1,0 +1,14 @@
+/* gw_user: the JSON form of an auth user, shared by the auth, users (and
+ * organization) routes. */
+#ifndef GW_USER_H
+#define GW_USER_H
+
+#include "gw.h"
+#include "proto/auth.pb-c.h"
+
+/* gw_user_json returns {id,email,firstName,lastName,role,organizationId,
+ * disabled,createdAt,updatedAt} (new reference; organizationId is null
+ * when the user has none). */
+json_t *gw_user_json(const Keyport__Auth__User *u);
+
+#endif

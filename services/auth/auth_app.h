@@ -1,0 +1,132 @@
+/* auth_app: the auth service's shared state and its internal modules.
+ *
+ *   auth_keys   access-token signing keys in KEYPORT_SECRET_DIR
+ *   auth_pw     password hashing on a bounded pool (Argon2id, libsodium)
+ *   auth_users  the user RPCs of docs/rpc-contract.md, bootstrap admin
+ *   auth_session login, refresh, logout, tokens, password change
+ *   auth_pat    personal access tokens
+ *
+ * The state is made once by auth_main's init and read by every worker;
+ * nothing in it changes after init except what auth_pw's semaphore guards.
+ */
+#ifndef AUTH_APP_H
+#define AUTH_APP_H
+
+#include "kp_db.h"
+#include "kp_rpc.h"
+#include "kp_token.h"
+#include "proto/auth.pb-c.h"
+
+#include <semaphore.h>
+#include <sodium.h>
+#include <stdint.h>
+
+/* SQL: a timestamptz column as RFC 3339 UTC text ("" for NULL). */
+#define AUTH_TS(col)                                                        \
+	"coalesce(to_char(" col " AT TIME ZONE 'UTC', "                     \
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
+/* SQL: the columns of a user, in the order auth_user_from_row reads. */
+#define AUTH_USER_COLS                                                      \
+	"id::text, email, first_name, last_name, role, "                    \
+	"coalesce(organization_id::text, ''), disabled, " AUTH_TS(           \
+		"created_at") ", " AUTH_TS("updated_at")
+#define AUTH_USER_NCOLS 9
+
+typedef struct auth_signing_key {
+	char kid[KP_TOKEN_KID_MAX];
+	unsigned char sk[64]; /* in sodium_malloc'd memory (see auth_keys) */
+	unsigned char pk[32];
+} auth_signing_key;
+
+typedef struct auth_app {
+	auth_signing_key *keys; /* sodium_allocarray; newest first */
+	size_t nkeys;
+	sem_t hash_slots;       /* KEYPORT_HASH_CONCURRENCY */
+	int64_t hash_wait_ms;   /* how long excess waits for a slot */
+	char dummy_hash[crypto_pwhash_STRBYTES];
+} auth_app;
+
+/* The process's state (set once by init). */
+auth_app *auth_app_get(void);
+
+/* ---- auth_keys ---------------------------------------------------------- */
+
+/* auth_keys_load reads (or on first start creates, 0600) the signing keys
+ * of KEYPORT_SECRET_DIR/auth-keys. Returns a kp_status. */
+int auth_keys_load(auth_app *app);
+void auth_keys_free(auth_app *app);
+
+/* ---- auth_pw ------------------------------------------------------------ */
+
+/* auth_pw_init sets up the pool and the dummy hash. */
+int auth_pw_init(auth_app *app);
+void auth_pw_fini(auth_app *app);
+
+/* auth_pw_hash hashes pw into out (crypto_pwhash_STRBYTES). Returns KP_OK,
+ * KP_ERATELIMIT (the pool stayed busy; retry later) or KP_EINTERNAL. */
+int auth_pw_hash(const char *pw, char *out);
+
+/* auth_pw_verify checks pw against hash (NULL or "": the dummy hash, which
+ * never matches but costs the same). *ok is 1 on a match, *rehash is 1
+ * when the hash should be renewed. Returns KP_OK or KP_ERATELIMIT. */
+int auth_pw_verify(const char *hash, const char *pw, int *ok, int *rehash);
+
+/* auth_pw_check_new validates a new password (8..256 characters, not the
+ * email). Returns KP_OK or answers ctx with 400 naming field. */
+int auth_pw_check_new(kp_rpc_ctx *ctx, const char *field, const char *pw,
+		      const char *email);
+
+/* auth_busy answers ctx with the pool's RATE_LIMITED. */
+int auth_busy(kp_rpc_ctx *ctx);
+
+/* ---- auth_users ----------------------------------------------------------- */
+
+/* auth_user_from_row fills u (strings borrowed from res) from row i. */
+void auth_user_from_row(PGresult *res, int i, Keyport__Auth__User *u);
+
+/* auth_bootstrap creates the vendor admin when there is no user. */
+int auth_bootstrap(kp_db *db);
+
+/* auth_revoke_user_sessions revokes every session of a user (except
+ * keep_family when not NULL). */
+int auth_revoke_user_sessions(kp_db *db, const char *user_id,
+			      const char *keep_family);
+
+/* auth_now_param writes kp_now() as a decimal string for to_timestamp. */
+const char *auth_now_param(char *buf, size_t len);
+
+/* auth_valid_uuid reports whether s is a UUID in text form. */
+int auth_valid_uuid(const char *s);
+
+/* auth_token_hash writes the hex crypto_generichash of token into out
+ * (65 bytes). */
+void auth_token_hash(const char *token, char out[65]);
+
+/* auth_random_token writes prefix + base64url(32 random bytes) into out. */
+void auth_random_token(const char *prefix, char *out, size_t len);
+
+int auth_create_user(kp_rpc_ctx *ctx);
+int auth_get_user(kp_rpc_ctx *ctx);
+int auth_update_user(kp_rpc_ctx *ctx);
+int auth_delete_user(kp_rpc_ctx *ctx);
+int auth_list_users(kp_rpc_ctx *ctx);
+int auth_get_users(kp_rpc_ctx *ctx);
+int auth_count_users(kp_rpc_ctx *ctx);
+int auth_delete_org_users(kp_rpc_ctx *ctx);
+
+/* ---- auth_session ----------------------------------------------------------- */
+int auth_login(kp_rpc_ctx *ctx);
+int auth_refresh(kp_rpc_ctx *ctx);
+int auth_logout(kp_rpc_ctx *ctx);
+int auth_public_keys(kp_rpc_ctx *ctx);
+int auth_authenticate(kp_rpc_ctx *ctx);
+int auth_change_password(kp_rpc_ctx *ctx);
+
+/* ---- auth_pat ------------------------------------------------------------- */
+int auth_pat_create(kp_rpc_ctx *ctx);
+int auth_pat_list(kp_rpc_ctx *ctx);
+int auth_pat_delete(kp_rpc_ctx *ctx);
+/* auth_pat_authenticate resolves a kp_pat_ token into caller fields. */
+int auth_pat_authenticate(kp_rpc_ctx *ctx, const char *token);
+
+#endif
