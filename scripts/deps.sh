@@ -10,7 +10,7 @@ pkgs=(
 	libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev
 	libcurl4-openssl-dev libcriterion-dev
 	postgresql postgresql-contrib
-	curl wrk procps iproute2 util-linux
+	curl wrk jq procps iproute2 util-linux
 )
 # Node.js (for the OpenAPI lint and browser tests) may come from another
 # packaging that bundles npm; only ask Debian for it when it is absent.
