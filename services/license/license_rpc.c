@@ -169,6 +169,8 @@ is_internal_or_admin(const kp_rpc_ctx *ctx)
 	       strcmp(ctx->caller->role, "admin") == 0;
 }
 
+static atomic_int license_peer_warned; /* log a missing peer once */
+
 /* Forgets a failed call's answer on ctx when the other service has no such
  * method yet (its branch not built): returns 1 then, else 0. */
 static int
@@ -176,8 +178,9 @@ call_unknown_method(kp_rpc_ctx *ctx)
 {
 	if (strcmp(ctx->code, "UNKNOWN_METHOD") != 0)
 		return 0;
-	kp_log_warn("%s: peer method missing (%s); treated as empty",
-	            ctx->method, ctx->message);
+	if (atomic_exchange(&license_peer_warned, 1) == 0)
+		kp_log_warn("%s: peer method missing (%s); treated as empty",
+		            ctx->method, ctx->message);
 	ctx->status = KP_OK;
 	ctx->code[0] = '\0';
 	ctx->message[0] = '\0';
