@@ -16,7 +16,7 @@
 
 #define TS(col)                                                                \
 	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 /* The columns every license query selects, in license_row's order; the
  * query names the license table l and the products table p. */
@@ -169,6 +169,8 @@ is_internal_or_admin(const kp_rpc_ctx *ctx)
 	       strcmp(ctx->caller->role, "admin") == 0;
 }
 
+static atomic_int license_peer_warned; /* log a missing peer once */
+
 /* Forgets a failed call's answer on ctx when the other service has no such
  * method yet (its branch not built): returns 1 then, else 0. */
 static int
@@ -176,8 +178,9 @@ call_unknown_method(kp_rpc_ctx *ctx)
 {
 	if (strcmp(ctx->code, "UNKNOWN_METHOD") != 0)
 		return 0;
-	kp_log_warn("%s: peer method missing (%s); treated as empty",
-	            ctx->method, ctx->message);
+	if (atomic_exchange(&license_peer_warned, 1) == 0)
+		kp_log_warn("%s: peer method missing (%s); treated as empty",
+		            ctx->method, ctx->message);
 	ctx->status = KP_OK;
 	ctx->code[0] = '\0';
 	ctx->message[0] = '\0';
@@ -1293,6 +1296,10 @@ license_org_op(kp_rpc_ctx *ctx, const char *sql)
 	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		goto out;
+	if (!is_internal_or_admin(ctx)) {
+		rv = kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL, "admin only");
+		goto out;
+	}
 	id = req->organization_id;
 	if ((rv = kp_db_query(kp_service_db(ctx), sql, 1, &id, &res)) !=
 	    KP_OK) {

@@ -162,6 +162,46 @@ license_get(const who *w, const char *id, Keyport__License__LicenseReply **out,
 	                &keyport__license__license_reply__descriptor, out, res);
 }
 
+/* Seeds one license owned by user/org without asking auth and org (the
+ * owners here are made-up ids; the HTTP tests use real ones) and answers
+ * it. */
+static Keyport__License__LicenseReply *
+seed_one(const char *product_id, const char *user, const char *org)
+{
+	Keyport__License__SeedLicensesRequest seed =
+	    KEYPORT__LICENSE__SEED_LICENSES_REQUEST__INIT;
+	Keyport__License__ListLicensesRequest list =
+	    KEYPORT__LICENSE__LIST_LICENSES_REQUEST__INIT;
+	Keyport__License__ListLicensesReply *rep = NULL;
+	Keyport__License__CountReply *cnt = NULL;
+	Keyport__License__LicenseReply *one = NULL;
+	kp_rpc_result res;
+
+	seed.product_id = (char *)product_id;
+	seed.count = 1;
+	seed.user_id = (char *)user;
+	seed.organization_id = (char *)org;
+	cr_assert_eq(lic_call(&internal, "license.SeedLicenses", &seed.base,
+	                      &keyport__license__count_reply__descriptor, &cnt,
+	                      &res),
+	             KP_OK, "%s", res.message);
+	protobuf_c_message_free_unpacked(&cnt->base, NULL);
+	list.product_id = (char *)product_id;
+	list.user_id = (char *)user;
+	list.page = 1;
+	list.limit = 10;
+	cr_assert_eq(
+	    lic_call(&admin, "license.ListLicenses", &list.base,
+	             &keyport__license__list_licenses_reply__descriptor, &rep,
+	             &res),
+	    KP_OK, "%s", res.message);
+	cr_assert_eq(rep->n_licenses, 1);
+	cr_assert_eq(license_get(&internal, rep->licenses[0]->id, &one, &res),
+	             KP_OK);
+	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return one;
+}
+
 static const char *
 status_of(const char *id)
 {
@@ -257,6 +297,11 @@ Test(license, product_keys_sign_and_are_sealed_at_rest, .timeout = 60)
 	             &keyport__license__get_signing_key_reply__descriptor, &key,
 	             &res),
 	    KP_EFORBIDDEN);
+	sreq.product_id = p->id;
+	cr_assert_eq(lic_call(&user, "license.SignToken", &sreq.base,
+	                      &keyport__license__sign_token_reply__descriptor,
+	                      &sig, &res),
+	             KP_EFORBIDDEN);
 	/* unknown product */
 	sreq.product_id = (char *)"00000000-0000-4000-8000-00000000ffff";
 	cr_assert_eq(lic_call(&internal, "license.SignToken", &sreq.base,
@@ -569,6 +614,22 @@ Test(license, bad_input_is_400_naming_the_field, .timeout = 60)
 	             KP_EINVAL);
 	cr_assert_not_null(strstr(res.message, "expirationStrategy"));
 	req.expiration_strategy = (char *)"immediate";
+	/* owners are checked with auth and org */
+	req.user_id = (char *)"00000000-0000-4000-8000-0000000000bb";
+	cr_assert_eq(lic_call(&admin, "license.CreateLicense", &req.base,
+	                      &keyport__license__license_reply__descriptor,
+	                      &rep, &res),
+	             KP_EINVAL);
+	cr_assert_not_null(strstr(res.message, "userId"), "%s", res.message);
+	req.user_id = (char *)"";
+	req.organization_id = (char *)"00000000-0000-4000-8000-0000000000cc";
+	cr_assert_eq(lic_call(&admin, "license.CreateLicense", &req.base,
+	                      &keyport__license__license_reply__descriptor,
+	                      &rep, &res),
+	             KP_EINVAL);
+	cr_assert_not_null(strstr(res.message, "organizationId"), "%s",
+	                   res.message);
+	req.organization_id = (char *)"";
 	req.product_id = (char *)"00000000-0000-4000-8000-0000000000aa";
 	cr_assert_eq(lic_call(&admin, "license.CreateLicense", &req.base,
 	                      &keyport__license__license_reply__descriptor,
@@ -725,15 +786,9 @@ Test(license, visibility_by_role_and_across_tenants, .timeout = 60)
 	uuid_new(u3);
 	uuid_new(o1);
 	uuid_new(o2);
-	{
-		lic_spec a = {.user_id = u1, .org_id = o1},
-		         b = {.user_id = u2, .org_id = o1},
-		         c = {.user_id = u3, .org_id = o2};
-
-		l1 = license_new(p->id, &a);
-		l2 = license_new(p->id, &b);
-		l3 = license_new(p->id, &c);
-	}
+	l1 = seed_one(p->id, u1, o1);
+	l2 = seed_one(p->id, u2, o1);
+	l3 = seed_one(p->id, u3, o2);
 	{
 		const who user1 = {"user", u1, o1};
 		const who oadm1 = {"organization-admin", u2, o1};
