@@ -1,20 +1,48 @@
-/* keyport-activation: the activation service process (see kp_service.h for its life). */
+/* keyport-activation: the activation service process (see kp_service.h for its
+ * life). */
+#include "activation_rpc.h"
+#include "kp_err.h"
 #include "kp_service.h"
+
+#include <stdlib.h>
 
 extern const kp_migration activation_migrations[];
 extern const size_t activation_migrations_count;
 
-static const kp_service_def activation_service = {
-	.name = "activation",
-	.migrations = activation_migrations,
-	.nmigrations = 0,
-};
+static act_app activation_app;
+
+static int
+activation_init(kp_service *svc, kp_db *db)
+{
+	int rv;
+
+	(void)db;
+	if ((rv = act_signer_open(&activation_app.signer)) != KP_OK)
+		return rv;
+	kp_service_set_app(svc, &activation_app);
+	return KP_OK;
+}
+
+static void
+activation_fini(kp_service *svc)
+{
+	(void)svc;
+	act_signer_close(activation_app.signer);
+	activation_app.signer = NULL;
+}
 
 int
 main(int argc, char **argv)
 {
-	kp_service_def def = activation_service;
+	kp_service_def def = {
+	    .name = "activation",
+	    .migrations = activation_migrations,
+	    .nmigrations = activation_migrations_count,
+	    .methods = act_methods,
+	    .nmethods = act_methods_count,
+	    .init = activation_init,
+	    .fini = activation_fini,
+	};
 
-	def.nmigrations = activation_migrations_count;
 	return kp_service_main(&def, argc, argv);
 }

@@ -1,0 +1,18 @@
+/* activation_rpc: the activation service's RPC methods and state. */
+#ifndef ACTIVATION_RPC_H
+#define ACTIVATION_RPC_H
+
+#include "activation_token.h"
+#include "kp_rpc.h"
+
+#include <stddef.h>
+
+/* The service's state (kp_service_set_app), made by act_init. */
+typedef struct act_app {
+	act_signer *signer;
+} act_app;
+
+extern const kp_rpc_method act_methods[];
+extern const size_t act_methods_count;
+
+#endif

@@ -1,0 +1,83 @@
+// Shared helpers for the static tests (node --test tests/static): the tree's
+// root, YAML loading, and readers for the C sources the checks compare with.
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, parseAllDocuments } from 'yaml';
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function read(rel) {
+  return readFileSync(join(root, rel), 'utf8');
+}
+
+export function exists(rel) {
+  return existsSync(join(root, rel));
+}
+
+export function yamlFile(rel) {
+  return parse(read(rel));
+}
+
+// Every document of every *.yaml file under dir (k8s/), with its file name.
+export function yamlDocs(dir) {
+  const out = [];
+  for (const f of readdirSync(join(root, dir)).sort()) {
+    if (!/\.ya?ml$/.test(f)) continue;
+    for (const d of parseAllDocuments(read(join(dir, f)))) {
+      if (d.errors.length) throw new Error(`${dir}/${f}: ${d.errors[0].message}`);
+      const obj = d.toJS();
+      if (obj) out.push({ file: `${dir}/${f}`, obj });
+    }
+  }
+  return out;
+}
+
+// C and shell sources of the tree (not build output, not node_modules).
+export function sources(exts = ['.c', '.h']) {
+  const out = [];
+  const walk = (rel) => {
+    for (const e of readdirSync(join(root, rel), { withFileTypes: true })) {
+      const p = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        if (['build', 'build-san', 'node_modules', 'var', '.git'].includes(e.name)) continue;
+        walk(p);
+      } else if (exts.some((x) => e.name.endsWith(x))) {
+        out.push(p);
+      }
+    }
+  };
+  walk('');
+  return out;
+}
+
+// The KEYPORT_* environment variables the programs read: string literals
+// in the C sources passed to getenv/kp_config_* (or listed in kp_config.c's
+// service table). Protobuf-C macros (KEYPORT__X) are not variables.
+export function envVarsRead() {
+  const names = new Set();
+  for (const f of sources(['.c'])) {
+    if (f.startsWith('tests/') || f.endsWith('_test.c')) continue;
+    for (const m of read(f).matchAll(/"(KEYPORT_[A-Z0-9_]+)"/g)) {
+      if (!m[1].includes('__')) names.add(m[1]);
+    }
+  }
+  return names;
+}
+
+// Routes of the gateway: every `static const gw_route x[] = {...}` array in
+// gateway/routes_*.c, as {file, method, pattern, access}.
+export function gatewayRoutes() {
+  const out = [];
+  const dir = join(root, 'gateway');
+  for (const f of readdirSync(dir).sort()) {
+    if (!/^routes_.*\.c$/.test(f)) continue;
+    const src = read(`gateway/${f}`).replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    for (const arr of src.matchAll(/gw_route\s+\w+\s*\[\s*\]\s*=\s*\{([\s\S]*?)\n\s*\}\s*;/g)) {
+      for (const m of arr[1].matchAll(/\{\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,\s*(\w+)/g)) {
+        out.push({ file: `gateway/${f}`, method: m[1], pattern: m[2], access: m[3] });
+      }
+    }
+  }
+  return out;
+}
