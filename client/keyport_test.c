@@ -1,0 +1,359 @@
+/* keyport_test: libkeyport without a server: fingerprint stability, the
+ * state file (atomic, 0600), rollback detection and the offline files. */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "keyport.h"
+#include "kp_offline.h"
+
+static char dir[256];
+
+static void
+setup(void)
+{
+	cr_assert_geq(sodium_init(), 0);
+	snprintf(dir, sizeof(dir), "/tmp/keyport-test-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static void
+put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "open %s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void
+iface(const char *name, const char *type, const char *mac)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/net/%s", dir, name);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	snprintf(p, sizeof(p), "%s/net/%s/addr_assign_type", dir, name);
+	put(p, type);
+	snprintf(p, sizeof(p), "%s/net/%s/address", dir, name);
+	put(p, mac);
+}
+
+static void
+fp_of(char out[65])
+{
+	char mid[512], net[512];
+
+	snprintf(mid, sizeof(mid), "%s/machine-id", dir);
+	snprintf(net, sizeof(net), "%s/net", dir);
+	cr_assert_eq(keyport_fingerprint_from(mid, "host-a", net, out), 0);
+}
+
+Test(keyport, fingerprint_is_stable_and_ignores_virtual_ifaces, .init = setup,
+     .fini = teardown)
+{
+	char p[512], a[65], b[65], c[65];
+
+	snprintf(p, sizeof(p), "%s/machine-id", dir);
+	put(p, "0123456789abcdef0123456789abcdef\n");
+	snprintf(p, sizeof(p), "%s/net", dir);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	iface("lo", "0", "00:00:00:00:00:00\n");
+	iface("eth1", "0", "52:54:00:00:00:02\n");
+	fp_of(a);
+	cr_assert_eq(strlen(a), 64);
+	fp_of(b);
+	cr_assert_str_eq(a, b);
+	/* virtual interfaces come and go without changing it */
+	iface("docker0", "3", "02:42:ac:11:00:01\n");
+	iface("veth1", "1", "9a:00:00:00:00:01\n");
+	fp_of(b);
+	cr_assert_str_eq(a, b);
+	/* a second NIC named later does not change it; one named first does
+	 * (lowest name wins, whatever the directory order) */
+	iface("eth2", "0", "52:54:00:00:00:03\n");
+	fp_of(b);
+	cr_assert_str_eq(a, b);
+	iface("eth0", "0", "52:54:00:00:00:01\n");
+	fp_of(c);
+	cr_assert_str_neq(a, c);
+	/* another machine-id is another machine */
+	snprintf(p, sizeof(p), "%s/machine-id", dir);
+	put(p, "ffffffffffffffffffffffffffffffff\n");
+	fp_of(b);
+	cr_assert_str_neq(b, c);
+	/* the real machine's fingerprint is stable too */
+	cr_assert_eq(keyport_fingerprint(a), 0);
+	cr_assert_eq(keyport_fingerprint(b), 0);
+	cr_assert_str_eq(a, b);
+}
+
+static char *
+path(const char *name)
+{
+	static char p[4][512];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof(p[i]), "%s/%s", dir, name);
+	return p[i];
+}
+
+static int
+count_files(const char *d)
+{
+	DIR *x = opendir(d);
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert_not_null(x);
+	while ((e = readdir(x)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(x);
+	return n;
+}
+
+Test(keyport, state_file_is_0600_and_written_atomically, .init = setup,
+     .fini = teardown)
+{
+	keyport_client *c = keyport_client_new(path("sub/state.json"));
+	struct stat s;
+	json_t *st;
+	mode_t old = umask(0);
+
+	cr_assert_eq(
+	    keyport_offline_request(c, "KEY-1", "prod-1", path("req.json")), 0,
+	    "%s", keyport_error(c));
+	umask(old);
+	cr_assert_eq(stat(path("sub/state.json"), &s), 0);
+	cr_assert_eq(s.st_mode & 0777, 0600);
+	cr_assert_eq(stat(path("sub"), &s), 0);
+	cr_assert_eq(s.st_mode & 0777, 0700);
+	/* no temporary file is left beside it */
+	cr_assert_eq(count_files(path("sub")), 1);
+	st = json_load_file(path("sub/state.json"), 0, NULL);
+	cr_assert(json_is_object(json_object_get(st, "pending")));
+	cr_assert_eq(json_integer_value(json_object_get(st, "version")), 1);
+	json_decref(st);
+	/* a second request replaces it in one step (rename) */
+	cr_assert_eq(stat(path("sub/state.json"), &s), 0);
+	cr_assert_eq(
+	    keyport_offline_request(c, "KEY-2", "prod-1", path("req2.json")),
+	    0);
+	cr_assert_eq(count_files(path("sub")), 1);
+	st = json_load_file(path("sub/state.json"), 0, NULL);
+	cr_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(st, "pending"), "key")),
+	                 "KEY-2");
+	json_decref(st);
+	keyport_client_free(c);
+}
+
+/* a product key pair and a response to the pending request */
+static unsigned char ppk[32], psk[64];
+
+static int
+sign_cb(void *arg, const unsigned char *m, size_t n, unsigned char sig[64])
+{
+	(void)arg;
+	crypto_sign_detached(sig, NULL, m, n, psk);
+	return 0;
+}
+
+static void
+answer(const char *req_file, const char *resp_file, int64_t issued,
+       int64_t expires)
+{
+	FILE *f = fopen(req_file, "r");
+	char buf[8192], *out = NULL;
+	size_t n;
+	kp_offline_request r;
+	kp_token_claims k = {0};
+
+	cr_assert_not_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	cr_assert_eq(kp_offline_request_parse(buf, n, time(NULL), &r), 0);
+	strcpy(k.activation_id, "act-1");
+	strcpy(k.license_id, "lic-1");
+	strcpy(k.product_id, r.product_id);
+	strcpy(k.fingerprint, r.fingerprint);
+	strcpy(k.status, "active");
+	strcpy(k.nonce, r.nonce);
+	strcpy(k.client_public_key, r.client_public_key);
+	k.issued_at = issued;
+	cr_assert_eq(
+	    kp_offline_response_create(&k, expires, sign_cb, NULL, &out), 0);
+	put(resp_file, out);
+	free(out);
+}
+
+static void
+pub_b64(char *out, size_t n)
+{
+	sodium_bin2base64(out, n, ppk, 32, sodium_base64_VARIANT_ORIGINAL);
+}
+
+Test(keyport, offline_round_trip_in_the_library, .init = setup,
+     .fini = teardown)
+{
+	keyport_client *c = keyport_client_new(path("state.json"));
+	keyport_info info;
+	char pk[64], buf[8192];
+	int64_t now = time(NULL);
+	kp_offline_deactivation d;
+	json_t *req;
+	FILE *f;
+	size_t n;
+
+	crypto_sign_keypair(ppk, psk);
+	pub_b64(pk, sizeof(pk));
+	cr_assert_eq(keyport_set_product_key(c, pk), 0);
+	cr_assert_eq(
+	    keyport_offline_request(c, "KEY-1", "prod-1", path("req.json")), 0);
+	/* expired and forged answers are refused */
+	answer(path("req.json"), path("old.json"), now - 100, now - 1);
+	cr_assert_eq(keyport_offline_activate(c, path("old.json")),
+	             KEYPORT_EOFFLINE);
+	cr_assert(strstr(keyport_error(c), "OFFLINE_EXPIRED") != NULL, "%s",
+	          keyport_error(c));
+	crypto_sign_keypair(ppk, psk); /* another product key signs */
+	answer(path("req.json"), path("resp.json"), now, now + 3600);
+	cr_assert_eq(keyport_offline_activate(c, path("resp.json")),
+	             KEYPORT_EOFFLINE);
+	cr_assert(strstr(keyport_error(c), "OFFLINE_FORGED") != NULL);
+	/* the right one */
+	pub_b64(pk, sizeof(pk));
+	cr_assert_eq(keyport_set_product_key(c, pk), 0);
+	answer(path("req.json"), path("resp.json"), now, now + 3600);
+	cr_assert_eq(keyport_offline_activate(c, path("resp.json")), 0, "%s",
+	             keyport_error(c));
+	cr_assert_eq(keyport_status(c, &info), 0, "%s", keyport_error(c));
+	cr_assert_eq(info.active, 1);
+	cr_assert_eq(info.offline, 1);
+	cr_assert_eq(info.verified, 1);
+	cr_assert_str_eq(info.activation_id, "act-1");
+	/* loading it again: no request is pending any more */
+	cr_assert_neq(keyport_offline_activate(c, path("resp.json")), 0);
+	cr_assert_eq(keyport_offline_deactivate(c, path("deact.json")), 0, "%s",
+	             keyport_error(c));
+	cr_assert_eq(keyport_status(c, &info), KEYPORT_ENOTACTIVE);
+	/* the proof verifies with the key of the request, as the server does */
+	req = json_load_file(path("req.json"), 0, NULL);
+	f = fopen(path("deact.json"), "r");
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	cr_assert_eq(kp_offline_deactivation_parse(buf, n, &d), 0);
+	cr_assert_eq(
+	    kp_offline_deactivation_verify(
+	        &d, json_string_value(json_object_get(req, "clientPublicKey")),
+	        json_string_value(json_object_get(req, "fingerprint"))),
+	    0);
+	cr_assert_str_eq(d.activation_id, "act-1");
+	kp_offline_deactivation_cleanup(&d);
+	json_decref(req);
+	keyport_client_free(c);
+}
+
+static void
+write_state(const char *file, json_t *st)
+{
+	cr_assert_eq(json_dump_file(st, file, 0), 0);
+	json_decref(st);
+}
+
+Test(keyport, rollback_of_clock_or_token_is_refused, .init = setup,
+     .fini = teardown)
+{
+	keyport_client *c = keyport_client_new(path("state.json"));
+	keyport_info info;
+	unsigned char pk[32], sk[64];
+	kp_token_claims k = {0};
+	char *payload = NULL, *tok = NULL, pkb[64], saved;
+	int64_t now = time(NULL);
+
+	crypto_sign_keypair(pk, sk);
+	cr_assert_eq(keyport_fingerprint(k.fingerprint), 0);
+	strcpy(k.activation_id, "a");
+	strcpy(k.license_id, "l");
+	strcpy(k.product_id, "p");
+	strcpy(k.status, "active");
+	k.issued_at = now - 1000;
+	cr_assert_eq(kp_token_payload_build(&k, &payload), 0);
+	cr_assert_eq(kp_token_sign(payload, sk, &tok), 0);
+
+	/* fresh state: the token verifies */
+	cr_assert_eq(keyport_verify_token(c, tok, pk), 0, "%s",
+	             keyport_error(c));
+	/* a forged one does not */
+	saved = tok[3];
+	tok[3] = saved == 'a' ? 'b' : 'a';
+	cr_assert_eq(keyport_verify_token(c, tok, pk), KEYPORT_EFORGED);
+	tok[3] = saved;
+	/* a newer token was seen before: this one is a rollback */
+	write_state(path("state.json"),
+	            json_pack("{s:I}", "newestIssuedAt", (json_int_t)now - 10));
+	cr_assert_eq(keyport_verify_token(c, tok, pk), KEYPORT_EROLLBACK);
+	cr_assert(strstr(keyport_error(c), "older") != NULL);
+	/* the local clock was seen an hour ahead of now: clock went back */
+	write_state(path("state.json"), json_pack("{s:I}", "lastSeenClock",
+	                                          (json_int_t)now + 3600));
+	cr_assert_eq(keyport_verify_token(c, tok, pk), KEYPORT_EROLLBACK);
+	cr_assert(strstr(keyport_error(c), "clock") != NULL);
+	/* status of a stored activation sees the same rollback */
+	sodium_bin2base64(pkb, sizeof(pkb), pk, 32,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	write_state(path("state.json"),
+	            json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "activationId",
+	                      "a", "productId", "p", "fingerprint",
+	                      k.fingerprint, "token", tok, "productKey", pkb,
+	                      "newestIssuedAt", (json_int_t)now - 1000));
+	cr_assert_eq(keyport_status(c, &info), 0, "%s", keyport_error(c));
+	cr_assert_eq(info.verified, 1);
+	write_state(path("state.json"),
+	            json_pack("{s:s, s:s, s:s, s:s, s:s, s:I}", "activationId",
+	                      "a", "productId", "p", "fingerprint",
+	                      k.fingerprint, "token", tok, "productKey", pkb,
+	                      "lastSeenClock", (json_int_t)now + 86400));
+	cr_assert_eq(keyport_status(c, &info), KEYPORT_EROLLBACK);
+	/* a token from the future (clock set back below issuedAt) */
+	k.issued_at = now + 7200;
+	free(payload);
+	free(tok);
+	cr_assert_eq(kp_token_payload_build(&k, &payload), 0);
+	cr_assert_eq(kp_token_sign(payload, sk, &tok), 0);
+	unlink(path("state.json"));
+	cr_assert_eq(keyport_verify_token(c, tok, pk), KEYPORT_EROLLBACK);
+	free(payload);
+	free(tok);
+	keyport_client_free(c);
+}
+
+Test(keyport, online_needs_a_server)
+{
+	keyport_client *c = keyport_client_new("/tmp/keyport-none/state.json");
+
+	cr_assert_eq(keyport_activate(c, "http://127.0.0.1:1", "K", "P"),
+	             KEYPORT_ENET);
+	cr_assert_eq(keyport_heartbeat(c), KEYPORT_ENOTACTIVE);
+	cr_assert_eq(keyport_activate(c, "", "K", "P"), KEYPORT_EINVAL);
+	cr_assert_eq(keyport_set_product_key(c, "nope"), KEYPORT_EINVAL);
+	keyport_client_free(c);
+}
