@@ -7,7 +7,7 @@
 #   BENCH_DATABASE_URL  the stack's database (the activation schema is seeded
 #                       directly: 10,000 HTTP activations would bench the
 #                       seeding, not the heartbeat)
-# and optionally BENCH_OUT (directory for the wrk Lua script, default
+# and optionally BENCH_DIR (scratch directory for the wrk Lua script, default
 # build/bench) and BENCH_ACTIVATIONS (default 10000).
 # Prints the wrk target: `method POST`, `path ...`, `body ...` for one
 # activation and `lua FILE` for a script that rotates over all of them.
@@ -16,9 +16,10 @@ set -euo pipefail
 : "${BENCH_URL:?BENCH_URL is not set}"
 : "${BENCH_TOKEN:?BENCH_TOKEN is not set}"
 : "${BENCH_DATABASE_URL:?BENCH_DATABASE_URL is not set}"
-out=${BENCH_OUT:-build/bench}
+out=${BENCH_DIR:-build/bench}
 n=${BENCH_ACTIVATIONS:-10000}
 mkdir -p "$out"
+out=$(cd "$out" && pwd) # bench.sh wants an absolute lua path
 
 api() { # METHOD PATH BODY -> JSON on stdout, fails on HTTP >= 300
 	curl -fsS -X "$1" "$BENCH_URL$2" -H "Authorization: Bearer $BENCH_TOKEN" \
@@ -82,3 +83,4 @@ echo "method POST"
 echo "path /v1/activations/$first/heartbeat"
 echo "body {\"key\":\"$key\"}"
 echo "lua $lua"
+echo "noauth" # the license key authenticates heartbeats

@@ -532,6 +532,7 @@ act_activate(kp_rpc_ctx *ctx)
 	PGresult *row = NULL;
 	int64_t now = kp_now();
 	int rv, created = 0;
+	char *cpk;
 	act_row ar;
 
 	rv = kp_rpc_unpack(ctx,
@@ -541,7 +542,8 @@ act_activate(kp_rpc_ctx *ctx)
 		return rv;
 	/* offline activations come through activation.OfflineActivate */
 	req->offline = 0;
-	req->client_public_key = "";
+	cpk = req->client_public_key; /* restored before the free below */
+	req->client_public_key = (char *)protobuf_c_empty_string;
 	if ((rv = act_check_input(ctx, req)) != KP_OK)
 		goto out;
 	if ((rv = act_resolve_key(ctx, req->key, req->product_id, &lic)) !=
@@ -563,6 +565,7 @@ out:
 		                                 NULL);
 	if (lic)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	req->client_public_key = cpk;
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }
