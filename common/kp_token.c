@@ -15,7 +15,7 @@ static const int kp_token_b64 = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 /* Appends base64url(data) to buf at *used. Returns 0 or -1 (no room). */
 static int
 kp_token_put64(char *buf, size_t cap, size_t *used, const void *data,
-	       size_t len)
+               size_t len)
 {
 	size_t need = sodium_base64_encoded_len(len, kp_token_b64);
 
@@ -28,7 +28,7 @@ kp_token_put64(char *buf, size_t cap, size_t *used, const void *data,
 
 int
 kp_token_sign(const kp_token_claims *c, const char *kid,
-	      const unsigned char sk[64], char **out)
+              const unsigned char sk[64], char **out)
 {
 	json_t *h = NULL, *p = NULL;
 	char *hs = NULL, *ps = NULL, *buf = NULL;
@@ -38,11 +38,11 @@ kp_token_sign(const kp_token_claims *c, const char *kid,
 
 	*out = NULL;
 	h = json_pack("{s:s, s:s, s:s}", "alg", "EdDSA", "typ", "JWT", "kid",
-		      kid);
+	              kid);
 	p = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "sub", c->user_id,
-		      "role", c->role, "org", c->organization_id, "sid",
-		      c->session_id, "iat", (json_int_t)c->issued_at, "exp",
-		      (json_int_t)c->expires_at);
+	              "role", c->role, "org", c->organization_id, "sid",
+	              c->session_id, "iat", (json_int_t)c->issued_at, "exp",
+	              (json_int_t)c->expires_at);
 	if (h == NULL || p == NULL)
 		goto out;
 	hs = json_dumps(h, JSON_COMPACT | JSON_SORT_KEYS);
@@ -85,7 +85,7 @@ kp_token_part_json(const char *s, size_t len)
 
 	if (len == 0 || len > sizeof(bin) ||
 	    sodium_base642bin(bin, sizeof(bin), s, len, NULL, &blen, NULL,
-			      kp_token_b64) != 0)
+	                      kp_token_b64) != 0)
 		return NULL;
 	j = json_loadb((const char *)bin, blen, JSON_REJECT_DUPLICATES, NULL);
 	if (j != NULL && !json_is_object(j)) {
@@ -135,9 +135,9 @@ kp_token_kid(const char *token, char *kid, size_t len)
 	if (h == NULL)
 		return KP_EUNAUTH;
 	if (strcmp(json_string_value(json_object_get(h, "alg"))
-			   ? json_string_value(json_object_get(h, "alg"))
-			   : "",
-		   "EdDSA") == 0 &&
+	               ? json_string_value(json_object_get(h, "alg"))
+	               : "",
+	           "EdDSA") == 0 &&
 	    kp_token_str(h, "kid", kid, len) == 0)
 		rv = KP_OK;
 	json_decref(h);
@@ -155,7 +155,7 @@ kp_token_keyset_find(const kp_token_keyset *ks, const char *kid)
 
 int
 kp_token_verify(const char *token, const kp_token_keyset *ks, int64_t now,
-		kp_token_claims *out)
+                kp_token_claims *out)
 {
 	const char *d1, *d2;
 	const kp_token_key *key;
@@ -174,12 +174,12 @@ kp_token_verify(const char *token, const kp_token_keyset *ks, int64_t now,
 	rv = KP_EUNAUTH;
 	kp_token_split(token, &d1, &d2);
 	if (sodium_base642bin(sig, sizeof(sig), d2 + 1, strlen(d2 + 1), NULL,
-			      &slen, NULL, kp_token_b64) != 0 ||
+	                      &slen, NULL, kp_token_b64) != 0 ||
 	    slen != crypto_sign_BYTES)
 		goto out;
 	if (crypto_sign_verify_detached(sig, (const unsigned char *)token,
-					(unsigned long long)(d2 - token),
-					key->pk) != 0)
+	                                (unsigned long long)(d2 - token),
+	                                key->pk) != 0)
 		goto out;
 	p = kp_token_part_json(d1 + 1, (size_t)(d2 - d1 - 1));
 	if (p == NULL)
@@ -190,9 +190,9 @@ kp_token_verify(const char *token, const kp_token_keyset *ks, int64_t now,
 	    out->user_id[0] == '\0' ||
 	    kp_token_str(p, "role", out->role, sizeof(out->role)) != 0 ||
 	    kp_token_str(p, "org", out->organization_id,
-			 sizeof(out->organization_id)) != 0 ||
-	    kp_token_str(p, "sid", out->session_id,
-			 sizeof(out->session_id)) != 0 ||
+	                 sizeof(out->organization_id)) != 0 ||
+	    kp_token_str(p, "sid", out->session_id, sizeof(out->session_id)) !=
+	        0 ||
 	    !json_is_integer(iat) || !json_is_integer(exp))
 		goto out;
 	out->issued_at = json_integer_value(iat);

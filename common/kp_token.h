@@ -41,7 +41,7 @@ typedef struct kp_token_keyset {
  * signing key sk, a 64-byte libsodium secret key). On KP_OK *out is
  * malloc'd, the caller frees it. */
 int kp_token_sign(const kp_token_claims *c, const char *kid,
-		  const unsigned char sk[64], char **out);
+                  const unsigned char sk[64], char **out);
 
 /* kp_token_kid extracts the key id of a token's header without verifying
  * anything. Returns KP_OK or KP_EUNAUTH (malformed). */
@@ -51,11 +51,11 @@ int kp_token_kid(const char *token, char *kid, size_t len);
  * in ks and its expiry against now. KP_OK fills *out; KP_ENOTFOUND when
  * the kid is not in ks (the caller may refresh its keys and retry);
  * KP_EUNAUTH for anything else (malformed, bad signature, expired). */
-int kp_token_verify(const char *token, const kp_token_keyset *ks,
-		    int64_t now, kp_token_claims *out);
+int kp_token_verify(const char *token, const kp_token_keyset *ks, int64_t now,
+                    kp_token_claims *out);
 
 /* kp_token_keyset_find returns the key of kid or NULL. */
 const kp_token_key *kp_token_keyset_find(const kp_token_keyset *ks,
-					 const char *kid);
+                                         const char *kid);
 
 #endif

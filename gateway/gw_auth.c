@@ -9,12 +9,14 @@
 #include "gw_auth.h"
 
 #include "kp_clock.h"
+#include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_token.h"
 #include "proto/auth.pb-c.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -23,8 +25,8 @@
 #define GW_AUTH_PAT_PREFIX "kp_pat_"
 
 static pthread_rwlock_t gw_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
-static kp_token_keyset gw_auth_keys;      /* under gw_auth_lock */
-static double gw_auth_last_fetch = -1e9;  /* monotonic s, under the lock */
+static kp_token_keyset gw_auth_keys;     /* under gw_auth_lock */
+static double gw_auth_last_fetch = -1e9; /* monotonic s, under the lock */
 
 static double
 gw_auth_mono(void)
@@ -59,8 +61,8 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	call.timeout_ms = timeout_ms;
 	call.idempotent = true;
 	rv = kp_rpc_invoke(gw->clients[GW_AUTH], &call, NULL,
-			   &keyport__auth__public_keys_reply__descriptor,
-			   (ProtobufCMessage **)&rep, &res);
+	                   &keyport__auth__public_keys_reply__descriptor,
+	                   (ProtobufCMessage **)&rep, &res);
 	if (rv != KP_OK) {
 		kp_log_warn("auth.PublicKeys: %s", res.message);
 		return rv;
@@ -83,9 +85,86 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	return KP_OK;
 }
 
+/* Users whose tokens issued at or before `at` are void (disabled or
+ * deleted since), polled from auth.Revocations at most every
+ * KEYPORT_GW_REVOCATION_REFRESH_MS (default 5000): one RPC per interval,
+ * not per request. */
+typedef struct gw_revocation {
+	char user_id[40];
+	int64_t at;
+} gw_revocation;
+
+static gw_revocation *gw_revs; /* under gw_auth_lock */
+static size_t gw_nrevs;        /* under gw_auth_lock */
+static pthread_mutex_t gw_rev_fetch = PTHREAD_MUTEX_INITIALIZER;
+static double gw_rev_last = -1e9; /* under gw_rev_fetch */
+static int64_t gw_rev_interval_ms = 5000;
+
+static void
+gw_auth_revocations_refresh(gw_state *gw)
+{
+	Keyport__Auth__RevocationsReply *rep = NULL;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	gw_revocation *nr, *old;
+	double now = gw_auth_mono();
+
+	if (pthread_mutex_trylock(&gw_rev_fetch) != 0)
+		return; /* another request is fetching: use the current list */
+	if ((now - gw_rev_last) * 1000.0 < (double)gw_rev_interval_ms) {
+		pthread_mutex_unlock(&gw_rev_fetch);
+		return;
+	}
+	gw_rev_last = now;
+	call.method = "auth.Revocations";
+	call.timeout_ms = 1000;
+	call.idempotent = true;
+	if (kp_rpc_invoke(gw->clients[GW_AUTH], &call, NULL,
+	                  &keyport__auth__revocations_reply__descriptor,
+	                  (ProtobufCMessage **)&rep, &res) != KP_OK) {
+		kp_log_warn("auth.Revocations: %s", res.message);
+		pthread_mutex_unlock(&gw_rev_fetch);
+		return;
+	}
+	nr = calloc(rep->n_revocations + 1, sizeof(*nr));
+	if (nr != NULL) {
+		for (size_t i = 0; i < rep->n_revocations; i++) {
+			snprintf(nr[i].user_id, sizeof(nr[i].user_id), "%s",
+			         rep->revocations[i]->user_id);
+			nr[i].at = rep->revocations[i]->revoked_at;
+		}
+		pthread_rwlock_wrlock(&gw_auth_lock);
+		old = gw_revs;
+		gw_revs = nr;
+		gw_nrevs = rep->n_revocations;
+		pthread_rwlock_unlock(&gw_auth_lock);
+		free(old);
+	}
+	keyport__auth__revocations_reply__free_unpacked(rep, NULL);
+	pthread_mutex_unlock(&gw_rev_fetch);
+}
+
+/* Whether the token of user_id issued at iat was revoked since. */
+static int
+gw_auth_revoked(gw_state *gw, const char *user_id, int64_t iat)
+{
+	int revoked = 0;
+
+	gw_auth_revocations_refresh(gw);
+	pthread_rwlock_rdlock(&gw_auth_lock);
+	for (size_t i = 0; i < gw_nrevs && !revoked; i++)
+		revoked = iat <= gw_revs[i].at &&
+		          strcmp(gw_revs[i].user_id, user_id) == 0;
+	pthread_rwlock_unlock(&gw_auth_lock);
+	return revoked;
+}
+
 int
 gw_auth_init(gw_state *gw)
 {
+	if (kp_config_int("KEYPORT_GW_REVOCATION_REFRESH_MS", 5000, 10, 600000,
+	                  &gw_rev_interval_ms) != KP_OK)
+		return KP_EINVAL;
 	/* auth may start after the gateway: a miss is retried on demand */
 	if (kp_rpc_client_pipes(gw->clients[GW_AUTH]) > 0)
 		gw_auth_fetch(gw, 1000);
@@ -95,15 +174,15 @@ gw_auth_init(gw_state *gw)
 /* Copies the caller into the request's own storage. */
 static void
 gw_auth_set_caller(gw_request *r, const char *user_id, const char *role,
-		   const char *org)
+                   const char *org)
 {
 	keyport__caller__init(&r->caller);
 	snprintf(r->caller_buf[0], sizeof(r->caller_buf[0]), "%s",
-		 user_id ? user_id : "");
+	         user_id ? user_id : "");
 	snprintf(r->caller_buf[1], sizeof(r->caller_buf[1]), "%s",
-		 role ? role : "");
+	         role ? role : "");
 	snprintf(r->caller_buf[2], sizeof(r->caller_buf[2]), "%s",
-		 org ? org : "");
+	         org ? org : "");
 	r->caller.user_id = r->caller_buf[0];
 	r->caller.role = r->caller_buf[1];
 	r->caller.organization_id = r->caller_buf[2];
@@ -115,14 +194,14 @@ static int
 gw_auth_pat(gw_request *r, gw_response *w, const char *token)
 {
 	Keyport__Auth__AuthenticateRequest req =
-		KEYPORT__AUTH__AUTHENTICATE_REQUEST__INIT;
+	    KEYPORT__AUTH__AUTHENTICATE_REQUEST__INIT;
 	Keyport__Auth__AuthenticateReply *rep = NULL;
 	int rv;
 
 	req.token = (char *)token;
 	rv = gw_rpc(r, w, GW_AUTH, "auth.Authenticate", 1, &req.base,
-		    &keyport__auth__authenticate_reply__descriptor,
-		    (ProtobufCMessage **)&rep);
+	            &keyport__auth__authenticate_reply__descriptor,
+	            (ProtobufCMessage **)&rep);
 	if (rv != KP_OK)
 		return -1;
 	if (rep->caller == NULL || rep->caller->user_id == NULL ||
@@ -131,7 +210,7 @@ gw_auth_pat(gw_request *r, gw_response *w, const char *token)
 		rv = -1;
 	} else {
 		gw_auth_set_caller(r, rep->caller->user_id, rep->caller->role,
-				   rep->caller->organization_id);
+		                   rep->caller->organization_id);
 		r->session_id[0] = '\0';
 	}
 	keyport__auth__authenticate_reply__free_unpacked(rep, NULL);
@@ -152,16 +231,19 @@ gw_auth_access(gw_request *r, gw_response *w, const char *token)
 		/* a key we have not seen (auth rotated, or we started first) */
 		if (gw_auth_fetch(r->gw, 2000) == KP_EUNAVAIL) {
 			gw_error(w, 503, "SERVICE_UNAVAILABLE",
-				 "cannot verify the token now");
+			         "cannot verify the token now");
 			return -1;
 		}
 		pthread_rwlock_rdlock(&gw_auth_lock);
 		rv = kp_token_verify(token, &gw_auth_keys, kp_now(), &c);
 		pthread_rwlock_unlock(&gw_auth_lock);
 	}
+	if (rv == KP_OK && gw_auth_revoked(r->gw, c.user_id, c.issued_at))
+		rv = KP_EUNAUTH;
 	if (rv != KP_OK) {
 		gw_error(w, 401, "UNAUTHENTICATED", "invalid or expired token");
-		gw_header(w, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+		gw_header(w, "WWW-Authenticate",
+		          "Bearer error=\"invalid_token\"");
 		return -1;
 	}
 	gw_auth_set_caller(r, c.user_id, c.role, c.organization_id);
@@ -173,11 +255,11 @@ static int
 gw_auth_bearer(gw_request *r, gw_response *w)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						    "Authorization");
+	                                            "Authorization");
 
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0 || h[7] == '\0') {
 		gw_error(w, 401, "UNAUTHENTICATED",
-			 "an Authorization: Bearer token is required");
+		         "an Authorization: Bearer token is required");
 		gw_header(w, "WWW-Authenticate", "Bearer");
 		return -1;
 	}
@@ -201,7 +283,7 @@ gw_auth_check(gw_request *r, gw_response *w, gw_access access)
 	    (access == GW_ORG_ADMIN &&
 	     strcmp(role, "organization-admin") != 0)) {
 		gw_error(w, 403, "FORBIDDEN",
-			 "this route is not for the %s role", role);
+		         "this route is not for the %s role", role);
 		return -1;
 	}
 	return 0;

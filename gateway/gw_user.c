@@ -12,11 +12,10 @@ gw_user_json(const Keyport__Auth__User *u)
 {
 	if (u == NULL)
 		return NULL;
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s:s}", "id",
-			 u->id, "email", u->email, "firstName", u->first_name,
-			 "lastName", u->last_name, "role", u->role,
-			 "organizationId",
-			 gw_user_str_or_null(u->organization_id), "disabled",
-			 u->disabled, "createdAt", u->created_at, "updatedAt",
-			 u->updated_at);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s:s}", "id", u->id,
+	    "email", u->email, "firstName", u->first_name, "lastName",
+	    u->last_name, "role", u->role, "organizationId",
+	    gw_user_str_or_null(u->organization_id), "disabled", u->disabled,
+	    "createdAt", u->created_at, "updatedAt", u->updated_at);
 }

@@ -15,7 +15,7 @@ static void
 auth_peer(gw_request *r, char *buf, size_t len)
 {
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
-		r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
 	socklen_t sl;
 
@@ -23,9 +23,9 @@ auth_peer(gw_request *r, char *buf, size_t len)
 	if (sa == NULL)
 		return;
 	sl = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-				       : sizeof(struct sockaddr_in);
-	if (getnameinfo(sa, sl, buf, (socklen_t)len, NULL, 0,
-			NI_NUMERICHOST) != 0)
+	                               : sizeof(struct sockaddr_in);
+	if (getnameinfo(sa, sl, buf, (socklen_t)len, NULL, 0, NI_NUMERICHOST) !=
+	    0)
 		snprintf(buf, len, "unknown");
 }
 
@@ -34,10 +34,10 @@ static void
 auth_pair_json(gw_response *w, Keyport__Auth__TokenPair *rep)
 {
 	gw_json(w, 200,
-		json_pack("{s:s, s:s, s:I, s:o}", "accessToken",
-			  rep->access_token, "refreshToken", rep->refresh_token,
-			  "expiresIn", (json_int_t)rep->expires_in, "user",
-			  gw_user_json(rep->user)));
+	        json_pack("{s:s, s:s, s:I, s:o}", "accessToken",
+	                  rep->access_token, "refreshToken", rep->refresh_token,
+	                  "expiresIn", (json_int_t)rep->expires_in, "user",
+	                  gw_user_json(rep->user)));
 	keyport__auth__token_pair__free_unpacked(rep, NULL);
 }
 
@@ -61,8 +61,8 @@ auth_login(gw_request *r, gw_response *w)
 	req.password = (char *)pw;
 	req.client_address = peer;
 	if (gw_rpc(r, w, GW_AUTH, "auth.Login", 0, &req.base,
-		   &keyport__auth__token_pair__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK)
+	           &keyport__auth__token_pair__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK)
 		auth_pair_json(w, rep);
 out:
 	json_decref(in);
@@ -73,7 +73,7 @@ static void
 auth_refresh(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__RefreshRequest req =
-		KEYPORT__AUTH__REFRESH_REQUEST__INIT;
+	    KEYPORT__AUTH__REFRESH_REQUEST__INIT;
 	Keyport__Auth__TokenPair *rep = NULL;
 	json_t *in = gw_input_object(r, w);
 	const char *rt;
@@ -84,8 +84,8 @@ auth_refresh(gw_request *r, gw_response *w)
 		goto out;
 	req.refresh_token = (char *)rt;
 	if (gw_rpc(r, w, GW_AUTH, "auth.Refresh", 0, &req.base,
-		   &keyport__auth__token_pair__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK)
+	           &keyport__auth__token_pair__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK)
 		auth_pair_json(w, rep);
 out:
 	json_decref(in);
@@ -124,13 +124,13 @@ static void
 auth_me(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__GetUserRequest req =
-		KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+	    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 	Keyport__Auth__UserReply *rep = NULL;
 
 	req.id = r->caller.user_id;
 	if (gw_rpc(r, w, GW_AUTH, "auth.GetUser", 1, &req.base,
-		   &keyport__auth__user_reply__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK)
+	           &keyport__auth__user_reply__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK)
 		auth_user_reply(w, 200, rep);
 }
 
@@ -139,7 +139,7 @@ static void
 auth_me_patch(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__UpdateUserRequest req =
-		KEYPORT__AUTH__UPDATE_USER_REQUEST__INIT;
+	    KEYPORT__AUTH__UPDATE_USER_REQUEST__INIT;
 	Keyport__Auth__UserReply *rep = NULL;
 	json_t *in = gw_input_object(r, w);
 	const char *first, *last, *email;
@@ -158,8 +158,8 @@ auth_me_patch(gw_request *r, gw_response *w)
 	req.has_email = email != NULL;
 	req.email = (char *)(email ? email : "");
 	if (gw_rpc(r, w, GW_AUTH, "auth.UpdateUser", 0, &req.base,
-		   &keyport__auth__user_reply__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK)
+	           &keyport__auth__user_reply__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK)
 		auth_user_reply(w, 200, rep);
 out:
 	json_decref(in);
@@ -170,7 +170,7 @@ static void
 auth_me_password(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__ChangePasswordRequest req =
-		KEYPORT__AUTH__CHANGE_PASSWORD_REQUEST__INIT;
+	    KEYPORT__AUTH__CHANGE_PASSWORD_REQUEST__INIT;
 	json_t *in = gw_input_object(r, w);
 	const char *cur, *nw;
 
@@ -183,7 +183,7 @@ auth_me_password(gw_request *r, gw_response *w)
 	req.new_password = (char *)nw;
 	req.session_id = r->session_id;
 	if (gw_rpc(r, w, GW_AUTH, "auth.ChangePassword", 0, &req.base, NULL,
-		   NULL) == KP_OK)
+	           NULL) == KP_OK)
 		gw_empty(w, 204);
 out:
 	json_decref(in);
@@ -194,14 +194,13 @@ out:
 static json_t *
 auth_pat_json(const Keyport__Auth__PersonalAccessToken *t)
 {
-	json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:s}", "id", t->id, "name",
-			      t->name, "expiresAt",
-			      t->expires_at[0] ? json_string(t->expires_at)
-					       : json_null(),
-			      "lastUsedAt",
-			      t->last_used_at[0] ? json_string(t->last_used_at)
-						 : json_null(),
-			      "createdAt", t->created_at);
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:o, s:o, s:s}", "id", t->id, "name", t->name,
+	    "expiresAt",
+	    t->expires_at[0] ? json_string(t->expires_at) : json_null(),
+	    "lastUsedAt",
+	    t->last_used_at[0] ? json_string(t->last_used_at) : json_null(),
+	    "createdAt", t->created_at);
 
 	if (o != NULL && t->token != NULL && t->token[0] != '\0')
 		json_object_set_new(o, "token", json_string(t->token));
@@ -213,7 +212,7 @@ static void
 auth_pat_create(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__CreatePatRequest req =
-		KEYPORT__AUTH__CREATE_PAT_REQUEST__INIT;
+	    KEYPORT__AUTH__CREATE_PAT_REQUEST__INIT;
 	Keyport__Auth__PatReply *rep = NULL;
 	json_t *in = gw_input_object(r, w);
 	const char *name;
@@ -227,8 +226,8 @@ auth_pat_create(gw_request *r, gw_response *w)
 	req.name = (char *)name;
 	req.expires_in_days = days;
 	if (gw_rpc(r, w, GW_AUTH, "auth.CreatePersonalAccessToken", 0,
-		   &req.base, &keyport__auth__pat_reply__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK) {
+	           &req.base, &keyport__auth__pat_reply__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK) {
 		gw_json(w, 201, auth_pat_json(rep->token));
 		keyport__auth__pat_reply__free_unpacked(rep, NULL);
 	}
@@ -241,7 +240,7 @@ static void
 auth_pat_list(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__ListPatsRequest req =
-		KEYPORT__AUTH__LIST_PATS_REQUEST__INIT;
+	    KEYPORT__AUTH__LIST_PATS_REQUEST__INIT;
 	Keyport__Auth__ListPatsReply *rep = NULL;
 	json_t *items;
 	int page, limit;
@@ -250,9 +249,9 @@ auth_pat_list(gw_request *r, gw_response *w)
 		return;
 	req.page = page;
 	req.limit = limit;
-	if (gw_rpc(r, w, GW_AUTH, "auth.ListPersonalAccessTokens", 1,
-		   &req.base, &keyport__auth__list_pats_reply__descriptor,
-		   (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_rpc(r, w, GW_AUTH, "auth.ListPersonalAccessTokens", 1, &req.base,
+	           &keyport__auth__list_pats_reply__descriptor,
+	           (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	items = json_array();
 	for (size_t i = 0; i < rep->n_tokens; i++)
@@ -266,30 +265,28 @@ static void
 auth_pat_delete(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__DeletePatRequest req =
-		KEYPORT__AUTH__DELETE_PAT_REQUEST__INIT;
+	    KEYPORT__AUTH__DELETE_PAT_REQUEST__INIT;
 	const char *id = gw_param_uuid(r, w, 0);
 
 	if (id == NULL)
 		return;
 	req.id = (char *)id;
 	if (gw_rpc(r, w, GW_AUTH, "auth.DeletePersonalAccessToken", 1,
-		   &req.base, NULL, NULL) == KP_OK)
+	           &req.base, NULL, NULL) == KP_OK)
 		gw_empty(w, 204);
 }
 
 static const gw_route auth_routes[] = {
-	{"POST", "/v1/auth/login", GW_PUBLIC, 4096, auth_login},
-	{"POST", "/v1/auth/refresh", GW_PUBLIC, 4096, auth_refresh},
-	{"POST", "/v1/auth/logout", GW_PUBLIC, 4096, auth_logout},
-	{"GET", "/v1/me", GW_USER, 0, auth_me},
-	{"PATCH", "/v1/me", GW_USER, 4096, auth_me_patch},
-	{"POST", "/v1/me/password", GW_USER, 4096, auth_me_password},
-	{"POST", "/v1/personal-access-tokens", GW_ADMIN, 4096,
-	 auth_pat_create},
-	{"GET", "/v1/personal-access-tokens", GW_ADMIN, 0, auth_pat_list},
-	{"DELETE", "/v1/personal-access-tokens/{id}", GW_ADMIN, 0,
-	 auth_pat_delete},
+    {"POST", "/v1/auth/login", GW_PUBLIC, 4096, auth_login},
+    {"POST", "/v1/auth/refresh", GW_PUBLIC, 4096, auth_refresh},
+    {"POST", "/v1/auth/logout", GW_PUBLIC, 4096, auth_logout},
+    {"GET", "/v1/me", GW_USER, 0, auth_me},
+    {"PATCH", "/v1/me", GW_USER, 4096, auth_me_patch},
+    {"POST", "/v1/me/password", GW_USER, 4096, auth_me_password},
+    {"POST", "/v1/personal-access-tokens", GW_ADMIN, 4096, auth_pat_create},
+    {"GET", "/v1/personal-access-tokens", GW_ADMIN, 0, auth_pat_list},
+    {"DELETE", "/v1/personal-access-tokens/{id}", GW_ADMIN, 0, auth_pat_delete},
 };
 
-const gw_route_table gw_routes_auth = {
-	auth_routes, sizeof(auth_routes) / sizeof(auth_routes[0])};
+const gw_route_table gw_routes_auth = {auth_routes, sizeof(auth_routes) /
+                                                        sizeof(auth_routes[0])};

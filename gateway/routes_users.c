@@ -26,7 +26,7 @@ users_org(gw_response *w, json_t *in, const char **org, int *present)
 		return 0;
 	if (!json_is_string(v) || !gw_input_uuid(json_string_value(v))) {
 		gw_error(w, 400, "INVALID_INPUT",
-			 "organizationId must be a UUID or null");
+		         "organizationId must be a UUID or null");
 		return -1;
 	}
 	*org = json_string_value(v);
@@ -38,7 +38,7 @@ static void
 users_create(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__CreateUserRequest req =
-		KEYPORT__AUTH__CREATE_USER_REQUEST__INIT;
+	    KEYPORT__AUTH__CREATE_USER_REQUEST__INIT;
 	Keyport__Auth__UserReply *rep = NULL;
 	json_t *in = gw_input_object(r, w);
 	const char *email, *pw, *first, *last, *role, *org;
@@ -60,8 +60,8 @@ users_create(gw_request *r, gw_response *w)
 	req.role = (char *)(role ? role : "user");
 	req.organization_id = (char *)org;
 	if (gw_rpc(r, w, GW_AUTH, "auth.CreateUser", 0, &req.base,
-		   &keyport__auth__user_reply__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK)
+	           &keyport__auth__user_reply__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK)
 		users_reply(w, 201, rep);
 out:
 	json_decref(in);
@@ -72,7 +72,7 @@ static void
 users_list(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__ListUsersRequest req =
-		KEYPORT__AUTH__LIST_USERS_REQUEST__INIT;
+	    KEYPORT__AUTH__LIST_USERS_REQUEST__INIT;
 	Keyport__Auth__ListUsersReply *rep = NULL;
 	const char *org = gw_query(r, "organizationId");
 	json_t *items;
@@ -82,15 +82,15 @@ users_list(gw_request *r, gw_response *w)
 		return;
 	if (org != NULL && org[0] != '\0' && !gw_input_uuid(org)) {
 		gw_error(w, 400, "INVALID_INPUT",
-			 "organizationId must be a UUID");
+		         "organizationId must be a UUID");
 		return;
 	}
 	req.organization_id = (char *)(org ? org : "");
 	req.page = page;
 	req.limit = limit;
 	if (gw_rpc(r, w, GW_AUTH, "auth.ListUsers", 1, &req.base,
-		   &keyport__auth__list_users_reply__descriptor,
-		   (ProtobufCMessage **)&rep) != KP_OK)
+	           &keyport__auth__list_users_reply__descriptor,
+	           (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	items = json_array();
 	for (size_t i = 0; i < rep->n_users; i++)
@@ -104,7 +104,7 @@ static void
 users_get(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__GetUserRequest req =
-		KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+	    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 	Keyport__Auth__UserReply *rep = NULL;
 	const char *id = gw_param_uuid(r, w, 0);
 
@@ -112,8 +112,8 @@ users_get(gw_request *r, gw_response *w)
 		return;
 	req.id = (char *)id;
 	if (gw_rpc(r, w, GW_AUTH, "auth.GetUser", 1, &req.base,
-		   &keyport__auth__user_reply__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK)
+	           &keyport__auth__user_reply__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK)
 		users_reply(w, 200, rep);
 }
 
@@ -123,7 +123,7 @@ static void
 users_patch(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__UpdateUserRequest req =
-		KEYPORT__AUTH__UPDATE_USER_REQUEST__INIT;
+	    KEYPORT__AUTH__UPDATE_USER_REQUEST__INIT;
 	Keyport__Auth__UserReply *rep = NULL;
 	const char *id = gw_param_uuid(r, w, 0);
 	const char *email, *pw, *first, *last, *role, *org;
@@ -138,7 +138,7 @@ users_patch(gw_request *r, gw_response *w)
 	    gw_input_string(w, in, "lastName", 0, 400, &last) != 0 ||
 	    gw_input_string(w, in, "role", 0, 32, &role) != 0 ||
 	    gw_input_bool(w, in, "disabled", 0, &disabled, &has_disabled) !=
-		    0 ||
+	        0 ||
 	    users_org(w, in, &org, &has_org) != 0)
 		goto out;
 	/* the vendor admin cannot lock themselves out */
@@ -146,7 +146,7 @@ users_patch(gw_request *r, gw_response *w)
 	    ((has_disabled && disabled) ||
 	     (role != NULL && strcmp(role, "admin") != 0))) {
 		gw_error(w, 409, "CANNOT_MODIFY_SELF",
-			 "you cannot disable or demote yourself");
+		         "you cannot disable or demote yourself");
 		goto out;
 	}
 	req.id = (char *)id;
@@ -165,8 +165,8 @@ users_patch(gw_request *r, gw_response *w)
 	req.has_organization_id = has_org;
 	req.organization_id = (char *)org;
 	if (gw_rpc(r, w, GW_AUTH, "auth.UpdateUser", 0, &req.base,
-		   &keyport__auth__user_reply__descriptor,
-		   (ProtobufCMessage **)&rep) == KP_OK)
+	           &keyport__auth__user_reply__descriptor,
+	           (ProtobufCMessage **)&rep) == KP_OK)
 		users_reply(w, 200, rep);
 out:
 	json_decref(in);
@@ -177,29 +177,29 @@ static void
 users_delete(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__DeleteUserRequest req =
-		KEYPORT__AUTH__DELETE_USER_REQUEST__INIT;
+	    KEYPORT__AUTH__DELETE_USER_REQUEST__INIT;
 	const char *id = gw_param_uuid(r, w, 0);
 
 	if (id == NULL)
 		return;
 	if (strcmp(id, r->caller.user_id) == 0) {
 		gw_error(w, 409, "CANNOT_MODIFY_SELF",
-			 "you cannot delete yourself");
+		         "you cannot delete yourself");
 		return;
 	}
 	req.id = (char *)id;
 	if (gw_rpc(r, w, GW_AUTH, "auth.DeleteUser", 1, &req.base, NULL,
-		   NULL) == KP_OK)
+	           NULL) == KP_OK)
 		gw_empty(w, 204);
 }
 
 static const gw_route users_routes[] = {
-	{"POST", "/v1/users", GW_ADMIN, 8192, users_create},
-	{"GET", "/v1/users", GW_ADMIN, 0, users_list},
-	{"GET", "/v1/users/{id}", GW_ADMIN, 0, users_get},
-	{"PATCH", "/v1/users/{id}", GW_ADMIN, 8192, users_patch},
-	{"DELETE", "/v1/users/{id}", GW_ADMIN, 0, users_delete},
+    {"POST", "/v1/users", GW_ADMIN, 8192, users_create},
+    {"GET", "/v1/users", GW_ADMIN, 0, users_list},
+    {"GET", "/v1/users/{id}", GW_ADMIN, 0, users_get},
+    {"PATCH", "/v1/users/{id}", GW_ADMIN, 8192, users_patch},
+    {"DELETE", "/v1/users/{id}", GW_ADMIN, 0, users_delete},
 };
 
 const gw_route_table gw_routes_users = {
-	users_routes, sizeof(users_routes) / sizeof(users_routes[0])};
+    users_routes, sizeof(users_routes) / sizeof(users_routes[0])};

@@ -22,14 +22,14 @@
 #include <stdint.h>
 
 /* SQL: a timestamptz column as RFC 3339 UTC text ("" for NULL). */
-#define AUTH_TS(col)                                                        \
-	"coalesce(to_char(" col " AT TIME ZONE 'UTC', "                     \
+#define AUTH_TS(col)                                                           \
+	"coalesce(to_char(" col " AT TIME ZONE 'UTC', "                        \
 	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
 /* SQL: the columns of a user, in the order auth_user_from_row reads. */
-#define AUTH_USER_COLS                                                      \
-	"id::text, email, first_name, last_name, role, "                    \
-	"coalesce(organization_id::text, ''), disabled, " AUTH_TS(           \
-		"created_at") ", " AUTH_TS("updated_at")
+#define AUTH_USER_COLS                                                         \
+	"id::text, email, first_name, last_name, role, "                       \
+	"coalesce(organization_id::text, ''), disabled, " AUTH_TS(             \
+	    "created_at") ", " AUTH_TS("updated_at")
 #define AUTH_USER_NCOLS 9
 
 typedef struct auth_signing_key {
@@ -41,8 +41,8 @@ typedef struct auth_signing_key {
 typedef struct auth_app {
 	auth_signing_key *keys; /* sodium_allocarray; newest first */
 	size_t nkeys;
-	sem_t hash_slots;       /* KEYPORT_HASH_CONCURRENCY */
-	int64_t hash_wait_ms;   /* how long excess waits for a slot */
+	sem_t hash_slots;     /* KEYPORT_HASH_CONCURRENCY */
+	int64_t hash_wait_ms; /* how long excess waits for a slot */
 	char dummy_hash[crypto_pwhash_STRBYTES];
 } auth_app;
 
@@ -74,12 +74,13 @@ int auth_pw_verify(const char *hash, const char *pw, int *ok, int *rehash);
 /* auth_pw_check_new validates a new password (8..256 characters, not the
  * email). Returns KP_OK or answers ctx with 400 naming field. */
 int auth_pw_check_new(kp_rpc_ctx *ctx, const char *field, const char *pw,
-		      const char *email);
+                      const char *email);
 
 /* auth_busy answers ctx with the pool's RATE_LIMITED. */
 int auth_busy(kp_rpc_ctx *ctx);
 
-/* ---- auth_users ----------------------------------------------------------- */
+/* ---- auth_users -----------------------------------------------------------
+ */
 
 /* auth_user_from_row fills u (strings borrowed from res) from row i. */
 void auth_user_from_row(PGresult *res, int i, Keyport__Auth__User *u);
@@ -90,7 +91,7 @@ int auth_bootstrap(kp_db *db);
 /* auth_revoke_user_sessions revokes every session of a user (except
  * keep_family when not NULL). */
 int auth_revoke_user_sessions(kp_db *db, const char *user_id,
-			      const char *keep_family);
+                              const char *keep_family);
 
 /* auth_now_param writes kp_now() as a decimal string for to_timestamp. */
 const char *auth_now_param(char *buf, size_t len);
@@ -113,8 +114,10 @@ int auth_list_users(kp_rpc_ctx *ctx);
 int auth_get_users(kp_rpc_ctx *ctx);
 int auth_count_users(kp_rpc_ctx *ctx);
 int auth_delete_org_users(kp_rpc_ctx *ctx);
+int auth_revocations(kp_rpc_ctx *ctx);
 
-/* ---- auth_session ----------------------------------------------------------- */
+/* ---- auth_session -----------------------------------------------------------
+ */
 int auth_login(kp_rpc_ctx *ctx);
 int auth_refresh(kp_rpc_ctx *ctx);
 int auth_logout(kp_rpc_ctx *ctx);
@@ -122,7 +125,8 @@ int auth_public_keys(kp_rpc_ctx *ctx);
 int auth_authenticate(kp_rpc_ctx *ctx);
 int auth_change_password(kp_rpc_ctx *ctx);
 
-/* ---- auth_pat ------------------------------------------------------------- */
+/* ---- auth_pat -------------------------------------------------------------
+ */
 int auth_pat_create(kp_rpc_ctx *ctx);
 int auth_pat_list(kp_rpc_ctx *ctx);
 int auth_pat_delete(kp_rpc_ctx *ctx);

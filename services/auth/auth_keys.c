@@ -33,7 +33,7 @@ auth_keys_cmp(const void *a, const void *b)
 {
 	/* newest first */
 	return -strcmp(((const auth_signing_key *)a)->kid,
-		       ((const auth_signing_key *)b)->kid);
+	               ((const auth_signing_key *)b)->kid);
 }
 
 /* Creates a new key file in dir. Returns a kp_status. */
@@ -52,14 +52,14 @@ auth_keys_create(const char *dir)
 	randombytes_buf(rnd, sizeof(rnd));
 	gmtime_r(&now, &tm);
 	snprintf(kid, sizeof(kid), "%04d%02d%02d%02d%02d%02d-%02x%02x%02x%02x",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		 tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2], rnd[3]);
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, rnd[0], rnd[1], rnd[2], rnd[3]);
 	snprintf(path, sizeof(path), "%s/%s.key", dir, kid);
 	crypto_sign_keypair(pk, sk);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		kp_log_error("cannot create signing key %s: %s", path,
-			     strerror(errno));
+		             strerror(errno));
 		goto out;
 	}
 	if (write(fd, sk, 64) != 64 || fsync(fd) != 0) {
@@ -124,7 +124,7 @@ auth_keys_age(const char *kid)
 
 	memset(&tm, 0, sizeof(tm));
 	if (sscanf(kid, "%4d%2d%2d%2d%2d%2d", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
+	           &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) != 6)
 		return 0;
 	tm.tm_year -= 1900;
 	tm.tm_mon -= 1;
@@ -140,7 +140,7 @@ auth_keys_load(auth_app *app)
 	int fd = -1, rv = KP_EINTERNAL;
 
 	if (kp_config_int("KEYPORT_AUTH_KEY_MAX_AGE_DAYS", 30, 1, 3650,
-			  &max_age) != KP_OK)
+	                  &max_age) != KP_OK)
 		return KP_EINVAL;
 	app->keys = sodium_allocarray(AUTH_KEYS_MAX, sizeof(*app->keys));
 	if (app->keys == NULL)
@@ -148,7 +148,7 @@ auth_keys_load(auth_app *app)
 	snprintf(dir, sizeof(dir), "%s/auth-keys", base);
 	if (mkdir(base, 0700) != 0 && errno != EEXIST) {
 		kp_log_error("cannot create KEYPORT_SECRET_DIR %s: %s", base,
-			     strerror(errno));
+		             strerror(errno));
 		return KP_EINTERNAL;
 	}
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -172,7 +172,7 @@ auth_keys_load(auth_app *app)
 	rv = app->nkeys > 0 ? KP_OK : KP_EINTERNAL;
 	sodium_mprotect_readonly(app->keys);
 	kp_log_info("%zu access-token key(s); signing with %s", app->nkeys,
-		    app->nkeys ? app->keys[0].kid : "-");
+	            app->nkeys ? app->keys[0].kid : "-");
 out:
 	if (fd >= 0)
 		close(fd);

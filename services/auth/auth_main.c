@@ -31,7 +31,7 @@ auth_init(kp_service *svc, kp_db *db)
 		return rv;
 	if ((rv = auth_bootstrap(db)) != KP_OK) {
 		kp_log_error("cannot create the vendor admin: %s",
-			     kp_strerror(rv));
+		             kp_strerror(rv));
 		return rv;
 	}
 	kp_service_set_app(svc, &auth_state);
@@ -47,33 +47,34 @@ auth_fini(kp_service *svc)
 }
 
 static const kp_rpc_method auth_methods[] = {
-	{"auth.Login", auth_login},
-	{"auth.Refresh", auth_refresh},
-	{"auth.Logout", auth_logout},
-	{"auth.PublicKeys", auth_public_keys},
-	{"auth.Authenticate", auth_authenticate},
-	{"auth.ChangePassword", auth_change_password},
-	{"auth.CreateUser", auth_create_user},
-	{"auth.GetUser", auth_get_user},
-	{"auth.UpdateUser", auth_update_user},
-	{"auth.DeleteUser", auth_delete_user},
-	{"auth.ListUsers", auth_list_users},
-	{"auth.GetUsers", auth_get_users},
-	{"auth.CountUsers", auth_count_users},
-	{"auth.DeleteOrganizationUsers", auth_delete_org_users},
-	{"auth.CreatePersonalAccessToken", auth_pat_create},
-	{"auth.ListPersonalAccessTokens", auth_pat_list},
-	{"auth.DeletePersonalAccessToken", auth_pat_delete},
+    {"auth.Login", auth_login},
+    {"auth.Refresh", auth_refresh},
+    {"auth.Logout", auth_logout},
+    {"auth.PublicKeys", auth_public_keys},
+    {"auth.Revocations", auth_revocations},
+    {"auth.Authenticate", auth_authenticate},
+    {"auth.ChangePassword", auth_change_password},
+    {"auth.CreateUser", auth_create_user},
+    {"auth.GetUser", auth_get_user},
+    {"auth.UpdateUser", auth_update_user},
+    {"auth.DeleteUser", auth_delete_user},
+    {"auth.ListUsers", auth_list_users},
+    {"auth.GetUsers", auth_get_users},
+    {"auth.CountUsers", auth_count_users},
+    {"auth.DeleteOrganizationUsers", auth_delete_org_users},
+    {"auth.CreatePersonalAccessToken", auth_pat_create},
+    {"auth.ListPersonalAccessTokens", auth_pat_list},
+    {"auth.DeletePersonalAccessToken", auth_pat_delete},
 };
 
 static const kp_service_def auth_service = {
-	.name = "auth",
-	.migrations = auth_migrations,
-	.nmigrations = 0,
-	.methods = auth_methods,
-	.nmethods = sizeof(auth_methods) / sizeof(auth_methods[0]),
-	.init = auth_init,
-	.fini = auth_fini,
+    .name = "auth",
+    .migrations = auth_migrations,
+    .nmigrations = 0,
+    .methods = auth_methods,
+    .nmethods = sizeof(auth_methods) / sizeof(auth_methods[0]),
+    .init = auth_init,
+    .fini = auth_fini,
 };
 
 int

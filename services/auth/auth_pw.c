@@ -30,7 +30,7 @@ auth_pw_init(auth_app *app)
 
 	if (kp_config_int("KEYPORT_HASH_CONCURRENCY", 2, 1, 64, &n) != KP_OK ||
 	    kp_config_int("KEYPORT_HASH_WAIT_MS", 2000, 0, 60000, &wait_ms) !=
-		    KP_OK)
+	        KP_OK)
 		return KP_EINVAL;
 	if (sem_init(&app->hash_slots, 0, (unsigned)n) != 0)
 		return KP_EINTERNAL;
@@ -38,11 +38,11 @@ auth_pw_init(auth_app *app)
 	randombytes_buf(rnd, sizeof(rnd));
 	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
 	if (crypto_pwhash_str(app->dummy_hash, pw, strlen(pw), AUTH_PW_OPS,
-			      AUTH_PW_MEM) != 0)
+	                      AUTH_PW_MEM) != 0)
 		return KP_EINTERNAL;
 	sodium_memzero(pw, sizeof(pw));
 	kp_log_info("password hashing: %d slot(s), wait %d ms", (int)n,
-		    (int)wait_ms);
+	            (int)wait_ms);
 	return KP_OK;
 }
 
@@ -96,12 +96,12 @@ auth_pw_verify(const char *hash, const char *pw, int *ok, int *rehash)
 	if (auth_pw_acquire(app) != 0)
 		return KP_ERATELIMIT;
 	rc = crypto_pwhash_str_verify(real ? hash : app->dummy_hash, pw,
-				      strlen(pw));
+	                              strlen(pw));
 	sem_post(&app->hash_slots);
 	if (rc == 0 && real) {
 		*ok = 1;
 		*rehash = crypto_pwhash_str_needs_rehash(hash, AUTH_PW_OPS,
-							 AUTH_PW_MEM) != 0;
+		                                         AUTH_PW_MEM) != 0;
 	}
 	return KP_OK;
 }
@@ -111,12 +111,12 @@ auth_busy(kp_rpc_ctx *ctx)
 {
 	ctx->retry_after = 1;
 	return kp_rpc_fail(ctx, KP_ERATELIMIT, "RATE_LIMITED",
-			   "too many password checks at once; retry shortly");
+	                   "too many password checks at once; retry shortly");
 }
 
 int
 auth_pw_check_new(kp_rpc_ctx *ctx, const char *field, const char *pw,
-		  const char *email)
+                  const char *email)
 {
 	size_t n = 0;
 
@@ -126,12 +126,12 @@ auth_pw_check_new(kp_rpc_ctx *ctx, const char *field, const char *pw,
 			n++;
 	if (n < 8)
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "%s: must be at least 8 characters", field);
+		                   "%s: must be at least 8 characters", field);
 	if (n > 256)
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "%s: must be at most 256 characters", field);
+		                   "%s: must be at most 256 characters", field);
 	if (email != NULL && strcasecmp(pw, email) == 0)
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "%s: must not be the email address", field);
+		                   "%s: must not be the email address", field);
 	return KP_OK;
 }

@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AUTH_RT_PREFIX      "kp_rt_"
-#define AUTH_RT_LEN         64
-#define AUTH_WINDOW         900 /* throttle window, seconds */
+#define AUTH_RT_PREFIX "kp_rt_"
+#define AUTH_RT_LEN    64
+#define AUTH_WINDOW    900 /* throttle window, seconds */
 
 static int64_t
 auth_cfg(const char *name, int64_t def)
@@ -51,7 +51,7 @@ auth_access_token(PGresult *u, const char *family, char **out)
 	snprintf(c.user_id, sizeof(c.user_id), "%s", PQgetvalue(u, 0, 0));
 	snprintf(c.role, sizeof(c.role), "%s", PQgetvalue(u, 0, 4));
 	snprintf(c.organization_id, sizeof(c.organization_id), "%s",
-		 PQgetvalue(u, 0, 5));
+	         PQgetvalue(u, 0, 5));
 	snprintf(c.session_id, sizeof(c.session_id), "%s", family);
 	c.issued_at = kp_now();
 	c.expires_at = c.issued_at + KP_TOKEN_LIFETIME;
@@ -62,7 +62,7 @@ auth_access_token(PGresult *u, const char *family, char **out)
  * the open transaction; rt receives the token, fam the family id. */
 static int
 auth_store_refresh(kp_db *db, const char *user_id, const char *family,
-		   char rt[AUTH_RT_LEN], char fam[40])
+                   char rt[AUTH_RT_LEN], char fam[40])
 {
 	char hash[65], now[32], ttl[24];
 	PGresult *res = NULL;
@@ -71,18 +71,19 @@ auth_store_refresh(kp_db *db, const char *user_id, const char *family,
 	auth_random_token(AUTH_RT_PREFIX, rt, AUTH_RT_LEN);
 	auth_token_hash(rt, hash);
 	snprintf(ttl, sizeof(ttl), "%lld",
-		 (long long)auth_cfg("KEYPORT_REFRESH_TTL_DAYS", 30) * 86400);
+	         (long long)auth_cfg("KEYPORT_REFRESH_TTL_DAYS", 30) * 86400);
 	{
 		const char *p[5] = {family, user_id, hash,
-				    auth_now_param(now, sizeof(now)), ttl};
-		rv = kp_db_query(db,
-				 "INSERT INTO refresh_tokens (family_id, "
-				 "user_id, token_hash, created_at, expires_at) "
-				 "VALUES (coalesce($1::uuid, gen_random_uuid()), "
-				 "$2, $3, to_timestamp($4::float8), "
-				 "to_timestamp($4::float8 + $5::float8)) "
-				 "RETURNING family_id::text",
-				 5, p, &res);
+		                    auth_now_param(now, sizeof(now)), ttl};
+		rv = kp_db_query(
+		    db,
+		    "INSERT INTO refresh_tokens (family_id, "
+		    "user_id, token_hash, created_at, expires_at) "
+		    "VALUES (coalesce($1::uuid, gen_random_uuid()), "
+		    "$2, $3, to_timestamp($4::float8), "
+		    "to_timestamp($4::float8 + $5::float8)) "
+		    "RETURNING family_id::text",
+		    5, p, &res);
 	}
 	if (rv == KP_OK)
 		snprintf(fam, 40, "%s", PQgetvalue(res, 0, 0));
@@ -93,7 +94,7 @@ auth_store_refresh(kp_db *db, const char *user_id, const char *family,
 /* Answers the token pair for user row u. */
 static int
 auth_reply_pair(kp_rpc_ctx *ctx, PGresult *u, const char *family,
-		const char *rt)
+                const char *rt)
 {
 	Keyport__Auth__TokenPair rep = KEYPORT__AUTH__TOKEN_PAIR__INIT;
 	Keyport__Auth__User user;
@@ -113,12 +114,12 @@ auth_reply_pair(kp_rpc_ctx *ctx, PGresult *u, const char *family,
 	return rv;
 }
 
-/* ---- throttling ------------------------------------------------------------ */
+/* ---- throttling ------------------------------------------------------------
+ */
 
 /* Answers 429 when the email or the address is throttled. */
 static int
-auth_throttled(kp_rpc_ctx *ctx, kp_db *db, const char *email,
-	       const char *addr)
+auth_throttled(kp_rpc_ctx *ctx, kp_db *db, const char *email, const char *addr)
 {
 	int64_t max_email = auth_cfg("KEYPORT_LOGIN_MAX_PER_EMAIL", 5);
 	int64_t max_addr = auth_cfg("KEYPORT_LOGIN_MAX_PER_ADDRESS", 20);
@@ -129,21 +130,21 @@ auth_throttled(kp_rpc_ctx *ctx, kp_db *db, const char *email,
 
 	snprintf(win, sizeof(win), "%d", AUTH_WINDOW);
 	{
-		const char *p[4] = {email, addr, auth_now_param(now, sizeof(now)),
-				    win};
+		const char *p[4] = {email, addr,
+		                    auth_now_param(now, sizeof(now)), win};
 		rv = kp_db_query(
-			db,
-			"SELECT kind, count(*), extract(epoch FROM min(at))"
-			"::bigint FROM login_failures WHERE ((kind = 'email' "
-			"AND key = $1) OR (kind = 'address' AND key = $2)) "
-			"AND at > to_timestamp($3::float8 - $4::float8) AND "
-			"at <= to_timestamp($3::float8) GROUP BY kind",
-			4, p, &res);
+		    db,
+		    "SELECT kind, count(*), extract(epoch FROM min(at))"
+		    "::bigint FROM login_failures WHERE ((kind = 'email' "
+		    "AND key = $1) OR (kind = 'address' AND key = $2)) "
+		    "AND at > to_timestamp($3::float8 - $4::float8) AND "
+		    "at <= to_timestamp($3::float8) GROUP BY kind",
+		    4, p, &res);
 	}
 	if (rv != KP_OK) {
 		PQclear(res);
 		return kp_rpc_fail(ctx, rv, NULL, "database: %s",
-				   kp_strerror(rv));
+		                   kp_strerror(rv));
 	}
 	for (int i = 0; i < PQntuples(res); i++) {
 		int is_email = strcmp(PQgetvalue(res, i, 0), "email") == 0;
@@ -162,8 +163,8 @@ auth_throttled(kp_rpc_ctx *ctx, kp_db *db, const char *email,
 		return KP_OK;
 	ctx->retry_after = (uint32_t)retry;
 	return kp_rpc_fail(ctx, KP_ERATELIMIT, "RATE_LIMITED",
-			   "too many failed logins; retry in %lld s",
-			   (long long)retry);
+	                   "too many failed logins; retry in %lld s",
+	                   (long long)retry);
 }
 
 static void
@@ -173,19 +174,20 @@ auth_record_failure(kp_db *db, const char *email, const char *addr)
 	const char *p[3] = {email, addr, auth_now_param(now, sizeof(now))};
 
 	if (kp_db_exec(db,
-		       "INSERT INTO login_failures (kind, key, at) VALUES "
-		       "('email', $1, to_timestamp($3::float8)), ('address', "
-		       "$2, to_timestamp($3::float8))",
-		       3, p) != KP_OK)
+	               "INSERT INTO login_failures (kind, key, at) VALUES "
+	               "('email', $1, to_timestamp($3::float8)), ('address', "
+	               "$2, to_timestamp($3::float8))",
+	               3, p) != KP_OK)
 		kp_log_warn("cannot record a failed login");
 	/* old rows are of no use */
 	kp_db_exec(db,
-		   "DELETE FROM login_failures WHERE at < "
-		   "to_timestamp($1::float8 - 86400)",
-		   1, p + 2);
+	           "DELETE FROM login_failures WHERE at < "
+	           "to_timestamp($1::float8 - 86400)",
+	           1, p + 2);
 }
 
-/* ---- Login ------------------------------------------------------------------- */
+/* ---- Login
+ * ------------------------------------------------------------------- */
 
 int
 auth_login(kp_rpc_ctx *ctx)
@@ -198,16 +200,16 @@ auth_login(kp_rpc_ctx *ctx)
 	int rv, ok = 0, rehash = 0;
 
 	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__login_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->email[0] == '\0' || strlen(req->email) >= sizeof(email)) {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "email: required, at most 254 characters");
+		                 "email: required, at most 254 characters");
 		goto out;
 	}
 	if (req->password[0] == '\0' || strlen(req->password) > 1024) {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "password: required");
+		                 "password: required");
 		goto out;
 	}
 	for (size_t i = 0; req->email[i]; i++)
@@ -218,54 +220,55 @@ auth_login(kp_rpc_ctx *ctx)
 		goto out;
 	{
 		const char *p[1] = {email};
-		rv = kp_db_query(db,
-				 "SELECT " AUTH_USER_COLS ", password_hash FROM "
-				 "users WHERE lower(email) = $1",
-				 1, p, &u);
+		rv =
+		    kp_db_query(db,
+		                "SELECT " AUTH_USER_COLS ", password_hash FROM "
+		                "users WHERE lower(email) = $1",
+		                1, p, &u);
 	}
 	if (rv != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "database: %s",
-				 kp_strerror(rv));
+		rv =
+		    kp_rpc_fail(ctx, rv, NULL, "database: %s", kp_strerror(rv));
 		goto out;
 	}
 	/* an unknown email costs the same as a wrong password */
 	rv = auth_pw_verify(PQntuples(u) ? PQgetvalue(u, 0, AUTH_USER_NCOLS)
-					 : NULL,
-			    req->password, &ok, &rehash);
+	                                 : NULL,
+	                    req->password, &ok, &rehash);
 	if (rv == KP_ERATELIMIT) {
 		rv = auth_busy(ctx);
 		goto out;
 	}
 	if (!ok || PQgetvalue(u, 0, 6)[0] == 't') {
 		auth_record_failure(db, email, addr);
-		kp_log_info("failed login (%s)", PQntuples(u) ? "known user"
-							      : "unknown email");
+		kp_log_info("failed login (%s)",
+		            PQntuples(u) ? "known user" : "unknown email");
 		rv = auth_unauth(ctx, "invalid email or password");
 		goto out;
 	}
 	{
 		const char *p[1] = {email};
 		kp_db_exec(db,
-			   "DELETE FROM login_failures WHERE kind = 'email' "
-			   "AND key = $1",
-			   1, p);
+		           "DELETE FROM login_failures WHERE kind = 'email' "
+		           "AND key = $1",
+		           1, p);
 	}
 	if (rehash) {
 		char h[crypto_pwhash_STRBYTES];
 		if (auth_pw_hash(req->password, h) == KP_OK) {
 			const char *p[2] = {PQgetvalue(u, 0, 0), h};
 			kp_db_exec(db,
-				   "UPDATE users SET password_hash = $2 WHERE "
-				   "id = $1",
-				   2, p);
+			           "UPDATE users SET password_hash = $2 WHERE "
+			           "id = $1",
+			           2, p);
 			kp_log_info("renewed the password hash of %s", p[0]);
 		}
 		sodium_memzero(h, sizeof(h));
 	}
-	if ((rv = auth_store_refresh(db, PQgetvalue(u, 0, 0), NULL, rt,
-				     fam)) != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "database: %s",
-				 kp_strerror(rv));
+	if ((rv = auth_store_refresh(db, PQgetvalue(u, 0, 0), NULL, rt, fam)) !=
+	    KP_OK) {
+		rv =
+		    kp_rpc_fail(ctx, rv, NULL, "database: %s", kp_strerror(rv));
 		goto out;
 	}
 	kp_log_info("login of user %s, session %s", PQgetvalue(u, 0, 0), fam);
@@ -277,7 +280,8 @@ out:
 	return rv;
 }
 
-/* ---- Refresh ----------------------------------------------------------------------- */
+/* ---- Refresh
+ * ----------------------------------------------------------------------- */
 
 int
 auth_refresh(kp_rpc_ctx *ctx)
@@ -288,12 +292,13 @@ auth_refresh(kp_rpc_ctx *ctx)
 	char hash[65], now[32], rt[AUTH_RT_LEN], fam[40], family[40];
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__refresh_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv =
+	         kp_rpc_unpack(ctx, &keyport__auth__refresh_request__descriptor,
+	                       (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->refresh_token[0] == '\0') {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "refreshToken: required");
+		                 "refreshToken: required");
 		goto out;
 	}
 	auth_token_hash(req->refresh_token, hash);
@@ -302,12 +307,12 @@ auth_refresh(kp_rpc_ctx *ctx)
 	{
 		const char *p[2] = {hash, auth_now_param(now, sizeof(now))};
 		rv = kp_db_query(db,
-				 "SELECT id::text, family_id::text, "
-				 "user_id::text, rotated_at IS NOT NULL, "
-				 "revoked_at IS NOT NULL, expires_at <= "
-				 "to_timestamp($2::float8) FROM refresh_tokens "
-				 "WHERE token_hash = $1 FOR UPDATE",
-				 2, p, &t);
+		                 "SELECT id::text, family_id::text, "
+		                 "user_id::text, rotated_at IS NOT NULL, "
+		                 "revoked_at IS NOT NULL, expires_at <= "
+		                 "to_timestamp($2::float8) FROM refresh_tokens "
+		                 "WHERE token_hash = $1 FOR UPDATE",
+		                 2, p, &t);
 	}
 	if (rv != KP_OK)
 		goto dbfail;
@@ -318,32 +323,32 @@ auth_refresh(kp_rpc_ctx *ctx)
 	snprintf(family, sizeof(family), "%s", PQgetvalue(t, 0, 1));
 	if (PQgetvalue(t, 0, 4)[0] == 't' || PQgetvalue(t, 0, 5)[0] == 't') {
 		rv = auth_unauth(ctx, "the refresh token was revoked or "
-				      "expired");
+		                      "expired");
 		goto out;
 	}
 	if (PQgetvalue(t, 0, 3)[0] == 't') {
 		/* replay of a rotated token: end the whole session */
 		const char *p[2] = {family, now};
 		if ((rv = kp_db_exec(db,
-				     "UPDATE refresh_tokens SET revoked_at = "
-				     "to_timestamp($2::float8) WHERE family_id "
-				     "= $1::uuid AND revoked_at IS NULL",
-				     2, p)) != KP_OK ||
+		                     "UPDATE refresh_tokens SET revoked_at = "
+		                     "to_timestamp($2::float8) WHERE family_id "
+		                     "= $1::uuid AND revoked_at IS NULL",
+		                     2, p)) != KP_OK ||
 		    (rv = kp_db_commit(db)) != KP_OK)
 			goto dbfail;
 		kp_log_warn("reuse of a rotated refresh token: session %s "
-			    "revoked",
-			    family);
+		            "revoked",
+		            family);
 		rv = auth_unauth(ctx, "refresh token reuse; the session is "
-				      "revoked");
+		                      "revoked");
 		goto out;
 	}
 	{
 		const char *p[1] = {PQgetvalue(t, 0, 2)};
 		rv = kp_db_query(db,
-				 "SELECT " AUTH_USER_COLS " FROM users WHERE "
-				 "id = $1",
-				 1, p, &u);
+		                 "SELECT " AUTH_USER_COLS " FROM users WHERE "
+		                 "id = $1",
+		                 1, p, &u);
 	}
 	if (rv != KP_OK)
 		goto dbfail;
@@ -354,13 +359,13 @@ auth_refresh(kp_rpc_ctx *ctx)
 	{
 		const char *p[2] = {PQgetvalue(t, 0, 0), now};
 		if ((rv = kp_db_exec(db,
-				     "UPDATE refresh_tokens SET rotated_at = "
-				     "to_timestamp($2::float8) WHERE id = $1",
-				     2, p)) != KP_OK)
+		                     "UPDATE refresh_tokens SET rotated_at = "
+		                     "to_timestamp($2::float8) WHERE id = $1",
+		                     2, p)) != KP_OK)
 			goto dbfail;
 	}
 	if ((rv = auth_store_refresh(db, PQgetvalue(u, 0, 0), family, rt,
-				     fam)) != KP_OK ||
+	                             fam)) != KP_OK ||
 	    (rv = kp_db_commit(db)) != KP_OK)
 		goto dbfail;
 	rv = auth_reply_pair(ctx, u, fam, rt);
@@ -376,7 +381,8 @@ out:
 	return rv;
 }
 
-/* ---- Logout ---------------------------------------------------------------------- */
+/* ---- Logout
+ * ---------------------------------------------------------------------- */
 
 int
 auth_logout(kp_rpc_ctx *ctx)
@@ -386,39 +392,40 @@ auth_logout(kp_rpc_ctx *ctx)
 	int rv;
 
 	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__logout_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->refresh_token[0] == '\0') {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "refreshToken: required");
+		                 "refreshToken: required");
 		goto out;
 	}
 	auth_token_hash(req->refresh_token, hash);
 	{
 		const char *p[2] = {hash, auth_now_param(now, sizeof(now))};
 		rv = kp_db_exec(kp_service_db(ctx),
-				"UPDATE refresh_tokens SET revoked_at = "
-				"to_timestamp($2::float8) WHERE family_id = "
-				"(SELECT family_id FROM refresh_tokens WHERE "
-				"token_hash = $1) AND revoked_at IS NULL",
-				2, p);
+		                "UPDATE refresh_tokens SET revoked_at = "
+		                "to_timestamp($2::float8) WHERE family_id = "
+		                "(SELECT family_id FROM refresh_tokens WHERE "
+		                "token_hash = $1) AND revoked_at IS NULL",
+		                2, p);
 	}
-	rv = rv == KP_OK ? kp_rpc_reply(ctx, NULL)
-			 : kp_rpc_fail(ctx, rv, NULL, "database: %s",
-				       kp_strerror(rv));
+	rv = rv == KP_OK
+	         ? kp_rpc_reply(ctx, NULL)
+	         : kp_rpc_fail(ctx, rv, NULL, "database: %s", kp_strerror(rv));
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
 
-/* ---- PublicKeys / Authenticate ---------------------------------------------------- */
+/* ---- PublicKeys / Authenticate
+ * ---------------------------------------------------- */
 
 int
 auth_public_keys(kp_rpc_ctx *ctx)
 {
 	auth_app *app = auth_app_get();
 	Keyport__Auth__PublicKeysReply rep =
-		KEYPORT__AUTH__PUBLIC_KEYS_REPLY__INIT;
+	    KEYPORT__AUTH__PUBLIC_KEYS_REPLY__INIT;
 	Keyport__Auth__PublicKey keys[KP_TOKEN_MAX_KEYS];
 	Keyport__Auth__PublicKey *ptrs[KP_TOKEN_MAX_KEYS];
 
@@ -439,7 +446,7 @@ auth_authenticate(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__AuthenticateRequest *req = NULL;
 	Keyport__Auth__AuthenticateReply rep =
-		KEYPORT__AUTH__AUTHENTICATE_REPLY__INIT;
+	    KEYPORT__AUTH__AUTHENTICATE_REPLY__INIT;
 	Keyport__Caller caller = KEYPORT__CALLER__INIT;
 	auth_app *app = auth_app_get();
 	kp_token_keyset ks;
@@ -447,9 +454,9 @@ auth_authenticate(kp_rpc_ctx *ctx)
 	PGresult *u = NULL;
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx,
-				&keyport__auth__authenticate_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(
+	         ctx, &keyport__auth__authenticate_request__descriptor,
+	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (strncmp(req->token, "kp_pat_", 7) == 0) {
 		rv = auth_pat_authenticate(ctx, req->token);
@@ -468,9 +475,9 @@ auth_authenticate(kp_rpc_ctx *ctx)
 	{
 		const char *p[1] = {c.user_id};
 		rv = kp_db_query(kp_service_db(ctx),
-				 "SELECT " AUTH_USER_COLS " FROM users WHERE "
-				 "id = $1",
-				 1, p, &u);
+		                 "SELECT " AUTH_USER_COLS " FROM users WHERE "
+		                 "id = $1",
+		                 1, p, &u);
 	}
 	if (rv != KP_OK) {
 		rv = kp_rpc_fail(ctx, rv, NULL, "database");
@@ -491,7 +498,8 @@ out:
 	return rv;
 }
 
-/* ---- ChangePassword ------------------------------------------------------------------ */
+/* ---- ChangePassword
+ * ------------------------------------------------------------------ */
 
 int
 auth_change_password(kp_rpc_ctx *ctx)
@@ -502,9 +510,9 @@ auth_change_password(kp_rpc_ctx *ctx)
 	PGresult *u = NULL;
 	int rv, ok = 0, rehash = 0;
 
-	if ((rv = kp_rpc_unpack(ctx,
-				&keyport__auth__change_password_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(
+	         ctx, &keyport__auth__change_password_request__descriptor,
+	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (!auth_valid_uuid(ctx->caller->user_id)) {
 		rv = auth_unauth(ctx, "a signed-in user is required");
@@ -513,9 +521,9 @@ auth_change_password(kp_rpc_ctx *ctx)
 	{
 		const char *p[1] = {ctx->caller->user_id};
 		rv = kp_db_query(db,
-				 "SELECT email, password_hash FROM users WHERE "
-				 "id = $1 AND NOT disabled",
-				 1, p, &u);
+		                 "SELECT email, password_hash FROM users WHERE "
+		                 "id = $1 AND NOT disabled",
+		                 1, p, &u);
 	}
 	if (rv != KP_OK) {
 		rv = kp_rpc_fail(ctx, rv, NULL, "database");
@@ -527,49 +535,48 @@ auth_change_password(kp_rpc_ctx *ctx)
 	}
 	if (req->current_password[0] == '\0') {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "currentPassword: required");
+		                 "currentPassword: required");
 		goto out;
 	}
 	if ((rv = auth_pw_check_new(ctx, "newPassword", req->new_password,
-				    PQgetvalue(u, 0, 0))) != KP_OK)
+	                            PQgetvalue(u, 0, 0))) != KP_OK)
 		goto out;
 	rv = auth_pw_verify(PQgetvalue(u, 0, 1), req->current_password, &ok,
-			    &rehash);
+	                    &rehash);
 	if (rv == KP_ERATELIMIT) {
 		rv = auth_busy(ctx);
 		goto out;
 	}
 	if (!ok) {
 		rv = kp_rpc_fail(ctx, KP_EFORBIDDEN, "FORBIDDEN",
-				 "currentPassword: wrong password");
+		                 "currentPassword: wrong password");
 		goto out;
 	}
 	if ((rv = auth_pw_hash(req->new_password, hash)) != KP_OK) {
 		rv = rv == KP_ERATELIMIT ? auth_busy(ctx)
-					 : kp_rpc_fail(ctx, rv, NULL, "hash");
+		                         : kp_rpc_fail(ctx, rv, NULL, "hash");
 		goto out;
 	}
 	{
 		const char *p[3] = {ctx->caller->user_id, hash,
-				    auth_now_param(now, sizeof(now))};
+		                    auth_now_param(now, sizeof(now))};
 		if ((rv = kp_db_begin(db)) != KP_OK ||
 		    (rv = kp_db_exec(db,
-				     "UPDATE users SET password_hash = $2, "
-				     "updated_at = to_timestamp($3::float8) "
-				     "WHERE id = $1",
-				     3, p)) != KP_OK ||
+		                     "UPDATE users SET password_hash = $2, "
+		                     "updated_at = to_timestamp($3::float8) "
+		                     "WHERE id = $1",
+		                     3, p)) != KP_OK ||
 		    (rv = auth_revoke_user_sessions(
-			     db, ctx->caller->user_id,
-			     auth_valid_uuid(req->session_id) ? req->session_id
-							      : NULL)) !=
-			    KP_OK ||
+		         db, ctx->caller->user_id,
+		         auth_valid_uuid(req->session_id) ? req->session_id
+		                                          : NULL)) != KP_OK ||
 		    (rv = kp_db_commit(db)) != KP_OK) {
 			rv = kp_rpc_fail(ctx, rv, NULL, "database");
 			goto out;
 		}
 	}
 	kp_log_info("password of user %s changed; other sessions revoked",
-		    ctx->caller->user_id);
+	            ctx->caller->user_id);
 	rv = kp_rpc_reply(ctx, NULL);
 out:
 	kp_db_rollback(db);

@@ -21,7 +21,8 @@
 #define AUTH_NAME_MAX  100
 #define AUTH_EMAIL_MAX 254
 
-/* ---- small helpers --------------------------------------------------------- */
+/* ---- small helpers ---------------------------------------------------------
+ */
 
 const char *
 auth_now_param(char *buf, size_t len)
@@ -38,7 +39,8 @@ auth_valid_uuid(const char *s)
 	if (s == NULL || strlen(s) != sizeof(tmpl) - 1)
 		return 0;
 	for (size_t i = 0; tmpl[i]; i++)
-		if (tmpl[i] == '-' ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+		if (tmpl[i] == '-' ? s[i] != '-'
+		                   : !isxdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
 }
@@ -49,7 +51,7 @@ auth_token_hash(const char *token, char out[65])
 	unsigned char h[32];
 
 	crypto_generichash(h, sizeof(h), (const unsigned char *)token,
-			   strlen(token), NULL, 0);
+	                   strlen(token), NULL, 0);
 	sodium_bin2hex(out, 65, h, sizeof(h));
 }
 
@@ -62,7 +64,7 @@ auth_random_token(const char *prefix, char *out, size_t len)
 	randombytes_buf(rnd, sizeof(rnd));
 	snprintf(out, len, "%s", prefix);
 	sodium_bin2base64(out + p, len - p, rnd, sizeof(rnd),
-			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(rnd, sizeof(rnd));
 }
 
@@ -115,9 +117,9 @@ auth_valid_email(const char *e)
 static int
 auth_valid_role(const char *r)
 {
-	return r != NULL && (strcmp(r, "admin") == 0 ||
-			     strcmp(r, "organization-admin") == 0 ||
-			     strcmp(r, "user") == 0);
+	return r != NULL &&
+	       (strcmp(r, "admin") == 0 ||
+	        strcmp(r, "organization-admin") == 0 || strcmp(r, "user") == 0);
 }
 
 /* Trims s into buf (ASCII whitespace). Returns 0, or -1 when too long. */
@@ -151,27 +153,27 @@ auth_trim(const char *s, char *buf, size_t len)
 /* Checks and normalises the changeable fields. 0 or answered failure. */
 static int
 auth_check_fields(kp_rpc_ctx *ctx, const char *email, const char *first,
-		  char *fbuf, const char *last, char *lbuf, const char *role,
-		  const char *org)
+                  char *fbuf, const char *last, char *lbuf, const char *role,
+                  const char *org)
 {
 	if (email != NULL && !auth_valid_email(email))
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "email: not a valid email address");
+		                   "email: not a valid email address");
 	if (first != NULL && auth_trim(first, fbuf, 4 * AUTH_NAME_MAX + 1))
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "firstName: at most %d characters",
-				   AUTH_NAME_MAX);
+		                   "firstName: at most %d characters",
+		                   AUTH_NAME_MAX);
 	if (last != NULL && auth_trim(last, lbuf, 4 * AUTH_NAME_MAX + 1))
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "lastName: at most %d characters",
-				   AUTH_NAME_MAX);
+		                   "lastName: at most %d characters",
+		                   AUTH_NAME_MAX);
 	if (role != NULL && !auth_valid_role(role))
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "role: must be admin, organization-admin "
-				   "or user");
+		                   "role: must be admin, organization-admin "
+		                   "or user");
 	if (org != NULL && org[0] != '\0' && !auth_valid_uuid(org))
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				   "organizationId: not a UUID");
+		                   "organizationId: not a UUID");
 	return KP_OK;
 }
 
@@ -184,17 +186,32 @@ auth_db_fail(kp_rpc_ctx *ctx, int rv)
 
 int
 auth_revoke_user_sessions(kp_db *db, const char *user_id,
-			  const char *keep_family)
+                          const char *keep_family)
 {
 	char now[32];
 	const char *p[3] = {user_id, auth_now_param(now, sizeof(now)),
-			    keep_family ? keep_family : ""};
+	                    keep_family ? keep_family : ""};
 
 	return kp_db_exec(db,
-			  "UPDATE refresh_tokens SET revoked_at = "
-			  "to_timestamp($2::float8) WHERE user_id = $1 AND "
-			  "revoked_at IS NULL AND family_id::text <> $3",
-			  3, p);
+	                  "UPDATE refresh_tokens SET revoked_at = "
+	                  "to_timestamp($2::float8) WHERE user_id = $1 AND "
+	                  "revoked_at IS NULL AND family_id::text <> $3",
+	                  3, p);
+}
+
+/* Voids the access tokens a user holds now (see auth.Revocations). */
+static int
+auth_revoke_tokens(kp_db *db, const char *user_id)
+{
+	char now[32];
+	const char *p[2] = {user_id, auth_now_param(now, sizeof(now))};
+
+	return kp_db_exec(db,
+	                  "INSERT INTO token_revocations (user_id, revoked_at) "
+	                  "VALUES ($1, to_timestamp($2::float8)) ON CONFLICT "
+	                  "(user_id) DO UPDATE SET revoked_at = "
+	                  "EXCLUDED.revoked_at",
+	                  2, p);
 }
 
 /* Locks the organization's user set for this transaction. */
@@ -204,16 +221,16 @@ auth_lock_org(kp_db *db, const char *org)
 	const char *p[1] = {org};
 
 	return kp_db_exec(db,
-			  "SELECT pg_advisory_xact_lock(hashtext('auth.org.' "
-			  "|| $1))",
-			  1, p);
+	                  "SELECT pg_advisory_xact_lock(hashtext('auth.org.' "
+	                  "|| $1))",
+	                  1, p);
 }
 
 /* Whether removing the org-admin role from user_id in org would leave the
  * organization without an enabled organization-admin. */
 static int
 auth_is_last_org_admin(kp_db *db, const char *org, const char *user_id,
-		       int *last)
+                       int *last)
 {
 	const char *p[2] = {org, user_id};
 	PGresult *res = NULL;
@@ -221,10 +238,10 @@ auth_is_last_org_admin(kp_db *db, const char *org, const char *user_id,
 
 	*last = 0;
 	rv = kp_db_query(db,
-			 "SELECT count(*) FROM users WHERE organization_id = "
-			 "$1 AND role = 'organization-admin' AND NOT disabled "
-			 "AND id <> $2",
-			 2, p, &res);
+	                 "SELECT count(*) FROM users WHERE organization_id = "
+	                 "$1 AND role = 'organization-admin' AND NOT disabled "
+	                 "AND id <> $2",
+	                 2, p, &res);
 	if (rv == KP_OK)
 		*last = atoll(PQgetvalue(res, 0, 0)) == 0;
 	PQclear(res);
@@ -243,32 +260,34 @@ auth_create_user(kp_rpc_ctx *ctx)
 	PGresult *res = NULL;
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__create_user_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__create_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->email == NULL || req->email[0] == '\0') {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "email: required");
+		                 "email: required");
 		goto out;
 	}
 	if ((rv = auth_check_fields(ctx, req->email, req->first_name, first,
-				    req->last_name, last,
-				    req->role[0] ? req->role : "user",
-				    req->organization_id)) != KP_OK)
+	                            req->last_name, last,
+	                            req->role[0] ? req->role : "user",
+	                            req->organization_id)) != KP_OK)
 		goto out;
 	if (strcmp(req->role, "organization-admin") == 0 &&
 	    req->organization_id[0] == '\0') {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "organizationId: required for the "
-				 "organization-admin role");
+		                 "organizationId: required for the "
+		                 "organization-admin role");
 		goto out;
 	}
 	if ((rv = auth_pw_check_new(ctx, "password", req->password,
-				    req->email)) != KP_OK)
+	                            req->email)) != KP_OK)
 		goto out;
 	if ((rv = auth_pw_hash(req->password, hash)) != KP_OK) {
-		rv = rv == KP_ERATELIMIT ? auth_busy(ctx)
-					 : kp_rpc_fail(ctx, rv, NULL, "hashing");
+		rv = rv == KP_ERATELIMIT
+		         ? auth_busy(ctx)
+		         : kp_rpc_fail(ctx, rv, NULL, "hashing");
 		goto out;
 	}
 	if ((rv = kp_db_begin(db)) != KP_OK) {
@@ -280,45 +299,45 @@ auth_create_user(kp_rpc_ctx *ctx)
 		const char *p[1] = {req->organization_id};
 		if ((rv = auth_lock_org(db, req->organization_id)) != KP_OK ||
 		    (rv = kp_db_query(db,
-				      "SELECT count(*) FROM users WHERE "
-				      "organization_id = $1",
-				      1, p, &res)) != KP_OK) {
+		                      "SELECT count(*) FROM users WHERE "
+		                      "organization_id = $1",
+		                      1, p, &res)) != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
 		}
 		if (atoll(PQgetvalue(res, 0, 0)) >= req->max_users) {
-			rv = kp_rpc_fail(ctx, KP_ECONFLICT,
-					 "USER_LIMIT_REACHED",
-					 "the organization may have at most "
-					 "%lld users",
-					 (long long)req->max_users);
+			rv =
+			    kp_rpc_fail(ctx, KP_ECONFLICT, "USER_LIMIT_REACHED",
+			                "the organization may have at most "
+			                "%lld users",
+			                (long long)req->max_users);
 			goto out;
 		}
 		PQclear(res);
 		res = NULL;
 	}
 	{
-		const char *p[7] = {req->email,
-				    first,
-				    last,
-				    req->role[0] ? req->role : "user",
-				    req->organization_id[0]
-					    ? req->organization_id
-					    : NULL,
-				    hash,
-				    auth_now_param(now, sizeof(now))};
-		rv = kp_db_query(db,
-				 "INSERT INTO users (email, first_name, "
-				 "last_name, role, organization_id, "
-				 "password_hash, created_at, updated_at) VALUES "
-				 "($1, $2, $3, $4, $5, $6, "
-				 "to_timestamp($7::float8), "
-				 "to_timestamp($7::float8)) RETURNING " AUTH_USER_COLS,
-				 7, p, &res);
+		const char *p[7] = {
+		    req->email,
+		    first,
+		    last,
+		    req->role[0] ? req->role : "user",
+		    req->organization_id[0] ? req->organization_id : NULL,
+		    hash,
+		    auth_now_param(now, sizeof(now))};
+		rv = kp_db_query(
+		    db,
+		    "INSERT INTO users (email, first_name, "
+		    "last_name, role, organization_id, "
+		    "password_hash, created_at, updated_at) VALUES "
+		    "($1, $2, $3, $4, $5, $6, "
+		    "to_timestamp($7::float8), "
+		    "to_timestamp($7::float8)) RETURNING " AUTH_USER_COLS,
+		    7, p, &res);
 	}
 	if (rv == KP_ECONFLICT) {
 		rv = kp_rpc_fail(ctx, KP_ECONFLICT, "EMAIL_TAKEN",
-				 "a user with this email already exists");
+		                 "a user with this email already exists");
 		goto out;
 	}
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
@@ -326,7 +345,7 @@ auth_create_user(kp_rpc_ctx *ctx)
 		goto out;
 	}
 	kp_log_info("created user %s (%s)", PQgetvalue(res, 0, 0),
-		    PQgetvalue(res, 0, 4));
+	            PQgetvalue(res, 0, 4));
 	rv = auth_reply_user(ctx, res);
 out:
 	kp_db_rollback(db);
@@ -337,12 +356,13 @@ out:
 	return rv;
 }
 
-/* ---- GetUser ------------------------------------------------------------------ */
+/* ---- GetUser
+ * ------------------------------------------------------------------ */
 
 /* Reads one user in scope (FOR UPDATE when lock). NOT_FOUND answered. */
 static int
-auth_fetch_user(kp_rpc_ctx *ctx, kp_db *db, const char *id,
-		const char *scope, int lock, PGresult **res)
+auth_fetch_user(kp_rpc_ctx *ctx, kp_db *db, const char *id, const char *scope,
+                int lock, PGresult **res)
 {
 	const char *p[2] = {id, scope ? scope : ""};
 	int rv;
@@ -350,22 +370,22 @@ auth_fetch_user(kp_rpc_ctx *ctx, kp_db *db, const char *id,
 	*res = NULL;
 	if (!auth_valid_uuid(id))
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, "NOT_FOUND",
-				   "no such user");
+		                   "no such user");
 	rv = kp_db_query(db,
-			 lock ? "SELECT " AUTH_USER_COLS ", password_hash FROM "
-				"users WHERE id = $1 AND ($2 = '' OR "
-				"organization_id::text = $2) FOR UPDATE"
-			      : "SELECT " AUTH_USER_COLS ", password_hash FROM "
-				"users WHERE id = $1 AND ($2 = '' OR "
-				"organization_id::text = $2)",
-			 2, p, res);
+	                 lock ? "SELECT " AUTH_USER_COLS ", password_hash FROM "
+	                        "users WHERE id = $1 AND ($2 = '' OR "
+	                        "organization_id::text = $2) FOR UPDATE"
+	                      : "SELECT " AUTH_USER_COLS ", password_hash FROM "
+	                        "users WHERE id = $1 AND ($2 = '' OR "
+	                        "organization_id::text = $2)",
+	                 2, p, res);
 	if (rv != KP_OK)
 		return auth_db_fail(ctx, rv);
 	if (PQntuples(*res) == 0) {
 		PQclear(*res);
 		*res = NULL;
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, "NOT_FOUND",
-				   "no such user");
+		                   "no such user");
 	}
 	return KP_OK;
 }
@@ -377,11 +397,12 @@ auth_get_user(kp_rpc_ctx *ctx)
 	PGresult *res = NULL;
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__get_user_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__get_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	rv = auth_fetch_user(ctx, kp_service_db(ctx), req->id,
-			     req->scope_organization_id, 0, &res);
+	                     req->scope_organization_id, 0, &res);
 	if (rv == KP_OK)
 		rv = auth_reply_user(ctx, res);
 	PQclear(res);
@@ -389,46 +410,48 @@ auth_get_user(kp_rpc_ctx *ctx)
 	return rv;
 }
 
-/* ---- UpdateUser ---------------------------------------------------------------- */
+/* ---- UpdateUser
+ * ---------------------------------------------------------------- */
 
 int
 auth_update_user(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__UpdateUserRequest *req = NULL;
 	kp_db *db = kp_service_db(ctx);
-	char first[4 * AUTH_NAME_MAX + 2] = "", last[4 * AUTH_NAME_MAX + 2] = "";
+	char first[4 * AUTH_NAME_MAX + 2] = "",
+	                               last[4 * AUTH_NAME_MAX + 2] = "";
 	char hash[crypto_pwhash_STRBYTES] = "", now[32];
 	PGresult *res = NULL, *cur = NULL;
 	const char *org, *role;
 	int rv, last_admin;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__update_user_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__update_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if ((rv = auth_check_fields(
-		     ctx, req->has_email ? req->email : NULL,
-		     req->has_first_name ? req->first_name : NULL, first,
-		     req->has_last_name ? req->last_name : NULL, last,
-		     req->has_role ? req->role : NULL,
-		     req->has_organization_id ? req->organization_id : NULL)) !=
+	         ctx, req->has_email ? req->email : NULL,
+	         req->has_first_name ? req->first_name : NULL, first,
+	         req->has_last_name ? req->last_name : NULL, last,
+	         req->has_role ? req->role : NULL,
+	         req->has_organization_id ? req->organization_id : NULL)) !=
 	    KP_OK)
 		goto out;
 	if (req->has_password) {
 		/* the email it must differ from: the new one, or the current */
 		if ((rv = auth_fetch_user(ctx, db, req->id,
-					  req->scope_organization_id, 0,
-					  &cur)) != KP_OK)
+		                          req->scope_organization_id, 0,
+		                          &cur)) != KP_OK)
 			goto out;
-		if ((rv = auth_pw_check_new(ctx, "password", req->password,
-					    req->has_email
-						    ? req->email
-						    : PQgetvalue(cur, 0, 1))) !=
-		    KP_OK)
+		if ((rv = auth_pw_check_new(
+		         ctx, "password", req->password,
+		         req->has_email ? req->email
+		                        : PQgetvalue(cur, 0, 1))) != KP_OK)
 			goto out;
 		if ((rv = auth_pw_hash(req->password, hash)) != KP_OK) {
 			rv = rv == KP_ERATELIMIT
-				     ? auth_busy(ctx)
-				     : kp_rpc_fail(ctx, rv, NULL, "hashing");
+			         ? auth_busy(ctx)
+			         : kp_rpc_fail(ctx, rv, NULL, "hashing");
 			goto out;
 		}
 		PQclear(cur);
@@ -439,7 +462,7 @@ auth_update_user(kp_rpc_ctx *ctx)
 		goto out;
 	}
 	if ((rv = auth_fetch_user(ctx, db, req->id, req->scope_organization_id,
-				  1, &cur)) != KP_OK)
+	                          1, &cur)) != KP_OK)
 		goto out;
 	org = PQgetvalue(cur, 0, 5);
 	role = PQgetvalue(cur, 0, 4);
@@ -451,64 +474,66 @@ auth_update_user(kp_rpc_ctx *ctx)
 	      strcmp(req->organization_id, org) != 0))) {
 		if ((rv = auth_lock_org(db, org)) != KP_OK ||
 		    (rv = auth_is_last_org_admin(db, org, req->id,
-						 &last_admin)) != KP_OK) {
+		                                 &last_admin)) != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
 		}
 		if (last_admin) {
 			rv = kp_rpc_fail(ctx, KP_ECONFLICT,
-					 "LAST_ORGANIZATION_ADMIN",
-					 "the organization must keep an "
-					 "organization-admin");
+			                 "LAST_ORGANIZATION_ADMIN",
+			                 "the organization must keep an "
+			                 "organization-admin");
 			goto out;
 		}
 	}
 	{
 		const char *p[16] = {
-			req->id,
-			req->has_email ? "t" : "f",
-			req->email,
-			req->has_first_name ? "t" : "f",
-			first,
-			req->has_last_name ? "t" : "f",
-			last,
-			req->has_role ? "t" : "f",
-			req->role,
-			req->has_disabled ? "t" : "f",
-			req->disabled ? "t" : "f",
-			req->has_password ? "t" : "f",
-			hash,
-			req->has_organization_id ? "t" : "f",
-			req->organization_id[0] ? req->organization_id : NULL,
-			auth_now_param(now, sizeof(now))};
+		    req->id,
+		    req->has_email ? "t" : "f",
+		    req->email,
+		    req->has_first_name ? "t" : "f",
+		    first,
+		    req->has_last_name ? "t" : "f",
+		    last,
+		    req->has_role ? "t" : "f",
+		    req->role,
+		    req->has_disabled ? "t" : "f",
+		    req->disabled ? "t" : "f",
+		    req->has_password ? "t" : "f",
+		    hash,
+		    req->has_organization_id ? "t" : "f",
+		    req->organization_id[0] ? req->organization_id : NULL,
+		    auth_now_param(now, sizeof(now))};
 		PQclear(res);
 		rv = kp_db_query(
-			db,
-			"UPDATE users SET "
-			"email = CASE WHEN $2::bool THEN $3 ELSE email END, "
-			"first_name = CASE WHEN $4::bool THEN $5 ELSE "
-			"first_name END, "
-			"last_name = CASE WHEN $6::bool THEN $7 ELSE last_name "
-			"END, "
-			"role = CASE WHEN $8::bool THEN $9 ELSE role END, "
-			"disabled = CASE WHEN $10::bool THEN $11::bool ELSE "
-			"disabled END, "
-			"password_hash = CASE WHEN $12::bool THEN $13 ELSE "
-			"password_hash END, "
-			"organization_id = CASE WHEN $14::bool THEN $15::uuid "
-			"ELSE organization_id END, "
-			"updated_at = to_timestamp($16::float8) "
-			"WHERE id = $1 RETURNING " AUTH_USER_COLS,
-			16, p, &res);
+		    db,
+		    "UPDATE users SET "
+		    "email = CASE WHEN $2::bool THEN $3 ELSE email END, "
+		    "first_name = CASE WHEN $4::bool THEN $5 ELSE "
+		    "first_name END, "
+		    "last_name = CASE WHEN $6::bool THEN $7 ELSE last_name "
+		    "END, "
+		    "role = CASE WHEN $8::bool THEN $9 ELSE role END, "
+		    "disabled = CASE WHEN $10::bool THEN $11::bool ELSE "
+		    "disabled END, "
+		    "password_hash = CASE WHEN $12::bool THEN $13 ELSE "
+		    "password_hash END, "
+		    "organization_id = CASE WHEN $14::bool THEN $15::uuid "
+		    "ELSE organization_id END, "
+		    "updated_at = to_timestamp($16::float8) "
+		    "WHERE id = $1 RETURNING " AUTH_USER_COLS,
+		    16, p, &res);
 	}
 	if (rv == KP_ECONFLICT) {
 		rv = kp_rpc_fail(ctx, KP_ECONFLICT, "EMAIL_TAKEN",
-				 "a user with this email already exists");
+		                 "a user with this email already exists");
 		goto out;
 	}
-	if (rv == KP_OK && ((req->has_disabled && req->disabled) ||
-			    req->has_password))
+	if (rv == KP_OK &&
+	    ((req->has_disabled && req->disabled) || req->has_password))
 		rv = auth_revoke_user_sessions(db, req->id, NULL);
+	if (rv == KP_OK && req->has_disabled && req->disabled)
+		rv = auth_revoke_tokens(db, req->id);
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
 		goto out;
@@ -524,7 +549,8 @@ out:
 	return rv;
 }
 
-/* ---- DeleteUser ------------------------------------------------------------------ */
+/* ---- DeleteUser
+ * ------------------------------------------------------------------ */
 
 /* Tells org to drop the user from its groups; best effort. */
 static void
@@ -532,7 +558,7 @@ auth_notify_org(kp_rpc_ctx *ctx, const char *user_id)
 {
 	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "org");
 	Keyport__Auth__OrgUserRemovedRequest req =
-		KEYPORT__AUTH__ORG_USER_REMOVED_REQUEST__INIT;
+	    KEYPORT__AUTH__ORG_USER_REMOVED_REQUEST__INIT;
 	kp_rpc_call call = {0};
 	kp_rpc_result res;
 
@@ -548,7 +574,7 @@ auth_notify_org(kp_rpc_ctx *ctx, const char *user_id)
 	call.idempotent = true;
 	if (kp_rpc_invoke(c, &call, &req.base, NULL, NULL, &res) != KP_OK)
 		kp_log_warn("org.UserRemoved %s failed (%s: %s); continuing",
-			    user_id, res.code, res.message);
+		            user_id, res.code, res.message);
 }
 
 int
@@ -559,15 +585,16 @@ auth_delete_user(kp_rpc_ctx *ctx)
 	PGresult *cur = NULL;
 	int rv, last_admin;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__delete_user_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__delete_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if ((rv = kp_db_begin(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
 	if ((rv = auth_fetch_user(ctx, db, req->id, req->scope_organization_id,
-				  1, &cur)) != KP_OK)
+	                          1, &cur)) != KP_OK)
 		goto out;
 	if (req->keep_org_admin &&
 	    strcmp(PQgetvalue(cur, 0, 4), "organization-admin") == 0 &&
@@ -575,15 +602,15 @@ auth_delete_user(kp_rpc_ctx *ctx)
 		const char *org = PQgetvalue(cur, 0, 5);
 		if ((rv = auth_lock_org(db, org)) != KP_OK ||
 		    (rv = auth_is_last_org_admin(db, org, req->id,
-						 &last_admin)) != KP_OK) {
+		                                 &last_admin)) != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
 		}
 		if (last_admin) {
 			rv = kp_rpc_fail(ctx, KP_ECONFLICT,
-					 "LAST_ORGANIZATION_ADMIN",
-					 "the organization must keep an "
-					 "organization-admin");
+			                 "LAST_ORGANIZATION_ADMIN",
+			                 "the organization must keep an "
+			                 "organization-admin");
 			goto out;
 		}
 	}
@@ -591,6 +618,8 @@ auth_delete_user(kp_rpc_ctx *ctx)
 		const char *p[1] = {req->id};
 		/* sessions and tokens go with the row (ON DELETE CASCADE) */
 		rv = kp_db_exec(db, "DELETE FROM users WHERE id = $1", 1, p);
+		if (rv == KP_OK)
+			rv = auth_revoke_tokens(db, req->id);
 	}
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
@@ -613,18 +642,20 @@ int
 auth_list_users(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__ListUsersRequest *req = NULL;
-	Keyport__Auth__ListUsersReply rep = KEYPORT__AUTH__LIST_USERS_REPLY__INIT;
+	Keyport__Auth__ListUsersReply rep =
+	    KEYPORT__AUTH__LIST_USERS_REPLY__INIT;
 	Keyport__Auth__User *users = NULL, **ptrs = NULL;
 	PGresult *res = NULL;
 	char lim[16], off[24];
 	int rv, n;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__list_users_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__list_users_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->page < 1 || req->limit < 1 || req->limit > 100) {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-				 "page: must be >= 1; limit: 1..100");
+		                 "page: must be >= 1; limit: 1..100");
 		goto out;
 	}
 	if (req->organization_id[0] && !auth_valid_uuid(req->organization_id)) {
@@ -633,15 +664,16 @@ auth_list_users(kp_rpc_ctx *ctx)
 	}
 	snprintf(lim, sizeof(lim), "%d", req->limit);
 	snprintf(off, sizeof(off), "%lld",
-		 (long long)(req->page - 1) * req->limit);
+	         (long long)(req->page - 1) * req->limit);
 	{
 		const char *p[3] = {req->organization_id, lim, off};
-		rv = kp_db_query(kp_service_db(ctx),
-				 "SELECT " AUTH_USER_COLS ", count(*) OVER () "
-				 "FROM users WHERE ($1 = '' OR "
-				 "organization_id::text = $1) ORDER BY "
-				 "created_at, id LIMIT $2::int OFFSET $3::bigint",
-				 3, p, &res);
+		rv = kp_db_query(
+		    kp_service_db(ctx),
+		    "SELECT " AUTH_USER_COLS ", count(*) OVER () "
+		    "FROM users WHERE ($1 = '' OR "
+		    "organization_id::text = $1) ORDER BY "
+		    "created_at, id LIMIT $2::int OFFSET $3::bigint",
+		    3, p, &res);
 	}
 	if (rv != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
@@ -667,9 +699,9 @@ auth_list_users(kp_rpc_ctx *ctx)
 		PGresult *c = NULL;
 		const char *p[1] = {req->organization_id};
 		if (kp_db_query(kp_service_db(ctx),
-				"SELECT count(*) FROM users WHERE ($1 = '' OR "
-				"organization_id::text = $1)",
-				1, p, &c) == KP_OK)
+		                "SELECT count(*) FROM users WHERE ($1 = '' OR "
+		                "organization_id::text = $1)",
+		                1, p, &c) == KP_OK)
 			rep.total = atoll(PQgetvalue(c, 0, 0));
 		PQclear(c);
 	}
@@ -693,8 +725,9 @@ auth_get_users(kp_rpc_ctx *ctx)
 	size_t len = 3;
 	int rv, n;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__get_users_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__get_users_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	/* a text[] literal of the well-formed ids (others cannot exist) */
 	for (size_t i = 0; i < req->n_ids; i++)
@@ -713,11 +746,12 @@ auth_get_users(kp_rpc_ctx *ctx)
 	strcat(arr, "}");
 	{
 		const char *p[2] = {arr, req->scope_organization_id};
-		rv = kp_db_query(kp_service_db(ctx),
-				 "SELECT " AUTH_USER_COLS " FROM users WHERE id "
-				 "= ANY($1::uuid[]) AND ($2 = '' OR "
-				 "organization_id::text = $2) ORDER BY email",
-				 2, p, &res);
+		rv =
+		    kp_db_query(kp_service_db(ctx),
+		                "SELECT " AUTH_USER_COLS " FROM users WHERE id "
+		                "= ANY($1::uuid[]) AND ($2 = '' OR "
+		                "organization_id::text = $2) ORDER BY email",
+		                2, p, &res);
 	}
 	if (rv != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
@@ -754,15 +788,16 @@ auth_count_users(kp_rpc_ctx *ctx)
 	PGresult *res = NULL;
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__organization_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(
+	         ctx, &keyport__auth__organization_request__descriptor,
+	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (auth_valid_uuid(req->organization_id)) {
 		const char *p[1] = {req->organization_id};
 		rv = kp_db_query(kp_service_db(ctx),
-				 "SELECT count(*) FROM users WHERE "
-				 "organization_id = $1",
-				 1, p, &res);
+		                 "SELECT count(*) FROM users WHERE "
+		                 "organization_id = $1",
+		                 1, p, &res);
 		if (rv != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
@@ -784,22 +819,36 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 	PGresult *res = NULL;
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__organization_request__descriptor,
-				(ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(
+	         ctx, &keyport__auth__organization_request__descriptor,
+	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (auth_valid_uuid(req->organization_id)) {
 		const char *p[1] = {req->organization_id};
-		rv = kp_db_query(kp_service_db(ctx),
-				 "DELETE FROM users WHERE organization_id = $1 "
-				 "RETURNING id::text",
-				 1, p, &res);
+		char now[32];
+		const char *q[2] = {req->organization_id,
+		                    auth_now_param(now, sizeof(now))};
+		rv = kp_db_exec(
+		    kp_service_db(ctx),
+		    "INSERT INTO token_revocations (user_id, "
+		    "revoked_at) SELECT id, to_timestamp($2::float8) "
+		    "FROM users WHERE organization_id = $1 ON "
+		    "CONFLICT (user_id) DO UPDATE SET revoked_at = "
+		    "EXCLUDED.revoked_at",
+		    2, q);
+		if (rv == KP_OK)
+			rv = kp_db_query(
+			    kp_service_db(ctx),
+			    "DELETE FROM users WHERE "
+			    "organization_id = $1 RETURNING id::text",
+			    1, p, &res);
 		if (rv != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
 		}
 		rep.count = PQntuples(res);
 		kp_log_info("deleted %lld user(s) of organization %s",
-			    (long long)rep.count, req->organization_id);
+		            (long long)rep.count, req->organization_id);
 	}
 	rv = kp_rpc_reply(ctx, &rep.base);
 out:
@@ -808,7 +857,8 @@ out:
 	return rv;
 }
 
-/* ---- bootstrap ---------------------------------------------------------------------- */
+/* ---- bootstrap
+ * ---------------------------------------------------------------------- */
 
 /* Writes the generated password to $KEYPORT_DATA_DIR/admin-password, 0600. */
 static int
@@ -851,11 +901,11 @@ auth_bootstrap(kp_db *db)
 		return rv;
 	/* two replicas starting together: one creates, the other sees it */
 	if ((rv = kp_db_exec(db,
-			     "SELECT pg_advisory_xact_lock(hashtext("
-			     "'auth.bootstrap'))",
-			     0, NULL)) != KP_OK ||
+	                     "SELECT pg_advisory_xact_lock(hashtext("
+	                     "'auth.bootstrap'))",
+	                     0, NULL)) != KP_OK ||
 	    (rv = kp_db_query(db, "SELECT count(*) FROM users", 0, NULL,
-			      &res)) != KP_OK)
+	                      &res)) != KP_OK)
 		goto out;
 	if (atoll(PQgetvalue(res, 0, 0)) > 0) {
 		rv = KP_OK;
@@ -870,23 +920,23 @@ auth_bootstrap(kp_db *db)
 	}
 	if (strlen(pw) < 8)
 		kp_log_warn("KEYPORT_ADMIN_PASSWORD is shorter than 8 "
-			    "characters");
+		            "characters");
 	if (crypto_pwhash_str(hash, pw, strlen(pw),
-			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+	                      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+	                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
 		rv = KP_EINTERNAL;
 		goto out;
 	}
 	{
 		const char *p[3] = {email, hash,
-				    auth_now_param(now, sizeof(now))};
+		                    auth_now_param(now, sizeof(now))};
 		if ((rv = kp_db_exec(db,
-				     "INSERT INTO users (email, role, "
-				     "password_hash, created_at, updated_at) "
-				     "VALUES ($1, 'admin', $2, "
-				     "to_timestamp($3::float8), "
-				     "to_timestamp($3::float8))",
-				     3, p)) != KP_OK)
+		                     "INSERT INTO users (email, role, "
+		                     "password_hash, created_at, updated_at) "
+		                     "VALUES ($1, 'admin', $2, "
+		                     "to_timestamp($3::float8), "
+		                     "to_timestamp($3::float8))",
+		                     3, p)) != KP_OK)
 			goto out;
 	}
 	if (generated && (rv = auth_write_admin_password(pw)) != KP_OK)
@@ -899,5 +949,55 @@ out:
 	PQclear(res);
 	sodium_memzero(gen, sizeof(gen));
 	sodium_memzero(hash, sizeof(hash));
+	return rv;
+}
+
+/* ---- Revocations ----------------------------------------------------------
+ */
+
+int
+auth_revocations(kp_rpc_ctx *ctx)
+{
+	Keyport__Auth__RevocationsReply rep =
+	    KEYPORT__AUTH__REVOCATIONS_REPLY__INIT;
+	Keyport__Auth__Revocation *rs = NULL, **ptrs = NULL;
+	PGresult *res = NULL;
+	char now[32];
+	const char *p[1] = {auth_now_param(now, sizeof(now))};
+	int rv, n;
+
+	rv = kp_db_query(kp_service_db(ctx),
+	                 "SELECT user_id::text, extract(epoch FROM "
+	                 "revoked_at)::bigint FROM token_revocations WHERE "
+	                 "revoked_at > to_timestamp($1::float8 - 960) ORDER BY "
+	                 "revoked_at DESC LIMIT 4096",
+	                 1, p, &res);
+	if (rv != KP_OK)
+		return auth_db_fail(ctx, rv);
+	n = PQntuples(res);
+	rs = calloc((size_t)n + 1, sizeof(*rs));
+	ptrs = calloc((size_t)n + 1, sizeof(*ptrs));
+	if (rs == NULL || ptrs == NULL) {
+		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < n; i++) {
+		keyport__auth__revocation__init(&rs[i]);
+		rs[i].user_id = PQgetvalue(res, i, 0);
+		rs[i].revoked_at = atoll(PQgetvalue(res, i, 1));
+		ptrs[i] = &rs[i];
+	}
+	rep.n_revocations = (size_t)n;
+	rep.revocations = ptrs;
+	rv = kp_rpc_reply(ctx, &rep.base);
+	/* rows older than a day are of no use to anyone */
+	kp_db_exec(kp_service_db(ctx),
+	           "DELETE FROM token_revocations WHERE revoked_at < "
+	           "to_timestamp($1::float8 - 86400)",
+	           1, p);
+out:
+	free(rs);
+	free(ptrs);
+	PQclear(res);
 	return rv;
 }
