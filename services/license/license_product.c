@@ -16,7 +16,7 @@
 
 #define TS(col)                                                                \
 	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 license_app *
 license_app_of(const kp_rpc_ctx *ctx)
@@ -294,6 +294,10 @@ license_sign_token(kp_rpc_ctx *ctx)
 	unsigned char sig[crypto_sign_BYTES];
 	int rv;
 
+	/* internal callers only (activation signs as itself) */
+	if (ctx->caller->role[0] != '\0')
+		return kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL,
+		                   "internal callers only");
 	rv = kp_rpc_unpack(ctx,
 	                   &keyport__license__sign_token_request__descriptor,
 	                   (ProtobufCMessage **)&req);
