@@ -125,10 +125,9 @@ make_license(const char *org)
 	                  &keyport__license__product_reply__descriptor,
 	                  (ProtobufCMessage **)&prod, NULL),
 	             KP_OK);
-	/* license.SeedLicenses (test-only) and not license.CreateLicense: on
-	 * the license branch as merged, CreateLicense's INSERT ... RETURNING
-	 * CTE is followed by a SELECT on the table, which cannot see the new
-	 * row, so it answers NOT_FOUND (reported to the license helper). */
+	/* license.SeedLicenses (test-only) then ListLicenses: written when
+	 * the license branch's CreateLicense answered NOT_FOUND for the row
+	 * it inserted (fixed on that branch since) */
 	sq.product_id = prod->product->id;
 	sq.count = 1;
 	sq.organization_id = (char *)org;

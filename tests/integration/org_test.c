@@ -174,8 +174,8 @@ rpc(const char *svc, const char *method, const ProtobufCMessage *q,
 	return rv;
 }
 
-/* A license of org (license.SeedLicenses: CreateLicense on the merged
- * license branch answers NOT_FOUND for the row it inserted). */
+/* A license of org, made with license.SeedLicenses (test-only) and found
+ * with ListLicenses. */
 static char *
 create_license(const char *org)
 {
