@@ -452,6 +452,22 @@ Test(org_rpc, customization_branding_and_logo, .timeout = 60)
 	                  NULL, NULL, code),
 	             KP_OK);
 
+	/* a domain another tenant's portal holds: 409 DOMAIN_TAKEN (the
+	 * second tenant only exists in SQL: there is one vendor tenant) */
+	sql("INSERT INTO org.customizations (tenant, portal_name, "
+	    "custom_domain, updated_at) VALUES ('other', 'Other', "
+	    "'taken.example.com', now())",
+	    0, NULL);
+	q.custom_domain = (char *)"taken.example.com";
+	cr_assert_eq(call("org", "org.PutCustomization", "admin", "", &q.base,
+	                  NULL, NULL, code),
+	             KP_ECONFLICT);
+	cr_assert_str_eq(code, "DOMAIN_TAKEN");
+	q.custom_domain = (char *)"Portal.Example.com";
+	cr_assert_eq(call("org", "org.PutCustomization", "admin", "", &q.base,
+	                  NULL, NULL, code),
+	             KP_OK);
+
 	/* branding picks the customization by Host (port dropped) */
 	cr_assert_eq(
 	    kpt_http("GET", "/v1/portal/branding", NULL, NULL, host, &r), 0);
