@@ -174,8 +174,8 @@ rpc(const char *svc, const char *method, const ProtobufCMessage *q,
 	return rv;
 }
 
-/* A license of org (license.SeedLicenses: CreateLicense on the merged
- * license branch answers NOT_FOUND for the row it inserted). */
+/* A license of org, made with license.SeedLicenses (test-only) and found
+ * with ListLicenses. */
 static char *
 create_license(const char *org)
 {
@@ -231,6 +231,28 @@ visible(const char *user, const char *lic)
 		if (strcmp(rep->license_ids[i], lic) == 0)
 			has = 1;
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	return has;
+}
+
+/* sees: whether GET /v1/me/licenses of token lists lic. */
+static int
+sees(const char *token, const char *lic)
+{
+	kpt_resp r;
+	json_t *items, *it;
+	size_t i;
+	int has = 0;
+
+	cr_assert_eq(req("GET", "/v1/me/licenses", token, NULL, &r), 200, "%s",
+	             r.body);
+	items = json_object_get(r.json, "items");
+	cr_assert(json_is_array(items));
+	json_array_foreach(items, i, it)
+	{
+		if (strcmp(jstr(it, "id"), lic) == 0)
+			has = 1;
+	}
+	kpt_resp_free(&r);
 	return has;
 }
 
@@ -546,6 +568,7 @@ Test(org_http, group_life_cycle, .timeout = 120)
 	char *oa_id = vendor_user(admin, org, "organization-admin", oa_email);
 	char *oa = login(oa_email, "correct horse 1");
 	char *user = org_user(oa, "user", email);
+	char *utok = login(email, "correct horse 1");
 	char *group = create_group(oa, "Support");
 	char *lic = create_license(org);
 	char path[256];
@@ -561,6 +584,7 @@ Test(org_http, group_life_cycle, .timeout = 120)
 	         "/v1/organization/user-groups/%s/licenses/%s", group, lic);
 	cr_assert_eq(req("PUT", path, oa, NULL, NULL), 204);
 	cr_assert(visible(user, lic), "the member sees the linked license");
+	cr_assert(sees(utok, lic), "and so does GET /v1/me/licenses");
 
 	/* GET shows both, with their details from auth and license */
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s", group);
@@ -580,6 +604,7 @@ Test(org_http, group_life_cycle, .timeout = 120)
 	         "/v1/organization/user-groups/%s/licenses/%s", group, lic);
 	cr_assert_eq(req("DELETE", path, oa, NULL, NULL), 204);
 	cr_assert_not(visible(user, lic));
+	cr_assert_not(sees(utok, lic));
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s", group);
 	cr_assert_eq(req("GET", path, oa, NULL, &r), 200);
 	cr_assert_eq(json_array_size(json_object_get(r.json, "licenses")), 0);
@@ -597,6 +622,7 @@ Test(org_http, group_life_cycle, .timeout = 120)
 	free(org);
 	free(oa_id);
 	free(oa);
+	free(utok);
 	free(user);
 	free(group);
 	free(lic);
@@ -653,10 +679,19 @@ par_create(void *arg)
 	         "{\"email\":\"cap%d-%d@example.com\",\"password\":"
 	         "\"correct horse 1\"}",
 	         getpid(), p->n);
-	p->status = kpt_http("POST", "/v1/organization/users", p->token, body,
-	                     NULL, &r) == 0
-	                ? r.status
-	                : 0;
+	/* auth sheds password hashing beyond its pool with 429 and
+	 * Retry-After; a well-behaved client retries (back-pressure, not a
+	 * wait for time to pass) */
+	for (int tries = 0;; tries++) {
+		p->status = kpt_http("POST", "/v1/organization/users", p->token,
+		                     body, NULL, &r) == 0
+		                ? r.status
+		                : 0;
+		if (p->status != 429 || tries == 100)
+			break;
+		kpt_resp_free(&r);
+		usleep(50000);
+	}
 	if (p->status == 409 &&
 	    strcmp(kpt_error_code(&r), "USER_LIMIT_REACHED") != 0)
 		p->status = -409;
