@@ -25,7 +25,10 @@ stopping=0
 stop_all() {
 	[ "$stopping" = 1 ] && return
 	stopping=1
-	echo "keyport: stopping" >&2
+	# The terminal (or a pipe such as `| tee`) may be gone with the same
+	# Ctrl-C: a failed echo must not cut the shutdown short.
+	trap '' PIPE
+	echo "keyport: stopping" >&2 2>/dev/null || true
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do
 		for _ in $(seq 1 100); do
@@ -38,7 +41,7 @@ stop_all() {
 	if [ "$own_pg" = 1 ]; then
 		"$root/scripts/pg.sh" stop "$KEYPORT_DATA_DIR/pg" || true
 	fi
-	echo "keyport: stopped" >&2
+	echo "keyport: stopped" >&2 2>/dev/null || true
 }
 trap 'stop_all; exit 0' INT TERM
 trap 'stop_all' EXIT
