@@ -4,9 +4,19 @@
 #include "kp_err.h"
 #include "kp_log.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Statements prepared on the current connection, at most KP_DB_STMTS of
+ * them; past that, statements go unnamed (parsed and planned each time). */
+#define KP_DB_STMTS 256
+
+typedef struct kp_db_stmt {
+	uint64_t hash;
+	char *sql; /* owned */
+} kp_db_stmt;
 
 struct kp_db {
 	PGconn *conn;
@@ -14,8 +24,11 @@ struct kp_db {
 	char options[160];
 	int in_tx;
 	unsigned long queries;
+	unsigned long prepares;
 	char sqlstate[6];
 	char message[256];
+	kp_db_stmt stmts[KP_DB_STMTS]; /* name is "kp" + index */
+	int nstmts;
 };
 
 /* SQLSTATE → kp_status, by exact code first, then by class (first two). */
@@ -23,20 +36,20 @@ static const struct {
 	const char *state;
 	int status;
 } kp_db_states[] = {
-	{"23505", KP_ECONFLICT},  /* unique_violation */
-	{"23503", KP_ECONFLICT},  /* foreign_key_violation */
-	{"23514", KP_EINVAL},     /* check_violation */
-	{"23502", KP_EINVAL},     /* not_null_violation */
-	{"40001", KP_ECONFLICT},  /* serialization_failure */
-	{"40P01", KP_ECONFLICT},  /* deadlock_detected */
-	{"55P03", KP_ECONFLICT},  /* lock_not_available */
-	{"57014", KP_EUNAVAIL},   /* query_canceled (statement timeout) */
-	{"57P01", KP_EUNAVAIL},   /* admin_shutdown */
-	{"57P02", KP_EUNAVAIL},   /* crash_shutdown */
-	{"57P03", KP_EUNAVAIL},   /* cannot_connect_now */
-	{"22", KP_EINVAL},        /* data exception */
-	{"08", KP_EUNAVAIL},      /* connection exception */
-	{"53", KP_EUNAVAIL},      /* insufficient resources */
+    {"23505", KP_ECONFLICT}, /* unique_violation */
+    {"23503", KP_ECONFLICT}, /* foreign_key_violation */
+    {"23514", KP_EINVAL},    /* check_violation */
+    {"23502", KP_EINVAL},    /* not_null_violation */
+    {"40001", KP_ECONFLICT}, /* serialization_failure */
+    {"40P01", KP_ECONFLICT}, /* deadlock_detected */
+    {"55P03", KP_ECONFLICT}, /* lock_not_available */
+    {"57014", KP_EUNAVAIL},  /* query_canceled (statement timeout) */
+    {"57P01", KP_EUNAVAIL},  /* admin_shutdown */
+    {"57P02", KP_EUNAVAIL},  /* crash_shutdown */
+    {"57P03", KP_EUNAVAIL},  /* cannot_connect_now */
+    {"22", KP_EINVAL},       /* data exception */
+    {"08", KP_EUNAVAIL},     /* connection exception */
+    {"53", KP_EUNAVAIL},     /* insufficient resources */
 };
 
 int
@@ -67,15 +80,85 @@ kp_db_note(kp_db *db, const PGresult *r)
 	db->message[strcspn(db->message, "\n")] = '\0';
 }
 
+/* Forgets every prepared statement (the connection that held them is gone
+ * or was reset). */
+static void
+kp_db_forget(kp_db *db)
+{
+	for (int i = 0; i < db->nstmts; i++)
+		free(db->stmts[i].sql);
+	db->nstmts = 0;
+}
+
+static uint64_t
+kp_db_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* kp_db_prepared finds sql among the connection's prepared statements, or
+ * prepares it, and writes the statement's name into name. Returns 1 when
+ * the statement is prepared, 0 when it is to be sent unnamed (the table is
+ * full), and -1 when the prepare failed: *fail then owns the failed result,
+ * which is the statement's answer (a statement that cannot be prepared
+ * cannot run). */
+static int
+kp_db_prepared(kp_db *db, const char *sql, int nparams, char *name,
+               size_t namesz, PGresult **fail)
+{
+	uint64_t h = kp_db_hash(sql);
+	PGresult *r;
+	int i;
+
+	*fail = NULL;
+	for (i = 0; i < db->nstmts; i++) {
+		if (db->stmts[i].hash == h &&
+		    strcmp(db->stmts[i].sql, sql) == 0)
+			goto found;
+	}
+	if (db->nstmts == KP_DB_STMTS)
+		return 0;
+	i = db->nstmts;
+	snprintf(name, namesz, "kp%d", i);
+	r = PQprepare(db->conn, name, sql, nparams, NULL);
+	if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK) {
+		*fail = r;
+		return -1;
+	}
+	PQclear(r);
+	if ((db->stmts[i].sql = strdup(sql)) == NULL) {
+		/* prepared but not remembered: free the name again (the name
+		 * is ours, "kp" and a number, never input) */
+		char drop[32];
+
+		snprintf(drop, sizeof(drop), "DEALLOCATE %s", name);
+		PQclear(PQexec(db->conn, drop));
+		return 0;
+	}
+	db->stmts[i].hash = h;
+	db->nstmts++;
+	db->prepares++;
+found:
+	snprintf(name, namesz, "kp%d", i);
+	return 1;
+}
+
 static int
 kp_db_connect(kp_db *db)
 {
 	const char *keys[] = {"dbname", "options", "application_name",
-			      "connect_timeout", NULL};
+	                      "connect_timeout", NULL};
 	const char *vals[] = {db->url, db->options, "keyport", "5", NULL};
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return KP_OK;
+	kp_db_forget(db);
 	if (db->conn != NULL) {
 		PQreset(db->conn);
 	} else {
@@ -104,8 +187,7 @@ kp_db_open(kp_db **out, const char *url, const char *schema, int lazy)
 	if ((db = calloc(1, sizeof(*db))) == NULL ||
 	    (db->url = strdup(url)) == NULL)
 		goto out;
-	snprintf(db->options, sizeof(db->options), "-c search_path=%s",
-		 schema);
+	snprintf(db->options, sizeof(db->options), "-c search_path=%s", schema);
 	rv = kp_db_connect(db);
 	if (rv != KP_OK && !lazy) {
 		kp_log_error("database connection failed: %s", db->message);
@@ -126,6 +208,7 @@ kp_db_close(kp_db *db)
 		return;
 	if (db->conn != NULL)
 		PQfinish(db->conn);
+	kp_db_forget(db);
 	free(db->url);
 	free(db);
 }
@@ -134,10 +217,11 @@ kp_db_close(kp_db *db)
  * lost (and so a retry on a new connection is meaningful). */
 static int
 kp_db_try(kp_db *db, const char *sql, int nparams, const char *const *params,
-	  int simple, PGresult **res, int *broken)
+          int simple, PGresult **res, int *broken)
 {
 	PGresult *r = NULL;
-	int rv;
+	char name[16];
+	int rv, prep;
 	ExecStatusType st;
 
 	*broken = 0;
@@ -146,9 +230,15 @@ kp_db_try(kp_db *db, const char *sql, int nparams, const char *const *params,
 		return rv;
 	}
 	db->queries++;
-	r = simple ? PQexec(db->conn, sql)
-		   : PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
-				  NULL, 0);
+	if (simple)
+		r = PQexec(db->conn, sql);
+	else if ((prep = kp_db_prepared(db, sql, nparams, name, sizeof(name),
+	                                &r)) > 0)
+		r = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL,
+		                   0);
+	else if (prep == 0)
+		r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL,
+		                 NULL, 0);
 	st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
 	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 		db->sqlstate[0] = '\0';
@@ -170,7 +260,7 @@ kp_db_try(kp_db *db, const char *sql, int nparams, const char *const *params,
 
 static int
 kp_db_run(kp_db *db, const char *sql, int nparams, const char *const *params,
-	  int simple, PGresult **res)
+          int simple, PGresult **res)
 {
 	int broken = 0;
 	int rv;
@@ -191,15 +281,14 @@ kp_db_run(kp_db *db, const char *sql, int nparams, const char *const *params,
 }
 
 int
-kp_db_query(kp_db *db, const char *sql, int nparams,
-	    const char *const *params, PGresult **res)
+kp_db_query(kp_db *db, const char *sql, int nparams, const char *const *params,
+            PGresult **res)
 {
 	return kp_db_run(db, sql, nparams, params, 0, res);
 }
 
 int
-kp_db_exec(kp_db *db, const char *sql, int nparams,
-	   const char *const *params)
+kp_db_exec(kp_db *db, const char *sql, int nparams, const char *const *params)
 {
 	return kp_db_run(db, sql, nparams, params, 0, NULL);
 }

@@ -7,6 +7,11 @@
  * is retried once on a fresh connection. SQLSTATE is translated into
  * kp_status here, once (see kp_db.c for the table).
  *
+ * Statements are prepared on first use, once per connection (PQprepare,
+ * then PQexecPrepared by name), so the server parses and plans a statement
+ * text once rather than on every call; up to 256 distinct texts per
+ * connection, beyond which they go unnamed. Reconnecting forgets them.
+ *
  * Ownership: a kp_db belongs to the thread that opened it; it is not safe
  * for concurrent use. Results returned through PGresult** are the caller's
  * to PQclear.
@@ -34,11 +39,11 @@ void kp_db_close(kp_db *db);
  * the caller must PQclear. On failure *res is NULL and the status is the
  * translation of the SQLSTATE; kp_db_sqlstate and kp_db_message tell more. */
 int kp_db_query(kp_db *db, const char *sql, int nparams,
-		const char *const *params, PGresult **res);
+                const char *const *params, PGresult **res);
 
 /* kp_db_exec is kp_db_query without a result. */
 int kp_db_exec(kp_db *db, const char *sql, int nparams,
-	       const char *const *params);
+               const char *const *params);
 
 /* kp_db_script runs a multi-statement script with the simple query protocol.
  * For migrations only (files of the project, never input). */

@@ -1,7 +1,9 @@
 /* keyport-activation: the activation service process (see kp_service.h for its
  * life). */
 #include "activation_rpc.h"
+#include "kp_config.h"
 #include "kp_err.h"
+#include "kp_log.h"
 #include "kp_service.h"
 
 #include <stdlib.h>
@@ -16,9 +18,22 @@ activation_init(kp_service *svc, kp_db *db)
 {
 	int rv;
 
+	int64_t ttl_ms, slots;
+
 	(void)db;
+	if ((rv = kp_config_int("KEYPORT_LICENSE_CACHE_MS", 30000, 0, 3600000,
+	                        &ttl_ms)) != KP_OK ||
+	    (rv = kp_config_int("KEYPORT_LICENSE_CACHE_SLOTS", 65536, 0,
+	                        1 << 24, &slots)) != KP_OK)
+		return rv;
+	/* the signer initialises libsodium, which the cache's hash needs */
 	if ((rv = act_signer_open(&activation_app.signer)) != KP_OK)
 		return rv;
+	if ((activation_app.lcache =
+	         act_lcache_open((uint32_t)slots, ttl_ms)) == NULL) {
+		kp_log_error("out of memory for the license cache");
+		return KP_EINTERNAL;
+	}
 	kp_service_set_app(svc, &activation_app);
 	return KP_OK;
 }
@@ -29,6 +44,8 @@ activation_fini(kp_service *svc)
 	(void)svc;
 	act_signer_close(activation_app.signer);
 	activation_app.signer = NULL;
+	act_lcache_close(activation_app.lcache);
+	activation_app.lcache = NULL;
 }
 
 int

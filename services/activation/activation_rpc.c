@@ -306,6 +306,10 @@ act_answer(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 
 /* ---- the per-license lock ------------------------------------------------ */
 
+static const char *const act_sql_version_bump =
+    "UPDATE license_counters SET version = version + 1 WHERE license_id = "
+    "$1::uuid";
+
 static const char *const act_sql_lock =
     "INSERT INTO license_counters (license_id) VALUES ($1::uuid) "
     "ON CONFLICT (license_id) DO UPDATE SET license_id = "
@@ -502,6 +506,17 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 		    (ProtobufCMessage **)started);
 		if (rv != KP_OK)
 			goto out;
+		/* the license changed: heartbeat caches must see it (the
+		 * license service does not notify us of StartExpiry, which
+		 * we ask for) */
+		{
+			const char *q[1] = {l->id};
+
+			if (kp_db_exec(db, act_sql_version_bump, 1, q) != KP_OK)
+				kp_log_warn("license %s: version bump failed: "
+				            "%s",
+				            l->id, kp_db_message(db));
+		}
 		if ((*started)->license == NULL) {
 			protobuf_c_message_free_unpacked(
 			    (ProtobufCMessage *)*started, NULL);
@@ -573,8 +588,9 @@ out:
 /* ---- activation.Heartbeat -------------------------------------------------
  */
 
-/* One statement: read the activation and, when it is live, inside its
- * lease and last seen over a minute ago, record now as last_seen_at. */
+/* One statement: read the activation and the license's version (see
+ * activation_lcache.h) and, when the activation is live, inside its lease
+ * and last seen over a minute ago, record now as last_seen_at. */
 static const char *const act_sql_heartbeat =
     "WITH a AS (SELECT " ACT_COLS ", last_seen_at AS ls, deactivated_at AS "
     "da FROM activations WHERE id = $1::uuid AND license_id = $2::uuid), "
@@ -582,21 +598,48 @@ static const char *const act_sql_heartbeat =
     "WHERE activations.id = $1::uuid AND a.da IS NULL AND a.ls < "
     "to_timestamp($3) - make_interval(secs => $5) AND ($4::bigint = 0 OR "
     "a.ls >= to_timestamp($3) - make_interval(secs => $4)) RETURNING 1) "
-    "SELECT a.*, (SELECT count(*) FROM u) FROM a";
+    "SELECT a.*, (SELECT count(*) FROM u), coalesce((SELECT version FROM "
+    "license_counters WHERE license_id = $2::uuid), 0) FROM a";
 
 static const char *const act_sql_release_one =
     "UPDATE activations SET deactivated_at = to_timestamp($2) WHERE id = "
     "$1::uuid AND deactivated_at IS NULL";
 
+/* act_heartbeat_row runs act_sql_heartbeat for the activation of license
+ * l; *res owns the result (one row, or none for an unknown activation). */
+static int
+act_heartbeat_row(kp_rpc_ctx *ctx, const char *activation_id,
+                  const Keyport__License__License *l, int64_t now,
+                  PGresult **res)
+{
+	kp_db *db = kp_service_db(ctx);
+	char nowbuf[24], leasebuf[24], every[16];
+	const char *p[5] = {activation_id, l->id, nowbuf, leasebuf, every};
+	int rv;
+
+	snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
+	snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
+	         l->lease_seconds > 0 ? l->lease_seconds : 0);
+	snprintf(every, sizeof(every), "%d", ACT_SEEN_EVERY);
+	if ((rv = kp_db_query(db, act_sql_heartbeat, 5, p, res)) != KP_OK)
+		rv = act_db_fail(ctx, db, rv);
+	return rv;
+}
+
+/* A heartbeat asks the license service nothing when the key is in the
+ * license cache at the version the activation schema holds; otherwise it
+ * resolves the key (license.ResolveKey) and remembers the answer. */
 static int
 act_heartbeat(kp_rpc_ctx *ctx)
 {
+	act_app *app = kp_service_app(kp_service_of(ctx));
 	Keyport__Activation__HeartbeatRequest *req = NULL;
 	Keyport__License__LicenseReply *lic = NULL;
+	Keyport__License__License *cached = NULL, *l = NULL;
 	kp_db *db = kp_service_db(ctx);
 	PGresult *res = NULL;
-	int64_t now = kp_now();
-	char nowbuf[24], leasebuf[24], every[16];
+	int64_t now = kp_now(), now_ms = kp_now_ms(), cver = 0, ver;
+	char nowbuf[24];
 	act_row ar;
 	int rv;
 
@@ -613,23 +656,36 @@ act_heartbeat(kp_rpc_ctx *ctx)
 		                 "no such activation");
 		goto out;
 	}
-	if ((rv = act_resolve_key(ctx, req->key, "", &lic)) != KP_OK)
-		goto out;
-	snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
-	snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
-	         lic->license->lease_seconds > 0 ? lic->license->lease_seconds
-	                                         : 0);
-	snprintf(every, sizeof(every), "%d", ACT_SEEN_EVERY);
-	{
-		const char *p[5] = {req->activation_id, lic->license->id,
-		                    nowbuf, leasebuf, every};
-
-		if ((rv = kp_db_query(db, act_sql_heartbeat, 5, p, &res)) !=
-		    KP_OK) {
-			rv = act_db_fail(ctx, db, rv);
+	if (act_lcache_get(app->lcache, req->key, now_ms, &cached, &cver)) {
+		l = cached;
+	} else {
+		if ((rv = act_resolve_key(ctx, req->key, "", &lic)) != KP_OK)
 			goto out;
-		}
+		l = lic->license;
 	}
+	if ((rv = act_heartbeat_row(ctx, req->activation_id, l, now, &res)) !=
+	    KP_OK)
+		goto out;
+	ver = PQntuples(res) == 1
+	          ? strtoll(PQgetvalue(res, 0, ACT_NCOLS + 3), NULL, 10)
+	          : 0;
+	if (cached != NULL && ver != cver) {
+		/* the license changed since it was cached: read it again, and
+		 * the activation with it (its lease may have changed) */
+		PQclear(res);
+		res = NULL;
+		if ((rv = act_resolve_key(ctx, req->key, "", &lic)) != KP_OK)
+			goto out;
+		l = lic->license;
+		if ((rv = act_heartbeat_row(ctx, req->activation_id, l, now,
+		                            &res)) != KP_OK)
+			goto out;
+		ver = PQntuples(res) == 1
+		          ? strtoll(PQgetvalue(res, 0, ACT_NCOLS + 3), NULL, 10)
+		          : ver;
+	}
+	if (lic != NULL && PQntuples(res) == 1)
+		act_lcache_put(app->lcache, req->key, l, ver, now_ms);
 	if (PQntuples(res) != 1) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
 		                 "no such activation");
@@ -641,11 +697,12 @@ act_heartbeat(kp_rpc_ctx *ctx)
 		                 "the activation was deactivated");
 		goto out;
 	}
-	if (lic->license->lease_seconds > 0 && !ar.msg.offline &&
-	    ar.seen_t < now - lic->license->lease_seconds) {
+	if (l->lease_seconds > 0 && !ar.msg.offline &&
+	    ar.seen_t < now - l->lease_seconds) {
 		/* the lease ran out: the seat is released, not renewed */
 		const char *p[2] = {req->activation_id, nowbuf};
 
+		snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
 		if ((rv = kp_db_exec(db, act_sql_release_one, 2, p)) != KP_OK) {
 			rv = act_db_fail(ctx, db, rv);
 			goto out;
@@ -658,11 +715,79 @@ act_heartbeat(kp_rpc_ctx *ctx)
 		ar.seen_t = now;
 		kp_time_format(now, ar.seen, sizeof(ar.seen));
 	}
-	rv = act_answer(ctx, lic->license, &ar.msg, 0, req->nonce, now);
+	rv = act_answer(ctx, l, &ar.msg, 0, req->nonce, now);
 out:
 	PQclear(res);
+	if (cached)
+		protobuf_c_message_free_unpacked((ProtobufCMessage *)cached,
+		                                 NULL);
 	if (lic)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
+	return rv;
+}
+
+/* ---- activation.LicenseChanged --------------------------------------------
+ */
+
+/* Bumps the version of each license (creating its counters row: a license
+ * with no activation yet may already sit in a heartbeat cache). */
+static const char *const act_sql_license_changed =
+    "INSERT INTO license_counters (license_id, version) SELECT "
+    "DISTINCT unnest($1::uuid[]), 1 ON CONFLICT (license_id) DO UPDATE "
+    "SET version = license_counters.version + 1";
+
+static int
+act_license_changed(kp_rpc_ctx *ctx)
+{
+	Keyport__Activation__LicenseChangedRequest *req = NULL;
+	Keyport__Activation__LicenseChangedReply rep =
+	    KEYPORT__ACTIVATION__LICENSE_CHANGED_REPLY__INIT;
+	kp_db *db = kp_service_db(ctx);
+	char *arr = NULL;
+	size_t o = 0;
+	int rv;
+
+	rv = kp_rpc_unpack(
+	    ctx, &keyport__activation__license_changed_request__descriptor,
+	    (ProtobufCMessage **)&req);
+	if (rv != KP_OK)
+		return rv;
+	if (req->n_license_ids > 10000) {
+		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
+		                 "license_ids: at most 10000 per call");
+		goto out;
+	}
+	/* a text array of UUIDs ("{id,id}"): each checked, so nothing but
+	 * hex digits and dashes reaches the literal */
+	if ((arr = malloc(req->n_license_ids * 37 + 3)) == NULL) {
+		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
+		goto out;
+	}
+	arr[o++] = '{';
+	for (size_t i = 0; i < req->n_license_ids; i++) {
+		if (!act_is_uuid(req->license_ids[i]))
+			continue; /* never a license: nothing cached */
+		if (o > 1)
+			arr[o++] = ',';
+		memcpy(arr + o, req->license_ids[i], 36);
+		o += 36;
+	}
+	arr[o++] = '}';
+	arr[o] = '\0';
+	{
+		const char *p[1] = {arr};
+
+		if (o > 2 && (rv = kp_db_exec(db, act_sql_license_changed, 1,
+		                              p)) != KP_OK) {
+			rv = act_db_fail(ctx, db, rv);
+			goto out;
+		}
+	}
+	rep.count = (int64_t)req->n_license_ids;
+	rv = kp_rpc_reply(ctx, &rep.base);
+out:
+	free(arr);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }
@@ -1276,6 +1401,7 @@ out:
 const kp_rpc_method act_methods[] = {
     {"activation.Activate", act_activate},
     {"activation.Heartbeat", act_heartbeat},
+    {"activation.LicenseChanged", act_license_changed},
     {"activation.Deactivate", act_deactivate},
     {"activation.ListActivations", act_list},
     {"activation.Counters", act_counters},

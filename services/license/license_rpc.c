@@ -7,6 +7,7 @@
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "proto/activation.pb-c.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -350,6 +351,43 @@ out:
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return rv;
+}
+
+/* license_changed tells the activation service that n licenses changed or
+ * are gone, after the change is committed and before its caller is
+ * answered: heartbeats answer from a cache of licenses that this call
+ * invalidates on every replica (services/activation/activation_lcache.h).
+ * Best effort: a failure is logged and the change stands; cached entries
+ * then expire within KEYPORT_LICENSE_CACHE_MS. ctx's outcome is left as it
+ * was. */
+static void
+license_changed(kp_rpc_ctx *ctx, size_t n, char **ids)
+{
+	Keyport__Activation__LicenseChangedRequest req =
+	    KEYPORT__ACTIVATION__LICENSE_CHANGED_REQUEST__INIT;
+
+	if (n == 0)
+		return;
+	req.n_license_ids = n;
+	req.license_ids = ids;
+	if (kp_service_call(ctx, "activation", "activation.LicenseChanged", 1,
+	                    &req.base, NULL, NULL) != KP_OK) {
+		kp_log_warn("activation.LicenseChanged (%zu licenses) failed: "
+		            "%s",
+		            n, ctx->message);
+		ctx->status = KP_OK;
+		ctx->code[0] = '\0';
+		ctx->message[0] = '\0';
+	}
+}
+
+/* license_changed_one is license_changed for one license. */
+static void
+license_changed_one(kp_rpc_ctx *ctx, const char *id)
+{
+	char *ids[1] = {(char *)id};
+
+	license_changed(ctx, 1, ids);
 }
 
 /* The ids of licenses linked to the caller's groups, as a PostgreSQL array
@@ -1077,6 +1115,7 @@ license_update(kp_rpc_ctx *ctx)
 			goto out;
 		}
 	}
+	license_changed_one(ctx, req->id);
 	if ((rv = license_read(ctx, req->id, &res)) != KP_OK)
 		goto out;
 	rv = reply_one(ctx, res, 0);
@@ -1150,6 +1189,7 @@ license_change(kp_rpc_ctx *ctx, license_op op)
 		rv = db_fail(ctx, rv);
 		goto out;
 	}
+	license_changed_one(ctx, req->id);
 	if ((rv = license_read(ctx, req->id, &res)) != KP_OK)
 		goto out;
 	rv = reply_one(ctx, res, 0);
@@ -1255,6 +1295,7 @@ license_delete(kp_rpc_ctx *ctx)
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no such license");
 		goto out;
 	}
+	license_changed_one(ctx, id);
 	/* best effort: org drops the id from its groups (idempotent there) */
 	removed.license_id = (char *)id;
 	if (kp_service_call(ctx, "org", "org.LicenseRemoved", 1, &removed.base,
@@ -1278,8 +1319,7 @@ out:
 static const char *const sql_count_org =
     "SELECT count(*) FROM licenses WHERE organization_id = $1";
 static const char *const sql_delete_org =
-    "WITH d AS (DELETE FROM licenses WHERE organization_id = $1 "
-    "RETURNING id) SELECT count(*) FROM d";
+    "DELETE FROM licenses WHERE organization_id = $1 RETURNING id::text";
 
 static int
 license_org_op(kp_rpc_ctx *ctx, const char *sql)
@@ -1307,7 +1347,26 @@ license_org_op(kp_rpc_ctx *ctx, const char *sql)
 		                 kp_db_message(kp_service_db(ctx)));
 		goto out;
 	}
-	reply.count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	if (sql == sql_delete_org) {
+		/* one row per deleted license: their caches go too */
+		size_t n = (size_t)PQntuples(res);
+		char **ids = calloc(n ? n : 1, sizeof(*ids));
+
+		if (ids == NULL) {
+			rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
+			                 "out of memory");
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			ids[i] = PQgetvalue(res, (int)i, 0);
+		for (size_t i = 0; i < n; i += 10000)
+			license_changed(ctx, n - i < 10000 ? n - i : 10000,
+			                ids + i);
+		free(ids);
+		reply.count = (int64_t)n;
+	} else {
+		reply.count = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	}
 	rv = kp_rpc_reply(ctx, &reply.base);
 out:
 	PQclear(res);

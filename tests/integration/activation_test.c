@@ -4,6 +4,7 @@
  * deactivation limits, leases, delayed expiry and the heartbeat's cost. */
 #include "kp_err.h"
 #include "kp_rpc.h"
+#include "kp_token.h"
 #include "kpt.h"
 #include "proto/activation.pb-c.h"
 #include "proto/license.pb-c.h"
@@ -58,9 +59,9 @@ lic_rpc(const char *method, const ProtobufCMessage *req,
 
 	call.method = method;
 	call.timeout_ms = 10000;
-	cr_assert_eq(kp_rpc_client_open(&c, "license",
-	                                kpt_service_url("license")),
-	             KP_OK);
+	cr_assert_eq(
+	    kp_rpc_client_open(&c, "license", kpt_service_url("license")),
+	    KP_OK);
 	for (int j = 0; j < 100 && kp_rpc_client_pipes(c) == 0; j++)
 		usleep(20000);
 	cr_assert_eq(kp_rpc_invoke(c, &call, req, desc, reply, &res), KP_OK,
@@ -77,8 +78,7 @@ make_product(char *id, char *pk, size_t pklen)
 	Keyport__License__ProductReply *rep = NULL;
 	char name[64];
 
-	snprintf(name, sizeof(name), "act-product-%d-%ld", getpid(),
-	         random());
+	snprintf(name, sizeof(name), "act-product-%d-%ld", getpid(), random());
 	req.name = name;
 	lic_rpc("license.CreateProduct", &req.base,
 	        &keyport__license__product_reply__descriptor,
@@ -747,6 +747,120 @@ Test(activation, heartbeat_writes_last_seen_at_most_once_a_minute,
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(jstr(&r, "status"), "suspended");
 	kpt_resp_free(&r);
+}
+
+/* heartbeat_token checks a heartbeat's answer and returns its verified
+ * claims (clean with kp_token_claims_cleanup). */
+static void
+heartbeat_token(const char *a, const char *key, const unsigned char *pk,
+                kp_token_claims *claims)
+{
+	kpt_resp r;
+
+	client_call(a, "heartbeat", key, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(kp_token_verify_claims(jstr(&r, "token"), pk, claims), 0);
+	cr_assert_str_eq(claims->status, jstr(&r, "status"));
+	kpt_resp_free(&r);
+}
+
+/* Heartbeats answer from a per-replica license cache; every change of the
+ * license must still show in the very next heartbeat, on either replica
+ * (activation.LicenseChanged bumps the version the heartbeat reads). */
+Test(activation, heartbeat_sees_every_license_change_at_once, .timeout = 90)
+{
+	char product[37], pkb64[128], lic[37], key[128], a[64];
+	unsigned char pk[KP_TOKEN_PK_BYTES];
+	kp_token_claims c;
+	kpt_resp r;
+
+	make_product(product, pkb64, sizeof(pkb64));
+	cr_assert_eq(kp_token_key_decode(pkb64, pk, sizeof(pk)), 0);
+	make_license(
+	    product,
+	    (lic_opts){.activations = 1, .deactivations = -1, .validity = 1000},
+	    lic, key);
+	activate(key, product, "fp-cache", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(a, sizeof(a), "%s", jstr(&r, "activationId"));
+	kpt_resp_free(&r);
+	/* enough heartbeats that both replicas hold the license */
+	for (int i = 0; i < 8; i++) {
+		heartbeat_token(a, key, pk, &c);
+		cr_assert_str_eq(c.status, "active");
+		cr_assert(strstr(c.metadata_json, "\"pro\"") != NULL, "%s",
+		          c.metadata_json);
+		kp_token_claims_cleanup(&c);
+	}
+
+	/* metadata */
+	{
+		Keyport__License__UpdateLicenseRequest req =
+		    KEYPORT__LICENSE__UPDATE_LICENSE_REQUEST__INIT;
+		Keyport__License__UpdateLicenseRequest__MetadataEntry meta =
+		    KEYPORT__LICENSE__UPDATE_LICENSE_REQUEST__METADATA_ENTRY__INIT;
+		Keyport__License__UpdateLicenseRequest__MetadataEntry
+		    *metas[1] = {&meta};
+
+		req.id = lic;
+		req.has_metadata = 1;
+		meta.key = "plan";
+		meta.value = "enterprise";
+		req.n_metadata = 1;
+		req.metadata = metas;
+		lic_rpc("license.UpdateLicense", &req.base, NULL, NULL);
+	}
+	for (int i = 0; i < 8; i++) {
+		heartbeat_token(a, key, pk, &c);
+		cr_assert(strstr(c.metadata_json, "\"enterprise\"") != NULL,
+		          "heartbeat %d after the change: %s", i,
+		          c.metadata_json);
+		kp_token_claims_cleanup(&c);
+	}
+
+	/* status changes */
+	license_action(lic, "suspend");
+	for (int i = 0; i < 8; i++) {
+		heartbeat_token(a, key, pk, &c);
+		cr_assert_str_eq(c.status, "suspended", "heartbeat %d", i);
+		kp_token_claims_cleanup(&c);
+	}
+	license_action(lic, "unsuspend");
+	for (int i = 0; i < 8; i++) {
+		heartbeat_token(a, key, pk, &c);
+		cr_assert_str_eq(c.status, "active", "heartbeat %d", i);
+		kp_token_claims_cleanup(&c);
+	}
+
+	/* expiry needs no change: it is derived at the heartbeat's time */
+	set_activation_clock(2000);
+	for (int i = 0; i < 4; i++) {
+		heartbeat_token(a, key, pk, &c);
+		cr_assert_str_eq(c.status, "expired", "heartbeat %d", i);
+		kp_token_claims_cleanup(&c);
+	}
+	set_activation_clock(0);
+
+	license_action(lic, "revoke");
+	for (int i = 0; i < 8; i++) {
+		heartbeat_token(a, key, pk, &c);
+		cr_assert_str_eq(c.status, "revoked", "heartbeat %d", i);
+		kp_token_claims_cleanup(&c);
+	}
+
+	/* a deleted license: its activations answer 404 */
+	{
+		Keyport__License__LicenseIdRequest req =
+		    KEYPORT__LICENSE__LICENSE_ID_REQUEST__INIT;
+
+		req.id = lic;
+		lic_rpc("license.DeleteLicense", &req.base, NULL, NULL);
+	}
+	for (int i = 0; i < 8; i++) {
+		client_call(a, "heartbeat", key, &r);
+		cr_assert_eq(r.status, 404, "heartbeat %d: %s", i, r.body);
+		kpt_resp_free(&r);
+	}
 }
 
 /* ---- offline routes: the portal side of the file exchange -----------------
