@@ -18,13 +18,15 @@ activation_init(kp_service *svc, kp_db *db)
 {
 	int rv;
 
-	int64_t ttl_ms, slots;
+	int64_t ttl_ms, slots, flush_ms;
 
 	(void)db;
 	if ((rv = kp_config_int("KEYPORT_LICENSE_CACHE_MS", 30000, 0, 3600000,
 	                        &ttl_ms)) != KP_OK ||
 	    (rv = kp_config_int("KEYPORT_LICENSE_CACHE_SLOTS", 65536, 0,
-	                        1 << 24, &slots)) != KP_OK)
+	                        1 << 24, &slots)) != KP_OK ||
+	    (rv = kp_config_int("KEYPORT_SEEN_FLUSH_MS", 1000, 10, 60000,
+	                        &flush_ms)) != KP_OK)
 		return rv;
 	/* the signer initialises libsodium, which the cache's hash needs */
 	if ((rv = act_signer_open(&activation_app.signer)) != KP_OK)
@@ -34,6 +36,10 @@ activation_init(kp_service *svc, kp_db *db)
 		kp_log_error("out of memory for the license cache");
 		return KP_EINTERNAL;
 	}
+	if ((rv = act_seen_open(&activation_app.seen,
+	                        kp_config_str("KEYPORT_DATABASE_URL", ""),
+	                        flush_ms)) != KP_OK)
+		return rv;
 	kp_service_set_app(svc, &activation_app);
 	return KP_OK;
 }
@@ -46,6 +52,8 @@ activation_fini(kp_service *svc)
 	activation_app.signer = NULL;
 	act_lcache_close(activation_app.lcache);
 	activation_app.lcache = NULL;
+	act_seen_close(activation_app.seen); /* writes what is pending */
+	activation_app.seen = NULL;
 }
 
 int

@@ -601,9 +601,29 @@ static const char *const act_sql_heartbeat =
     "SELECT a.*, (SELECT count(*) FROM u), coalesce((SELECT version FROM "
     "license_counters WHERE license_id = $2::uuid), 0) FROM a";
 
+/* The same row layout without a write: for licenses without a lease,
+ * whose lastSeenAt is written in batches (activation_seen.h). */
+static const char *const act_sql_heartbeat_read =
+    "SELECT " ACT_COLS ", last_seen_at, deactivated_at, 0, coalesce((SELECT "
+    "version FROM license_counters WHERE license_id = $2::uuid), 0) FROM "
+    "activations WHERE id = $1::uuid AND license_id = $2::uuid";
+
 static const char *const act_sql_release_one =
     "UPDATE activations SET deactivated_at = to_timestamp($2) WHERE id = "
     "$1::uuid AND deactivated_at IS NULL";
+
+/* act_seen_every: how old last_seen_at may grow before a heartbeat writes
+ * it again: a minute, or a quarter of a shorter lease (the seat of a leased
+ * license depends on it). */
+static int64_t
+act_seen_every(const Keyport__License__License *l)
+{
+	int64_t every = ACT_SEEN_EVERY;
+
+	if (l->lease_seconds > 0 && l->lease_seconds / 4 < every)
+		every = l->lease_seconds / 4 > 0 ? l->lease_seconds / 4 : 1;
+	return every;
+}
 
 /* act_heartbeat_row runs act_sql_heartbeat for the activation of license
  * l; *res owns the result (one row, or none for an unknown activation). */
@@ -613,15 +633,19 @@ act_heartbeat_row(kp_rpc_ctx *ctx, const char *activation_id,
                   PGresult **res)
 {
 	kp_db *db = kp_service_db(ctx);
-	char nowbuf[24], leasebuf[24], every[16];
+	char nowbuf[24], leasebuf[24], every[24];
 	const char *p[5] = {activation_id, l->id, nowbuf, leasebuf, every};
 	int rv;
 
 	snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
 	snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
 	         l->lease_seconds > 0 ? l->lease_seconds : 0);
-	snprintf(every, sizeof(every), "%d", ACT_SEEN_EVERY);
-	if ((rv = kp_db_query(db, act_sql_heartbeat, 5, p, res)) != KP_OK)
+	snprintf(every, sizeof(every), "%" PRId64, act_seen_every(l));
+	if (l->lease_seconds > 0)
+		rv = kp_db_query(db, act_sql_heartbeat, 5, p, res);
+	else
+		rv = kp_db_query(db, act_sql_heartbeat_read, 2, p, res);
+	if (rv != KP_OK)
 		rv = act_db_fail(ctx, db, rv);
 	return rv;
 }
@@ -712,6 +736,11 @@ act_heartbeat(kp_rpc_ctx *ctx)
 		goto out;
 	}
 	if (strtoll(PQgetvalue(res, 0, ACT_NCOLS + 2), NULL, 10) > 0) {
+		ar.seen_t = now; /* written by the statement */
+		kp_time_format(now, ar.seen, sizeof(ar.seen));
+	} else if (l->lease_seconds <= 0 &&
+	           ar.seen_t < now - act_seen_every(l)) {
+		act_seen_note(app->seen, req->activation_id, now);
 		ar.seen_t = now;
 		kp_time_format(now, ar.seen, sizeof(ar.seen));
 	}

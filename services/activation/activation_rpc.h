@@ -3,6 +3,7 @@
 #define ACTIVATION_RPC_H
 
 #include "activation_lcache.h"
+#include "activation_seen.h"
 #include "activation_token.h"
 #include "kp_rpc.h"
 
@@ -12,6 +13,7 @@
 typedef struct act_app {
 	act_signer *signer;
 	act_lcache *lcache; /* license keys seen by heartbeats */
+	act_seen *seen;     /* batched lastSeenAt writes */
 } act_app;
 
 extern const kp_rpc_method act_methods[];

@@ -1,0 +1,197 @@
+/* activation_seen: the batched lastSeenAt writer (see the header). */
+#include "activation_seen.h"
+
+#include "kp_db.h"
+#include "kp_err.h"
+#include "kp_log.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* More than this many pending notes are written at once by the next flush;
+ * notes beyond it wait for the one after (memory stays bounded). */
+#define ACT_SEEN_MAX 100000
+
+typedef struct act_seen_note_t {
+	char id[37];
+	int64_t at;
+} act_seen_note_t;
+
+struct act_seen {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	int started, stopping;
+	int64_t flush_ms;
+	act_seen_note_t *notes; /* pending, owned */
+	size_t n, cap;
+	kp_db *db;                /* the writer thread's */
+	pthread_mutex_t write_mu; /* one flush at a time */
+};
+
+/* Moves last_seen_at forward only, for live activations. */
+static const char *const act_seen_sql =
+    "UPDATE activations a SET last_seen_at = to_timestamp(v.at) FROM "
+    "(SELECT id, max(at) AS at FROM unnest($1::uuid[], $2::bigint[]) AS "
+    "u(id, at) GROUP BY id) v WHERE a.id = v.id AND a.deactivated_at IS "
+    "NULL AND a.last_seen_at < to_timestamp(v.at)";
+
+void
+act_seen_note(act_seen *s, const char *id, int64_t at)
+{
+	if (s == NULL || strlen(id) != 36)
+		return;
+	pthread_mutex_lock(&s->mu);
+	if (s->n == s->cap && s->cap < ACT_SEEN_MAX) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		act_seen_note_t *n = realloc(s->notes, cap * sizeof(*n));
+
+		if (n != NULL) {
+			s->notes = n;
+			s->cap = cap;
+		}
+	}
+	if (s->n < s->cap) {
+		memcpy(s->notes[s->n].id, id, 37);
+		s->notes[s->n].at = at;
+		s->n++;
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+int
+act_seen_flush(act_seen *s)
+{
+	act_seen_note_t *notes = NULL;
+	char *ids = NULL, *ats = NULL;
+	size_t n = 0, io = 0, ao = 0;
+	int rv = KP_OK;
+
+	if (s == NULL)
+		return KP_OK;
+	pthread_mutex_lock(&s->write_mu);
+	pthread_mutex_lock(&s->mu);
+	notes = s->notes;
+	n = s->n;
+	s->notes = NULL;
+	s->n = s->cap = 0;
+	pthread_mutex_unlock(&s->mu);
+	if (n == 0)
+		goto out;
+	/* two array literals; ids are UUIDs checked by the heartbeat, times
+	 * are numbers we print */
+	if ((ids = malloc(n * 37 + 3)) == NULL ||
+	    (ats = malloc(n * 21 + 3)) == NULL) {
+		rv = KP_EINTERNAL;
+		goto out;
+	}
+	ids[io++] = '{';
+	ats[ao++] = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0) {
+			ids[io++] = ',';
+			ats[ao++] = ',';
+		}
+		memcpy(ids + io, notes[i].id, 36);
+		io += 36;
+		ao += (size_t)snprintf(ats + ao, 21, "%" PRId64, notes[i].at);
+	}
+	ids[io++] = '}';
+	ids[io] = '\0';
+	ats[ao++] = '}';
+	ats[ao] = '\0';
+	{
+		const char *p[2] = {ids, ats};
+
+		if ((rv = kp_db_exec(s->db, act_seen_sql, 2, p)) != KP_OK)
+			kp_log_warn("lastSeenAt of %zu heartbeats not written: "
+			            "%s",
+			            n, kp_db_message(s->db));
+	}
+out:
+	pthread_mutex_unlock(&s->write_mu);
+	free(ids);
+	free(ats);
+	free(notes);
+	return rv;
+}
+
+static void *
+act_seen_main(void *arg)
+{
+	act_seen *s = arg;
+	struct timespec t;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stopping) {
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_sec += s->flush_ms / 1000;
+		t.tv_nsec += (s->flush_ms % 1000) * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		while (!s->stopping &&
+		       pthread_cond_timedwait(&s->cv, &s->mu, &t) != ETIMEDOUT)
+			;
+		pthread_mutex_unlock(&s->mu);
+		(void)act_seen_flush(s);
+		pthread_mutex_lock(&s->mu);
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
+
+int
+act_seen_open(act_seen **out, const char *db_url, int64_t flush_ms)
+{
+	act_seen *s = NULL;
+	int rv = KP_EINTERNAL;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto out;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->write_mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	s->flush_ms = flush_ms > 0 ? flush_ms : 1000;
+	if ((rv = kp_db_open(&s->db, db_url, "activation", 1)) != KP_OK)
+		goto out;
+	if (pthread_create(&s->thread, NULL, act_seen_main, s) != 0) {
+		rv = KP_EINTERNAL;
+		goto out;
+	}
+	s->started = 1;
+	*out = s;
+	s = NULL;
+	rv = KP_OK;
+out:
+	act_seen_close(s);
+	return rv;
+}
+
+void
+act_seen_close(act_seen *s)
+{
+	if (s == NULL)
+		return;
+	if (s->started) {
+		pthread_mutex_lock(&s->mu);
+		s->stopping = 1;
+		pthread_cond_signal(&s->cv);
+		pthread_mutex_unlock(&s->mu);
+		pthread_join(s->thread, NULL);
+		(void)act_seen_flush(s); /* what came in since */
+	}
+	kp_db_close(s->db);
+	free(s->notes);
+	pthread_cond_destroy(&s->cv);
+	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->write_mu);
+	free(s);
+}
