@@ -2,5 +2,6 @@
 # embedded automatically; unit tests are services/activation/*_test.c).
 activation_SRCS := services/activation/activation_main.c \
                    services/activation/activation_rpc.c \
+                   services/activation/activation_offline.c \
                    services/activation/activation_token.c
 activation_LIBS :=
