@@ -19,6 +19,11 @@ activation_init(kp_service *svc, kp_db *db)
 	(void)db;
 	if ((rv = act_signer_open(&activation_app.signer)) != KP_OK)
 		return rv;
+	if ((rv = act_sweeper_start(svc, &activation_app.sweeper)) != KP_OK) {
+		act_signer_close(activation_app.signer);
+		activation_app.signer = NULL;
+		return rv;
+	}
 	kp_service_set_app(svc, &activation_app);
 	return KP_OK;
 }
@@ -27,6 +32,8 @@ static void
 activation_fini(kp_service *svc)
 {
 	(void)svc;
+	act_sweeper_stop(activation_app.sweeper);
+	activation_app.sweeper = NULL;
 	act_signer_close(activation_app.signer);
 	activation_app.signer = NULL;
 }

@@ -318,10 +318,18 @@ act_lock_license(kp_db *db, const char *license_id, int64_t *acts,
 	return KP_OK;
 }
 
+/* a lapsed lease ends when it ran out (as the sweep, activation_lease.c,
+ * records it) */
 static const char *const act_sql_release_lapsed =
-    "UPDATE activations SET deactivated_at = to_timestamp($2) "
-    "WHERE license_id = $1::uuid AND deactivated_at IS NULL AND NOT offline "
-    "AND last_seen_at < to_timestamp($2) - make_interval(secs => $3)";
+    "UPDATE activations SET deactivated_at = lease_end(last_seen_at, "
+    "$3::bigint) WHERE license_id = $1::uuid AND deactivated_at IS NULL AND "
+    "NOT offline AND last_seen_at < to_timestamp($2) - make_interval(secs "
+    "=> $3::bigint)";
+
+/* the license's live activations carry its current lease (for the sweep) */
+static const char *const act_sql_lease_sync =
+    "UPDATE activations SET lease_seconds = $2::bigint WHERE license_id = "
+    "$1::uuid AND deactivated_at IS NULL AND lease_seconds <> $2::bigint";
 
 /* ---- activation.Activate --------------------------------------------------
  */
@@ -341,9 +349,9 @@ static const char *const act_sql_touch =
 static const char *const act_sql_insert =
     "INSERT INTO activations (license_id, product_id, fingerprint, "
     "hostname, os, os_version, app_version, vm_name, offline, "
-    "client_public_key, created_at, last_seen_at) VALUES ($1::uuid, "
-    "$2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, $10, "
-    "to_timestamp($11), to_timestamp($11)) RETURNING " ACT_COLS;
+    "client_public_key, created_at, last_seen_at, lease_seconds) VALUES "
+    "($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, $10, "
+    "to_timestamp($11), to_timestamp($11), $12::bigint) RETURNING " ACT_COLS;
 
 static const char *const act_sql_count_act =
     "UPDATE license_counters SET total_activations = total_activations + 1 "
@@ -416,11 +424,17 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 	if ((rv = act_lock_license(db, l->id, NULL, NULL)) != KP_OK)
 		goto dbfail;
 	in_tx = 1;
+	snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
+	         l->lease_seconds > 0 ? l->lease_seconds : 0);
+	{
+		const char *p[2] = {l->id, leasebuf};
+
+		if ((rv = kp_db_exec(db, act_sql_lease_sync, 2, p)) != KP_OK)
+			goto dbfail;
+	}
 	if (l->lease_seconds > 0) {
 		const char *p[3] = {l->id, nowbuf, leasebuf};
 
-		snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
-		         l->lease_seconds);
 		if ((rv = kp_db_exec(db, act_sql_release_lapsed, 3, p)) !=
 		    KP_OK)
 			goto dbfail;
@@ -441,7 +455,7 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 		if ((rv = kp_db_query(db, act_sql_touch, 4, p, row)) != KP_OK)
 			goto dbfail;
 	} else {
-		const char *p[11];
+		const char *p[12];
 		const char *q[1] = {l->id};
 
 		if (l->allowed_activations >= 0 &&
@@ -463,7 +477,8 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 		p[8] = req->offline ? "true" : "false";
 		p[9] = req->client_public_key;
 		p[10] = nowbuf;
-		if ((rv = kp_db_query(db, act_sql_insert, 11, p, row)) != KP_OK)
+		p[11] = leasebuf;
+		if ((rv = kp_db_query(db, act_sql_insert, 12, p, row)) != KP_OK)
 			goto dbfail;
 		if ((rv = kp_db_exec(db, act_sql_count_act, 1, q)) != KP_OK)
 			goto dbfail;

@@ -2,6 +2,7 @@
 #ifndef ACTIVATION_RPC_H
 #define ACTIVATION_RPC_H
 
+#include "activation_lease.h"
 #include "activation_token.h"
 #include "kp_rpc.h"
 
@@ -10,6 +11,7 @@
 /* The service's state (kp_service_set_app), made by act_init. */
 typedef struct act_app {
 	act_signer *signer;
+	act_sweeper *sweeper; /* NULL when KEYPORT_LEASE_SWEEP_MS=0 */
 } act_app;
 
 extern const kp_rpc_method act_methods[];
