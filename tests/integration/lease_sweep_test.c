@@ -3,9 +3,10 @@
  * heartbeating is released by the service itself, with no other activation
  * call, once its lease is over; the license's current lease decides (a
  * longer or removed lease is honoured even though the activation rows still
- * carry the old one). Time moves with the test clock of both replicas; the
- * tests only poll for the next sweep. */
+ * carry the old one); offline activations never lapse. Time moves with the test
+ * clock of both replicas; the tests only poll for the next sweep. */
 #include "kp_err.h"
+#include "kp_offline.h"
 #include "kp_rpc.h"
 #include "kpt.h"
 #include "proto/license.pb-c.h"
@@ -317,5 +318,43 @@ Test(lease_sweep, a_removed_lease_releases_nothing, .timeout = 60)
 	cr_assert(!released_within(lic, a, 1, 0.6),
 	          "released although the license has no lease any more");
 	cr_assert_eq(heartbeat(a, key, NULL, 0), 200);
+	set_activation_clock(0);
+}
+
+Test(lease_sweep, offline_activations_never_lapse, .timeout = 60)
+{
+	char product[37], lic[37], key[128], path[160], *file = NULL;
+	unsigned char sk[KP_TOKEN_SK_BYTES];
+	kp_offline_request oreq;
+	const char *id;
+	kpt_resp r;
+
+	make_license(1, 600, product, lic, key);
+	memset(&oreq, 0, sizeof(oreq));
+	snprintf(oreq.key, sizeof(oreq.key), "%s", key);
+	snprintf(oreq.product_id, sizeof(oreq.product_id), "%s", product);
+	snprintf(oreq.fingerprint, sizeof(oreq.fingerprint), "sweep-offline");
+	snprintf(oreq.hostname, sizeof(oreq.hostname), "air-gapped");
+	snprintf(oreq.os, sizeof(oreq.os), "linux");
+	cr_assert_eq(
+	    kp_offline_request_create(&oreq, (int64_t)time(NULL), sk, &file),
+	    0);
+	snprintf(path, sizeof(path), "/v1/licenses/%s/offline-activations",
+	         lic);
+	cr_assert_eq(kpt_http_raw("POST", path, admin_token(), file,
+	                          strlen(file), "application/json", NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	kpt_resp_free(&r);
+	free(file);
+	snprintf(path, sizeof(path), "/v1/licenses/%s/activations", lic);
+	r = req("GET", path, NULL, 200);
+	id = json_string_value(json_object_get(
+	    json_array_get(json_object_get(r.json, "items"), 0), "id"));
+	cr_assert_not_null(id, "%s", r.body);
+	set_activation_clock(5000);
+	cr_assert(!released_within(lic, id, 1, 0.6),
+	          "an offline activation was released by the sweep");
+	kpt_resp_free(&r);
 	set_activation_clock(0);
 }
