@@ -9,7 +9,8 @@
  *
  * Leases (license.lease_seconds > 0): an activation not seen for longer is
  * released at activation time under the license lock, and a heartbeat that
- * arrives after its lease ran out finds its activation released (404).
+ * arrives after its lease ran out finds its activation released (404); the
+ * lease sweep (activation_lease.c) releases the others without any call.
  */
 #include "activation_internal.h"
 #include "activation_rpc.h"
