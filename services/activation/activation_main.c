@@ -13,12 +13,13 @@ extern const size_t activation_migrations_count;
 
 static act_app activation_app;
 
+static void activation_fini(kp_service *svc);
+
 static int
 activation_init(kp_service *svc, kp_db *db)
 {
-	int rv;
-
 	int64_t ttl_ms, slots, flush_ms;
+	int rv;
 
 	(void)db;
 	if ((rv = kp_config_int("KEYPORT_LICENSE_CACHE_MS", 30000, 0, 3600000,
@@ -27,27 +28,34 @@ activation_init(kp_service *svc, kp_db *db)
 	                        1 << 24, &slots)) != KP_OK ||
 	    (rv = kp_config_int("KEYPORT_SEEN_FLUSH_MS", 1000, 10, 60000,
 	                        &flush_ms)) != KP_OK)
-		return rv;
+		goto out;
 	/* the signer initialises libsodium, which the cache's hash needs */
 	if ((rv = act_signer_open(&activation_app.signer)) != KP_OK)
-		return rv;
+		goto out;
 	if ((activation_app.lcache =
 	         act_lcache_open((uint32_t)slots, ttl_ms)) == NULL) {
 		kp_log_error("out of memory for the license cache");
-		return KP_EINTERNAL;
+		rv = KP_EINTERNAL;
+		goto out;
 	}
 	if ((rv = act_seen_open(&activation_app.seen,
 	                        kp_config_str("KEYPORT_DATABASE_URL", ""),
-	                        flush_ms)) != KP_OK)
-		return rv;
+	                        flush_ms)) != KP_OK ||
+	    (rv = act_sweeper_start(svc, &activation_app.sweeper)) != KP_OK)
+		goto out;
 	kp_service_set_app(svc, &activation_app);
-	return KP_OK;
+out:
+	if (rv != KP_OK)
+		activation_fini(svc);
+	return rv;
 }
 
 static void
 activation_fini(kp_service *svc)
 {
 	(void)svc;
+	act_sweeper_stop(activation_app.sweeper);
+	activation_app.sweeper = NULL;
 	act_signer_close(activation_app.signer);
 	activation_app.signer = NULL;
 	act_lcache_close(activation_app.lcache);

@@ -1,4 +1,5 @@
-/* activation_rpc: activate, heartbeat, deactivate, list and counters.
+/* activation_rpc: activate, heartbeat, deactivate, list and counters (the
+ * offline file exchange is in activation_offline.c).
  *
  * Limits are enforced under the per-license lock: the license's row of
  * license_counters, created on first use and locked by the same upsert
@@ -8,15 +9,16 @@
  *
  * Leases (license.lease_seconds > 0): an activation not seen for longer is
  * released at activation time under the license lock, and a heartbeat that
- * arrives after its lease ran out finds its activation released (404).
+ * arrives after its lease ran out finds its activation released (404); the
+ * lease sweep (activation_lease.c) releases the others without any call.
  */
+#include "activation_internal.h"
 #include "activation_rpc.h"
 
 #include "kp_clock.h"
 #include "kp_db.h"
 #include "kp_err.h"
 #include "kp_log.h"
-#include "kp_offline.h"
 #include "kp_service.h"
 #include "proto/activation.pb-c.h"
 #include "proto/license.pb-c.h"
@@ -33,24 +35,7 @@
 
 /* ---- rows ---------------------------------------------------------------- */
 
-#define ACT_COLS                                                               \
-	"id::text, license_id::text, product_id::text, fingerprint, "          \
-	"hostname, "                                                           \
-	"os, os_version, app_version, vm_name, offline, "                      \
-	"extract(epoch from created_at)::bigint, "                             \
-	"extract(epoch from last_seen_at)::bigint, "                           \
-	"coalesce(extract(epoch from deactivated_at)::bigint, 0)"
-#define ACT_NCOLS 13
-
-/* One activation row as a message; strings borrowed from the PGresult or
- * from the time buffers here. */
-typedef struct act_row {
-	Keyport__Activation__Activation msg;
-	char created[32], seen[32], deact[32];
-	int64_t created_t, seen_t, deact_t;
-} act_row;
-
-static void
+void
 act_row_read(act_row *r, PGresult *res, int row, int col)
 {
 	Keyport__Activation__Activation init =
@@ -82,7 +67,7 @@ act_row_read(act_row *r, PGresult *res, int row, int col)
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int
+int
 act_is_uuid(const char *s)
 {
 	static const int dash[] = {8, 13, 18, 23};
@@ -103,7 +88,7 @@ act_is_uuid(const char *s)
 
 /* act_parse_time reads the RFC 3339 UTC prefix "YYYY-MM-DDTHH:MM:SS";
  * 0 for "" or garbage. */
-static int64_t
+int64_t
 act_parse_time(const char *s)
 {
 	struct tm tm;
@@ -117,7 +102,7 @@ act_parse_time(const char *s)
 }
 
 /* act_license_status derives the license's status at now. */
-static const char *
+const char *
 act_license_status(const Keyport__License__License *l, int64_t now)
 {
 	int64_t exp = act_parse_time(l->expires_at);
@@ -132,7 +117,7 @@ act_license_status(const Keyport__License__License *l, int64_t now)
 }
 
 /* act_license_usable answers 403 unless the license is active. */
-static int
+int
 act_license_usable(kp_rpc_ctx *ctx, const Keyport__License__License *l,
                    int64_t now)
 {
@@ -202,7 +187,7 @@ act_resolve_key(kp_rpc_ctx *ctx, const char *key, const char *product_id,
 
 /* act_get_license: license.GetLicense with the envelope's caller (portal
  * visibility; NOT_FOUND for what the caller may not see). */
-static int
+int
 act_get_license(kp_rpc_ctx *ctx, const char *id,
                 Keyport__License__LicenseReply **out)
 {
@@ -224,7 +209,7 @@ act_get_license(kp_rpc_ctx *ctx, const char *id,
 	return rv;
 }
 
-static int
+int
 act_db_fail(kp_rpc_ctx *ctx, kp_db *db, int rv)
 {
 	kp_log_error("database: %s (%s)", kp_db_message(db),
@@ -233,7 +218,7 @@ act_db_fail(kp_rpc_ctx *ctx, kp_db *db, int rv)
 }
 
 /* act_metadata returns the license's metadata as a JSON object (new ref). */
-static json_t *
+json_t *
 act_metadata(const Keyport__License__License *l)
 {
 	json_t *meta = json_object();
@@ -338,10 +323,18 @@ act_lock_license(kp_db *db, const char *license_id, int64_t *acts,
 	return KP_OK;
 }
 
+/* a lapsed lease ends when it ran out (as the sweep, activation_lease.c,
+ * records it) */
 static const char *const act_sql_release_lapsed =
-    "UPDATE activations SET deactivated_at = to_timestamp($2) "
-    "WHERE license_id = $1::uuid AND deactivated_at IS NULL AND NOT offline "
-    "AND last_seen_at < to_timestamp($2) - make_interval(secs => $3)";
+    "UPDATE activations SET deactivated_at = lease_end(last_seen_at, "
+    "$3::bigint) WHERE license_id = $1::uuid AND deactivated_at IS NULL AND "
+    "NOT offline AND last_seen_at < to_timestamp($2) - make_interval(secs "
+    "=> $3::bigint)";
+
+/* the license's live activations carry its current lease (for the sweep) */
+static const char *const act_sql_lease_sync =
+    "UPDATE activations SET lease_seconds = $2::bigint WHERE license_id = "
+    "$1::uuid AND deactivated_at IS NULL AND lease_seconds <> $2::bigint";
 
 /* ---- activation.Activate --------------------------------------------------
  */
@@ -361,15 +354,15 @@ static const char *const act_sql_touch =
 static const char *const act_sql_insert =
     "INSERT INTO activations (license_id, product_id, fingerprint, "
     "hostname, os, os_version, app_version, vm_name, offline, "
-    "client_public_key, created_at, last_seen_at) VALUES ($1::uuid, "
-    "$2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, $10, "
-    "to_timestamp($11), to_timestamp($11)) RETURNING " ACT_COLS;
+    "client_public_key, created_at, last_seen_at, lease_seconds) VALUES "
+    "($1::uuid, $2::uuid, $3, $4, $5, $6, $7, $8, $9::boolean, $10, "
+    "to_timestamp($11), to_timestamp($11), $12::bigint) RETURNING " ACT_COLS;
 
 static const char *const act_sql_count_act =
     "UPDATE license_counters SET total_activations = total_activations + 1 "
     "WHERE license_id = $1::uuid";
 
-static int
+int
 act_check_text(kp_rpc_ctx *ctx, const char *name, const char *v, size_t max,
                int required)
 {
@@ -385,7 +378,7 @@ act_check_text(kp_rpc_ctx *ctx, const char *name, const char *v, size_t max,
 }
 
 /* act_check_input validates an activation's machine description. */
-static int
+int
 act_check_input(kp_rpc_ctx *ctx, const Keyport__Activation__ActivateRequest *r)
 {
 	int rv;
@@ -417,7 +410,7 @@ act_check_input(kp_rpc_ctx *ctx, const Keyport__Activation__ActivateRequest *r)
  * within allowedActivations. On KP_OK *row owns the activation's row (one
  * row, ACT_COLS). The delayed expiry is started on a first activation and
  * *started then owns the license as it is now. */
-static int
+int
 act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
               const Keyport__Activation__ActivateRequest *req, int64_t now,
               PGresult **row, int *created,
@@ -436,11 +429,17 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 	if ((rv = act_lock_license(db, l->id, NULL, NULL)) != KP_OK)
 		goto dbfail;
 	in_tx = 1;
+	snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
+	         l->lease_seconds > 0 ? l->lease_seconds : 0);
+	{
+		const char *p[2] = {l->id, leasebuf};
+
+		if ((rv = kp_db_exec(db, act_sql_lease_sync, 2, p)) != KP_OK)
+			goto dbfail;
+	}
 	if (l->lease_seconds > 0) {
 		const char *p[3] = {l->id, nowbuf, leasebuf};
 
-		snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
-		         l->lease_seconds);
 		if ((rv = kp_db_exec(db, act_sql_release_lapsed, 3, p)) !=
 		    KP_OK)
 			goto dbfail;
@@ -461,7 +460,7 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 		if ((rv = kp_db_query(db, act_sql_touch, 4, p, row)) != KP_OK)
 			goto dbfail;
 	} else {
-		const char *p[11];
+		const char *p[12];
 		const char *q[1] = {l->id};
 
 		if (l->allowed_activations >= 0 &&
@@ -483,7 +482,8 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 		p[8] = req->offline ? "true" : "false";
 		p[9] = req->client_public_key;
 		p[10] = nowbuf;
-		if ((rv = kp_db_query(db, act_sql_insert, 11, p, row)) != KP_OK)
+		p[11] = leasebuf;
+		if ((rv = kp_db_query(db, act_sql_insert, 12, p, row)) != KP_OK)
 			goto dbfail;
 		if ((rv = kp_db_exec(db, act_sql_count_act, 1, q)) != KP_OK)
 			goto dbfail;
@@ -593,24 +593,29 @@ out:
  * and last seen over a minute ago, record now as last_seen_at. */
 static const char *const act_sql_heartbeat =
     "WITH a AS (SELECT " ACT_COLS ", last_seen_at AS ls, deactivated_at AS "
-    "da FROM activations WHERE id = $1::uuid AND license_id = $2::uuid), "
-    "u AS (UPDATE activations SET last_seen_at = to_timestamp($3) FROM a "
-    "WHERE activations.id = $1::uuid AND a.da IS NULL AND a.ls < "
-    "to_timestamp($3) - make_interval(secs => $5) AND ($4::bigint = 0 OR "
-    "a.ls >= to_timestamp($3) - make_interval(secs => $4)) RETURNING 1) "
+    "da, lease_seconds AS lease FROM activations WHERE id = $1::uuid AND "
+    "license_id = $2::uuid), "
+    "u AS (UPDATE activations SET last_seen_at = to_timestamp($3), "
+    "lease_seconds = $4::bigint FROM a WHERE activations.id = $1::uuid AND "
+    "a.da IS NULL AND (a.ls < to_timestamp($3) - make_interval(secs => $5) "
+    "OR a.lease IS DISTINCT FROM $4::bigint) AND ($4::bigint = 0 OR a.ls >= "
+    "to_timestamp($3) - make_interval(secs => $4)) RETURNING 1) "
     "SELECT a.*, (SELECT count(*) FROM u), coalesce((SELECT version FROM "
     "license_counters WHERE license_id = $2::uuid), 0) FROM a";
 
 /* The same row layout without a write: for licenses without a lease,
  * whose lastSeenAt is written in batches (activation_seen.h). */
 static const char *const act_sql_heartbeat_read =
-    "SELECT " ACT_COLS ", last_seen_at, deactivated_at, 0, coalesce((SELECT "
+    "SELECT " ACT_COLS ", last_seen_at, deactivated_at, lease_seconds, 0, "
+    "coalesce((SELECT "
     "version FROM license_counters WHERE license_id = $2::uuid), 0) FROM "
     "activations WHERE id = $1::uuid AND license_id = $2::uuid";
 
+/* released as of the end of its lease, like the sweep does */
 static const char *const act_sql_release_one =
-    "UPDATE activations SET deactivated_at = to_timestamp($2) WHERE id = "
-    "$1::uuid AND deactivated_at IS NULL";
+    "UPDATE activations SET deactivated_at = least(to_timestamp($2), "
+    "lease_end(last_seen_at, $3::bigint)) WHERE id = $1::uuid AND "
+    "deactivated_at IS NULL";
 
 /* act_seen_every: how old last_seen_at may grow before a heartbeat writes
  * it again: a minute, or a quarter of a shorter lease (the seat of a leased
@@ -691,7 +696,7 @@ act_heartbeat(kp_rpc_ctx *ctx)
 	    KP_OK)
 		goto out;
 	ver = PQntuples(res) == 1
-	          ? strtoll(PQgetvalue(res, 0, ACT_NCOLS + 3), NULL, 10)
+	          ? strtoll(PQgetvalue(res, 0, ACT_NCOLS + 4), NULL, 10)
 	          : 0;
 	if (cached != NULL && ver != cver) {
 		/* the license changed since it was cached: read it again, and
@@ -705,7 +710,7 @@ act_heartbeat(kp_rpc_ctx *ctx)
 		                            &res)) != KP_OK)
 			goto out;
 		ver = PQntuples(res) == 1
-		          ? strtoll(PQgetvalue(res, 0, ACT_NCOLS + 3), NULL, 10)
+		          ? strtoll(PQgetvalue(res, 0, ACT_NCOLS + 4), NULL, 10)
 		          : ver;
 	}
 	if (lic != NULL && PQntuples(res) == 1)
@@ -724,10 +729,13 @@ act_heartbeat(kp_rpc_ctx *ctx)
 	if (l->lease_seconds > 0 && !ar.msg.offline &&
 	    ar.seen_t < now - l->lease_seconds) {
 		/* the lease ran out: the seat is released, not renewed */
-		const char *p[2] = {req->activation_id, nowbuf};
+		char leasebuf[24];
+		const char *p[3] = {req->activation_id, nowbuf, leasebuf};
 
 		snprintf(nowbuf, sizeof(nowbuf), "%" PRId64, now);
-		if ((rv = kp_db_exec(db, act_sql_release_one, 2, p)) != KP_OK) {
+		snprintf(leasebuf, sizeof(leasebuf), "%" PRId64,
+		         l->lease_seconds);
+		if ((rv = kp_db_exec(db, act_sql_release_one, 3, p)) != KP_OK) {
 			rv = act_db_fail(ctx, db, rv);
 			goto out;
 		}
@@ -735,7 +743,7 @@ act_heartbeat(kp_rpc_ctx *ctx)
 		                 "the activation's lease expired");
 		goto out;
 	}
-	if (strtoll(PQgetvalue(res, 0, ACT_NCOLS + 2), NULL, 10) > 0) {
+	if (strtoll(PQgetvalue(res, 0, ACT_NCOLS + 3), NULL, 10) > 0) {
 		ar.seen_t = now; /* written by the statement */
 		kp_time_format(now, ar.seen, sizeof(ar.seen));
 	} else if (l->lease_seconds <= 0 &&
@@ -845,7 +853,7 @@ static const char *const act_sql_count_deact =
  * lock, within allowedDeactivations; proof_hex (may be "") is recorded once
  * (a second use answers 400 OFFLINE_REPLAYED). On KP_OK *row owns the
  * activation's row. */
-static int
+int
 act_release(kp_rpc_ctx *ctx, const Keyport__License__License *l,
             const char *activation_id, const char *proof_hex, int64_t now,
             PGresult **row)
@@ -1143,286 +1151,6 @@ out:
 	free(cs);
 	free(arr);
 	PQclear(res);
-	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
-	return rv;
-}
-
-/* ---- offline activation and deactivation ----------------------------------
- */
-
-/* act_key_equal compares license keys as license.ResolveKey does: case
- * does not matter and dashes are ignored. */
-static int
-act_key_equal(const char *a, const char *b)
-{
-	for (;;) {
-		while (*a == '-')
-			a++;
-		while (*b == '-')
-			b++;
-		if (*a == '\0' || *b == '\0')
-			return *a == *b;
-		if (toupper((unsigned char)*a) != toupper((unsigned char)*b))
-			return 0;
-		a++;
-		b++;
-	}
-}
-
-static int
-act_offline_fail(kp_rpc_ctx *ctx, int st)
-{
-	if (st == KP_OFFLINE_NOMEM)
-		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
-	return kp_rpc_fail(ctx, KP_EINVAL, kp_offline_code(st), "%s",
-	                   kp_offline_strerror(st));
-}
-
-typedef struct act_sign_arg {
-	kp_rpc_ctx *ctx;
-	const char *product_id;
-} act_sign_arg;
-
-/* act_offline_sign is kp_offline's signing callback: the product's key
- * through the service's signer; a failure is already ctx's answer. */
-static int
-act_offline_sign(void *arg, const unsigned char *msg, size_t len,
-                 unsigned char sig[KP_TOKEN_SIG_BYTES])
-{
-	act_sign_arg *a = arg;
-	act_app *app = kp_service_app(kp_service_of(a->ctx));
-	int rv =
-	    act_signer_sign(app->signer, a->ctx, a->product_id, msg, len, sig);
-
-	return rv == KP_OK ? 0 : 1000 + rv;
-}
-
-/* act_copy copies src into a claims field, refusing what does not fit. */
-static int
-act_copy(char *dst, size_t len, const char *src)
-{
-	if (strlen(src) >= len)
-		return -1;
-	memcpy(dst, src, strlen(src) + 1);
-	return 0;
-}
-
-static int
-act_offline_activate(kp_rpc_ctx *ctx)
-{
-	Keyport__Activation__OfflineActivateRequest *req = NULL;
-	Keyport__Activation__OfflineActivateReply rep =
-	    KEYPORT__ACTIVATION__OFFLINE_ACTIVATE_REPLY__INIT;
-	Keyport__Activation__ActivateRequest areq =
-	    KEYPORT__ACTIVATION__ACTIVATE_REQUEST__INIT;
-	Keyport__License__LicenseReply *lic = NULL, *started = NULL;
-	const Keyport__License__License *l;
-	kp_offline_request oreq;
-	kp_token_claims claims;
-	act_sign_arg sarg;
-	PGresult *row = NULL;
-	json_t *meta = NULL;
-	char *file = NULL;
-	int64_t now = kp_now(), validity;
-	int rv, st, created = 0;
-	act_row ar;
-
-	memset(&claims, 0, sizeof(claims));
-	rv = kp_rpc_unpack(
-	    ctx, &keyport__activation__offline_activate_request__descriptor,
-	    (ProtobufCMessage **)&req);
-	if (rv != KP_OK)
-		return rv;
-	validity = req->response_validity > 0 ? req->response_validity
-	                                      : KP_OFFLINE_RESPONSE_VALIDITY;
-	if (!act_is_uuid(req->license_id)) {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no such license");
-		goto out;
-	}
-	/* the caller must see the license before the file is looked at */
-	if ((rv = act_get_license(ctx, req->license_id, &lic)) != KP_OK)
-		goto out;
-	l = lic->license;
-	st = kp_offline_request_parse((const char *)req->file.data,
-	                              req->file.len, now, &oreq);
-	if (st != KP_OFFLINE_OK) {
-		rv = act_offline_fail(ctx, st);
-		goto out;
-	}
-	if (!act_key_equal(oreq.key, l->key) ||
-	    strcmp(oreq.product_id, l->product_id) != 0) {
-		rv = act_offline_fail(ctx, KP_OFFLINE_KEY_MISMATCH);
-		goto out;
-	}
-	if ((rv = act_license_usable(ctx, l, now)) != KP_OK)
-		goto out;
-	areq.key = oreq.key;
-	areq.product_id = oreq.product_id;
-	areq.fingerprint = oreq.fingerprint;
-	areq.hostname = oreq.hostname;
-	areq.os = oreq.os;
-	areq.os_version = oreq.os_version;
-	areq.app_version = oreq.app_version;
-	areq.vm_name = "";
-	areq.nonce = oreq.nonce;
-	areq.offline = 1;
-	areq.client_public_key = oreq.client_public_key;
-	if ((rv = act_check_input(ctx, &areq)) != KP_OK)
-		goto out;
-	if ((rv = act_take_slot(ctx, l, &areq, now, &row, &created,
-	                        &started)) != KP_OK)
-		goto out;
-	if (started != NULL)
-		l = started->license;
-	act_row_read(&ar, row, 0, 0);
-
-	meta = act_metadata(l);
-	claims.metadata_json = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS);
-	claims.expires_at = act_parse_time(l->expires_at);
-	claims.issued_at = now;
-	if (claims.metadata_json == NULL ||
-	    act_copy(claims.activation_id, sizeof(claims.activation_id),
-	             ar.msg.id) ||
-	    act_copy(claims.license_id, sizeof(claims.license_id), l->id) ||
-	    act_copy(claims.product_id, sizeof(claims.product_id),
-	             l->product_id) ||
-	    act_copy(claims.fingerprint, sizeof(claims.fingerprint),
-	             oreq.fingerprint) ||
-	    act_copy(claims.status, sizeof(claims.status),
-	             act_license_status(l, now)) ||
-	    act_copy(claims.nonce, sizeof(claims.nonce), oreq.nonce) ||
-	    act_copy(claims.client_public_key, sizeof(claims.client_public_key),
-	             oreq.client_public_key)) {
-		rv = act_offline_fail(ctx, KP_OFFLINE_MALFORMED);
-		goto out;
-	}
-	sarg.ctx = ctx;
-	sarg.product_id = l->product_id;
-	st = kp_offline_response_create(&claims, now + validity,
-	                                act_offline_sign, &sarg, &file);
-	if (st >= 1000) {
-		rv = ctx->status != KP_OK ? ctx->status : KP_EINTERNAL;
-		goto out;
-	}
-	if (st != KP_OFFLINE_OK) {
-		rv = act_offline_fail(ctx, st);
-		goto out;
-	}
-	rep.file.data = (uint8_t *)file;
-	rep.file.len = strlen(file);
-	rep.activation_id = ar.msg.id;
-	rep.created = created != 0;
-	rv = kp_rpc_reply(ctx, (ProtobufCMessage *)&rep);
-out:
-	free(file);
-	free(claims.metadata_json);
-	json_decref(meta);
-	PQclear(row);
-	if (started)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)started,
-		                                 NULL);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
-	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
-	return rv;
-}
-
-static const char *const act_sql_offline_find =
-    "SELECT client_public_key, fingerprint, deactivated_at IS NOT NULL, "
-    "EXISTS (SELECT 1 FROM deactivation_proofs WHERE proof_id = "
-    "decode($3, 'hex')) FROM activations WHERE id = $1::uuid AND "
-    "license_id = $2::uuid";
-
-static int
-act_offline_deactivate(kp_rpc_ctx *ctx)
-{
-	Keyport__Activation__OfflineDeactivateRequest *req = NULL;
-	Keyport__Activation__DeactivateReply rep =
-	    KEYPORT__ACTIVATION__DEACTIVATE_REPLY__INIT;
-	Keyport__License__LicenseReply *lic = NULL;
-	kp_offline_deactivation d;
-	kp_db *db = kp_service_db(ctx);
-	PGresult *res = NULL, *row = NULL;
-	int64_t now = kp_now();
-	int rv, st, parsed = 0;
-	act_row ar;
-
-	memset(&d, 0, sizeof(d));
-	rv = kp_rpc_unpack(
-	    ctx, &keyport__activation__offline_deactivate_request__descriptor,
-	    (ProtobufCMessage **)&req);
-	if (rv != KP_OK)
-		return rv;
-	if (!act_is_uuid(req->license_id)) {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no such license");
-		goto out;
-	}
-	if ((rv = act_get_license(ctx, req->license_id, &lic)) != KP_OK)
-		goto out;
-	st = kp_offline_deactivation_parse((const char *)req->file.data,
-	                                   req->file.len, &d);
-	if (st != KP_OFFLINE_OK) {
-		rv = act_offline_fail(ctx, st);
-		goto out;
-	}
-	parsed = 1;
-	if (strcmp(d.license_id, lic->license->id) != 0 ||
-	    strcmp(d.product_id, lic->license->product_id) != 0) {
-		rv = act_offline_fail(ctx, KP_OFFLINE_KEY_MISMATCH);
-		goto out;
-	}
-	if (!act_is_uuid(d.activation_id)) {
-		rv = act_offline_fail(ctx, KP_OFFLINE_MALFORMED);
-		goto out;
-	}
-	{
-		const char *p[3] = {d.activation_id, lic->license->id,
-		                    d.proof_id};
-
-		if ((rv = kp_db_query(db, act_sql_offline_find, 3, p, &res)) !=
-		    KP_OK) {
-			rv = act_db_fail(ctx, db, rv);
-			goto out;
-		}
-	}
-	if (PQntuples(res) != 1) {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-		                 "no such activation");
-		goto out;
-	}
-	if (PQgetvalue(res, 0, 0)[0] == '\0') {
-		/* activated online: no client key to check a proof with */
-		rv = act_offline_fail(ctx, KP_OFFLINE_FORGED);
-		goto out;
-	}
-	st = kp_offline_deactivation_verify(&d, PQgetvalue(res, 0, 0),
-	                                    PQgetvalue(res, 0, 1));
-	if (st != KP_OFFLINE_OK) {
-		rv = act_offline_fail(ctx, st);
-		goto out;
-	}
-	if (PQgetvalue(res, 0, 3)[0] == 't') {
-		rv = act_offline_fail(ctx, KP_OFFLINE_REPLAYED);
-		goto out;
-	}
-	if (PQgetvalue(res, 0, 2)[0] == 't') {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
-		                 "the activation was already deactivated");
-		goto out;
-	}
-	if ((rv = act_release(ctx, lic->license, d.activation_id, d.proof_id,
-	                      now, &row)) != KP_OK)
-		goto out;
-	act_row_read(&ar, row, 0, 0);
-	rep.activation = &ar.msg;
-	rv = kp_rpc_reply(ctx, (ProtobufCMessage *)&rep);
-out:
-	if (parsed)
-		kp_offline_deactivation_cleanup(&d);
-	PQclear(res);
-	PQclear(row);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }

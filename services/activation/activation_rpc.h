@@ -3,6 +3,7 @@
 #define ACTIVATION_RPC_H
 
 #include "activation_lcache.h"
+#include "activation_lease.h"
 #include "activation_seen.h"
 #include "activation_token.h"
 #include "kp_rpc.h"
@@ -12,8 +13,9 @@
 /* The service's state (kp_service_set_app), made by act_init. */
 typedef struct act_app {
 	act_signer *signer;
-	act_lcache *lcache; /* license keys seen by heartbeats */
-	act_seen *seen;     /* batched lastSeenAt writes */
+	act_lcache *lcache;   /* license keys seen by heartbeats */
+	act_seen *seen;       /* batched lastSeenAt writes */
+	act_sweeper *sweeper; /* NULL when KEYPORT_LEASE_SWEEP_MS=0 */
 } act_app;
 
 extern const kp_rpc_method act_methods[];

@@ -4,5 +4,7 @@ activation_SRCS := services/activation/activation_main.c \
                    services/activation/activation_lcache.c \
                    services/activation/activation_seen.c \
                    services/activation/activation_rpc.c \
+                   services/activation/activation_offline.c \
+                   services/activation/activation_lease.c \
                    services/activation/activation_token.c
 activation_LIBS :=

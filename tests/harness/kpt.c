@@ -408,6 +408,15 @@ kpt_stack_start(const kpt_opts *o)
 	setenv("KEYPORT_LOG_LEVEL", "debug", 1);
 	setenv("KEYPORT_TEST_CLOCK", "1", 1);
 	setenv("KEYPORT_DB_WAIT_SECONDS", "30", 1);
+	for (size_t i = 0; o != NULL && i < KPT_NENV && o->env[i] != NULL; i++) {
+		const char *eq = strchr(o->env[i], '=');
+
+		if (eq == NULL || eq == o->env[i])
+			kpt_die("kpt_opts.env: not NAME=value: %s", o->env[i]);
+		snprintf(buf, sizeof(buf), "%.*s", (int)(eq - o->env[i]),
+			 o->env[i]);
+		setenv(buf, eq + 1, 1);
+	}
 
 	for (int i = 0; i < KPT_NSVC; i++)
 		kpt_spawn(kpt_services[i]);

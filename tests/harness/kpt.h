@@ -15,8 +15,12 @@
 #include <stddef.h>
 
 /* Options of a stack (all zero: one replica of everything). */
+#define KPT_NENV 8
 typedef struct kpt_opts {
 	int activation_replicas; /* 0 or 1: one; 2: two processes */
+	/* extra "NAME=value" settings for every process of the stack (set
+	 * after the harness's own, so they win), up to the first NULL */
+	const char *env[KPT_NENV];
 } kpt_opts;
 
 /* kpt_stack_start starts everything and waits for /readyz (60 s). Aborts

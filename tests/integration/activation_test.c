@@ -1,7 +1,8 @@
 /* Activations as a client application and a portal user meet them: limits
  * under concurrency with two activation-service processes (over HTTP and
  * at the RPC level), idempotent re-activation, every error code,
- * deactivation limits, leases, delayed expiry and the heartbeat's cost. */
+ * deactivation limits, leases, delayed expiry, the heartbeat's cost, and
+ * 404 on the activation routes of a license the portal user cannot see. */
 #include "kp_err.h"
 #include "kp_rpc.h"
 #include "kp_token.h"
@@ -1033,4 +1034,225 @@ Test(activation, offline_routes_round_trip_and_refuse_bad_files, .timeout = 90)
 	kpt_resp_free(&r);
 	kp_token_claims_cleanup(&claims);
 	(void)req2;
+}
+
+/* ---- the activation routes of a license the caller cannot see -------------
+ */
+
+static char *
+login_as(const char *email, const char *password)
+{
+	char *body =
+	    kpt_jsonf("{s:s, s:s}", "email", email, "password", password);
+	kpt_resp r;
+	char *tok;
+
+	cr_assert_eq(kpt_http("POST", "/v1/auth/login", NULL, body, NULL, &r),
+	             0);
+	free(body);
+	cr_assert_eq(r.status, 200, "login %s: %s", email, r.body);
+	tok = strdup(json_string_value(json_object_get(r.json, "accessToken")));
+	kpt_resp_free(&r);
+	return tok;
+}
+
+/* admin_post creates something as the vendor admin; *id copied out. */
+static void
+admin_post(const char *path, char *body, char *id)
+{
+	kpt_resp r;
+
+	cr_assert_eq(kpt_http("POST", path, admin_token(), body, NULL, &r), 0);
+	free(body);
+	cr_assert_eq(r.status, 201, "POST %s: %s", path, r.body);
+	snprintf(id, 37, "%s",
+	         json_string_value(json_object_get(r.json, "id")));
+	kpt_resp_free(&r);
+}
+
+/* as sends a request as token (body: NULL or a file sent as is). */
+static void
+as(const char *token, const char *method, const char *path, const char *body,
+   kpt_resp *r)
+{
+	if (body == NULL)
+		cr_assert_eq(kpt_http(method, path, token, NULL, NULL, r), 0);
+	else
+		cr_assert_eq(kpt_http_raw(method, path, token, body,
+		                          strlen(body), "application/json",
+		                          NULL, r),
+		             0);
+}
+
+/* A license of org1's user1: user2 (org1, no access to it), the
+ * organization admin and a user of org2 get 404 on every activation route
+ * of it, with the answer of a license that does not exist, and change
+ * nothing; user1 and org1's organization admin are served. */
+Test(activation, invisible_license_answers_404_on_activation_routes,
+     .timeout = 90)
+{
+	char org1[37], org2[37], user1[37], product[37], pkb64[128], lic[37];
+	char key[128], a[64], path[200], email[96], none[37], what[4][200];
+	unsigned char pk[KP_TOKEN_PK_BYTES], sk[KP_TOKEN_SK_BYTES];
+	const char *methods[4] = {"GET", "DELETE", "POST", "POST"};
+	char *tokens[4], *file, *deact, *body;
+	kp_offline_request oreq;
+	kp_token_claims claims;
+	long long acts, deacts;
+	int pid = getpid();
+	kpt_resp r;
+
+	admin_post("/v1/organizations",
+	           kpt_jsonf("{s:s, s:s, s:i}", "name", "Vis One", "email",
+	                     "vis-one@example.com", "allowedUsers", -1),
+	           org1);
+	admin_post("/v1/organizations",
+	           kpt_jsonf("{s:s, s:s, s:i}", "name", "Vis Two", "email",
+	                     "vis-two@example.com", "allowedUsers", -1),
+	           org2);
+	{
+		/* user1 owns the license; the others may not see it */
+		static const char *const who[5][2] = {
+		    {"user1", "user"},
+		    {"user2", "user"},
+		    {"oadm2", "organization-admin"},
+		    {"user3", "user"},
+		    {"oadm1", "organization-admin"}};
+		char id[37];
+
+		for (int i = 0; i < 5; i++) {
+			snprintf(email, sizeof(email), "vis-%s-%d@example.com",
+			         who[i][0], pid);
+			admin_post("/v1/users",
+			           kpt_jsonf("{s:s, s:s, s:s, s:s, s:s, s:s}",
+			                     "email", email, "password",
+			                     "portal-pass-1", "firstName", "F",
+			                     "lastName", "L", "role", who[i][1],
+			                     "organizationId",
+			                     i == 2 || i == 3 ? org2 : org1),
+			           id);
+			if (i == 0)
+				snprintf(user1, sizeof(user1), "%s", id);
+			if (i < 4)
+				tokens[i] = login_as(email, "portal-pass-1");
+		}
+		/* email is now oadm1's (the last one made) */
+	}
+	make_product(product, pkb64, sizeof(pkb64));
+	cr_assert_eq(kp_token_key_decode(pkb64, pk, sizeof(pk)), 0);
+	body = kpt_jsonf("{s:s, s:s, s:i, s:i, s:s}", "productId", product,
+	                 "type", "node-locked", "allowedActivations", 3,
+	                 "allowedDeactivations", 5, "userId", user1);
+	admin_post("/v1/licenses", body, lic);
+	snprintf(path, sizeof(path), "/v1/licenses/%s", lic);
+	as(admin_token(), "GET", path, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(jstr(&r, "organizationId"), org1);
+	snprintf(key, sizeof(key), "%s", jstr(&r, "key"));
+	kpt_resp_free(&r);
+	activate(key, product, "vis-fp-online", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(a, sizeof(a), "%s", jstr(&r, "activationId"));
+	kpt_resp_free(&r);
+
+	/* real files, so nothing but visibility can refuse them: a request,
+	 * and a deactivation proof of an offline activation the owner made */
+	file = offline_request(key, product, "vis-fp-offline", &oreq, sk);
+	snprintf(path, sizeof(path), "/v1/licenses/%s/offline-activations",
+	         lic);
+	as(tokens[0], "POST", path, file, &r);
+	cr_assert_eq(r.status, 200, "the owner's offline activation: %s",
+	             r.body);
+	memset(&claims, 0, sizeof(claims));
+	cr_assert_eq(kp_offline_response_load(r.body, r.len, pk, &oreq,
+	                                      (int64_t)time(NULL), &claims,
+	                                      NULL),
+	             0);
+	kpt_resp_free(&r);
+	cr_assert_eq(kp_offline_deactivation_create(
+	                 &claims, sk, (int64_t)time(NULL), &deact),
+	             0);
+	free(file);
+	file = offline_request(key, product, "vis-fp-offline-2", &oreq, sk);
+	counters(lic, &acts, &deacts);
+	cr_assert_eq(acts, 2);
+	cr_assert_eq(deacts, 0);
+
+	/* the four routes, asked about this license and about none at all */
+	snprintf(none, sizeof(none), "00000000-0000-4000-8000-%012d", pid);
+	for (int n = 0; n < 2; n++) {
+		const char *id = n == 0 ? lic : none;
+
+		snprintf(what[0], sizeof(what[0]),
+		         "/v1/licenses/%s/activations", id);
+		snprintf(what[1], sizeof(what[1]),
+		         "/v1/licenses/%s/activations/%s", id, a);
+		snprintf(what[2], sizeof(what[2]),
+		         "/v1/licenses/%s/offline-activations", id);
+		snprintf(what[3], sizeof(what[3]),
+		         "/v1/licenses/%s/offline-deactivations", id);
+		for (int t = 1; t < 4; t++)
+			for (int k = 0; k < 4; k++) {
+				as(tokens[t], methods[k], what[k],
+				   k == 2   ? file
+				   : k == 3 ? deact
+				            : NULL,
+				   &r);
+				cr_assert_eq(
+				    r.status, 404, "caller %d: %s %s: %ld %s",
+				    t, methods[k], what[k], r.status, r.body);
+				/* the same answer as for no license at all */
+				cr_assert_str_eq(kpt_error_code(&r),
+				                 "NOT_FOUND", "%s %s: %s",
+				                 methods[k], what[k], r.body);
+				kpt_resp_free(&r);
+			}
+	}
+
+	/* nothing changed: no seat taken, none freed, no proof used */
+	counters(lic, &acts, &deacts);
+	cr_assert_eq(acts, 2);
+	cr_assert_eq(deacts, 0);
+	snprintf(path, sizeof(path), "/v1/licenses/%s/activations", lic);
+	as(tokens[0], "GET", path, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 2);
+	{
+		json_t *it;
+		size_t i;
+
+		json_array_foreach(json_object_get(r.json, "items"), i, it)
+		    cr_assert(
+		        json_is_null(json_object_get(it, "deactivatedAt")),
+		        "%s", r.body);
+	}
+	kpt_resp_free(&r);
+
+	/* the organization admin of org1 sees it, and the owner's proof
+	 * still works (it was refused for visibility only) */
+	{
+		char *oadm1 = login_as(email, "portal-pass-1");
+
+		as(oadm1, "GET", path, NULL, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		kpt_resp_free(&r);
+		free(oadm1);
+	}
+	snprintf(path, sizeof(path), "/v1/licenses/%s/offline-deactivations",
+	         lic);
+	as(tokens[0], "POST", path, deact, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	kpt_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/licenses/%s/activations/%s", lic, a);
+	as(tokens[0], "DELETE", path, NULL, &r);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	kpt_resp_free(&r);
+	counters(lic, &acts, &deacts);
+	cr_assert_eq(deacts, 2);
+
+	kp_token_claims_cleanup(&claims);
+	free(deact);
+	free(file);
+	for (int t = 0; t < 4; t++)
+		free(tokens[t]);
 }

@@ -46,6 +46,12 @@ test('the code reads the variables the deployment relies on', () => {
   assert.deepEqual(Object.keys(PORTS).sort(), [...SERVICES].sort());
 });
 
+test('docs/deploy.md documents every KEYPORT_* variable the programs read', () => {
+  const doc = read('docs/deploy.md');
+  for (const n of envVarsRead()) assert.ok(doc.includes(`\`${n}\``), `${n} is read by the code but not documented in docs/deploy.md`);
+  assert.ok(envVarsRead().has('KEYPORT_LEASE_SWEEP_MS'), 'the activation service reads KEYPORT_LEASE_SWEEP_MS');
+});
+
 // ---- compose ------------------------------------------------------------
 const compose = parse(read('compose.yaml'), { merge: true });
 const cs = compose.services;
