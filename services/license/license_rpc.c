@@ -7,6 +7,9 @@
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "proto/activation.pb-c.h"
+#include "proto/auth.pb-c.h"
+#include "proto/org.pb-c.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -251,18 +254,18 @@ static int
 owner_check(kp_rpc_ctx *ctx, const char *user_id, const char **org_id,
             char *org_buf, size_t org_len)
 {
-	Keyport__License__AuthGetUserRequest ureq =
-	    KEYPORT__LICENSE__AUTH_GET_USER_REQUEST__INIT;
-	Keyport__License__OrgGetOrganizationRequest oreq =
-	    KEYPORT__LICENSE__ORG_GET_ORGANIZATION_REQUEST__INIT;
-	Keyport__License__AuthUserReply *u = NULL;
+	Keyport__Auth__GetUserRequest ureq =
+	    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+	Keyport__Org__GetOrganizationRequest oreq =
+	    KEYPORT__ORG__GET_ORGANIZATION_REQUEST__INIT;
+	Keyport__Auth__UserReply *u = NULL;
 	int rv = KP_OK;
 
 	if (user_id[0] != '\0') {
 		ureq.id = (char *)user_id;
 		rv = kp_service_call(
 		    ctx, "auth", "auth.GetUser", 1, &ureq.base,
-		    &keyport__license__auth_user_reply__descriptor,
+		    &keyport__auth__user_reply__descriptor,
 		    (ProtobufCMessage **)&u);
 		if (rv != KP_OK) {
 			if (call_unknown_method(ctx))
@@ -313,9 +316,9 @@ out:
 static int
 license_counters(kp_rpc_ctx *ctx, license_set *s)
 {
-	Keyport__License__ActCountersRequest req =
-	    KEYPORT__LICENSE__ACT_COUNTERS_REQUEST__INIT;
-	Keyport__License__ActCountersReply *reply = NULL;
+	Keyport__Activation__CountersRequest req =
+	    KEYPORT__ACTIVATION__COUNTERS_REQUEST__INIT;
+	Keyport__Activation__CountersReply *reply = NULL;
 	char **ids = NULL;
 	int rv = KP_OK;
 
@@ -329,7 +332,7 @@ license_counters(kp_rpc_ctx *ctx, license_set *s)
 	req.license_ids = ids;
 	rv = kp_service_call(ctx, "activation", "activation.Counters", 1,
 	                     &req.base,
-	                     &keyport__license__act_counters_reply__descriptor,
+	                     &keyport__activation__counters_reply__descriptor,
 	                     (ProtobufCMessage **)&reply);
 	if (rv != KP_OK) {
 		if (call_unknown_method(ctx))
@@ -357,9 +360,9 @@ out:
 static int
 visible_ids(kp_rpc_ctx *ctx, char **out)
 {
-	Keyport__License__OrgVisibleLicensesRequest req =
-	    KEYPORT__LICENSE__ORG_VISIBLE_LICENSES_REQUEST__INIT;
-	Keyport__License__OrgVisibleLicensesReply *reply = NULL;
+	Keyport__Org__VisibleLicensesRequest req =
+	    KEYPORT__ORG__VISIBLE_LICENSES_REQUEST__INIT;
+	Keyport__Org__VisibleLicensesReply *reply = NULL;
 	size_t len = 3, o = 0;
 	int rv;
 
@@ -367,7 +370,7 @@ visible_ids(kp_rpc_ctx *ctx, char **out)
 	req.user_id = (char *)ctx->caller->user_id;
 	rv = kp_service_call(
 	    ctx, "org", "org.VisibleLicenses", 1, &req.base,
-	    &keyport__license__org_visible_licenses_reply__descriptor,
+	    &keyport__org__visible_licenses_reply__descriptor,
 	    (ProtobufCMessage **)&reply);
 	if (rv != KP_OK && !call_unknown_method(ctx))
 		return rv;
@@ -1229,8 +1232,8 @@ int
 license_delete(kp_rpc_ctx *ctx)
 {
 	Keyport__License__LicenseIdRequest *req = NULL;
-	Keyport__License__OrgLicenseRemovedRequest removed =
-	    KEYPORT__LICENSE__ORG_LICENSE_REMOVED_REQUEST__INIT;
+	Keyport__Org__LicenseRemovedRequest removed =
+	    KEYPORT__ORG__LICENSE_REMOVED_REQUEST__INIT;
 	Keyport__License__Empty reply = KEYPORT__LICENSE__EMPTY__INIT;
 	const char *id;
 	PGresult *res = NULL;
