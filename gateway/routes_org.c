@@ -124,28 +124,21 @@ orgs_create(gw_request *r, gw_response *w)
 	json_decref(in);
 }
 
+static json_t *
+org_item_json(const ProtobufCMessage *m)
+{
+	return org_json((const Keyport__Org__Organization *)m);
+}
+
 static void
 orgs_list(gw_request *r, gw_response *w)
 {
 	Keyport__Org__ListOrganizationsRequest q =
 	    KEYPORT__ORG__LIST_ORGANIZATIONS_REQUEST__INIT;
-	Keyport__Org__ListOrganizationsReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	q.page = page;
-	q.limit = limit;
-	if (gw_rpc(r, w, GW_ORG, "org.ListOrganizations", 1, &q.base,
-	           &keyport__org__list_organizations_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_organizations; i++)
-		json_array_append_new(items, org_json(rep->organizations[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_ORG, "org.ListOrganizations", &q.base,
+	            &keyport__org__list_organizations_reply__descriptor,
+	            "organizations", org_item_json, NULL);
 }
 
 static void
@@ -271,23 +264,10 @@ users_list(gw_request *r, gw_response *w)
 {
 	Keyport__Org__ListOrganizationsRequest q =
 	    KEYPORT__ORG__LIST_ORGANIZATIONS_REQUEST__INIT;
-	Keyport__Auth__ListUsersReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	q.page = page;
-	q.limit = limit;
-	if (gw_rpc(r, w, GW_ORG, "org.ListOrgUsers", 1, &q.base,
-	           &keyport__auth__list_users_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_users; i++)
-		json_array_append_new(items, gw_user_json(rep->users[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_ORG, "org.ListOrgUsers", &q.base,
+	            &keyport__auth__list_users_reply__descriptor, "users",
+	            gw_user_item_json, NULL);
 }
 
 static void
@@ -386,28 +366,21 @@ groups_create(gw_request *r, gw_response *w)
 	json_decref(in);
 }
 
+static json_t *
+group_item_json(const ProtobufCMessage *m)
+{
+	return group_json((const Keyport__Org__Group *)m, 0);
+}
+
 static void
 groups_list(gw_request *r, gw_response *w)
 {
 	Keyport__Org__ListGroupsRequest q =
 	    KEYPORT__ORG__LIST_GROUPS_REQUEST__INIT;
-	Keyport__Org__ListGroupsReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	q.page = page;
-	q.limit = limit;
-	if (gw_rpc(r, w, GW_ORG, "org.ListGroups", 1, &q.base,
-	           &keyport__org__list_groups_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_groups; i++)
-		json_array_append_new(items, group_json(rep->groups[i], 0));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_ORG, "org.ListGroups", &q.base,
+	            &keyport__org__list_groups_reply__descriptor, "groups",
+	            group_item_json, NULL);
 }
 
 static void
