@@ -4,7 +4,8 @@
  * table (gw_routes.c collects each area's table), authenticates it when the
  * route asks for it, and calls the route's handler on the complete request.
  * A handler turns JSON into a protobuf request, calls one service over NNG
- * with gw_rpc, and turns the reply into JSON with gw_json / gw_error.
+ * with gw_rpc, and turns the reply into JSON with gw_json / gw_error. A
+ * paged list route is one gw_list_rpc call.
  */
 #ifndef GW_H
 #define GW_H
@@ -166,7 +167,7 @@ typedef json_t *(*gw_item_json)(const ProtobufCMessage *item);
 /* A list route's own query filters: reads them into req after the page
  * parameters were read; returns 0, or -1 with 400 written. */
 typedef int (*gw_list_filter)(gw_request *r, gw_response *w,
-			      ProtobufCMessage *req);
+                              ProtobufCMessage *req);
 
 /* gw_list_rpc answers a paged list route: reads ?page= and ?limit=
  * (gw_page) into req's int32 fields "page" and "limit", runs filter (may be
@@ -178,9 +179,9 @@ typedef int (*gw_list_filter)(gw_request *r, gw_response *w,
  * answered in w (400 from gw_page or filter, the service's error, 500 when
  * req or reply_desc lack those fields). */
 void gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
-		 const char *method, ProtobufCMessage *req,
-		 const ProtobufCMessageDescriptor *reply_desc,
-		 const char *items_field, gw_item_json to_json,
-		 gw_list_filter filter);
+                 const char *method, ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *reply_desc,
+                 const char *items_field, gw_item_json to_json,
+                 gw_list_filter filter);
 
 #endif

@@ -207,7 +207,7 @@ gw_list(json_t *items, int page, int limit, int64_t total)
 /* gw_list_field: field name of desc when it has the label and type. */
 static const ProtobufCFieldDescriptor *
 gw_list_field(const ProtobufCMessageDescriptor *desc, const char *name,
-	      ProtobufCLabel label, ProtobufCType type)
+              ProtobufCLabel label, ProtobufCType type)
 {
 	const ProtobufCFieldDescriptor *f =
 	    protobuf_c_message_descriptor_get_field_by_name(desc, name);
@@ -219,10 +219,10 @@ gw_list_field(const ProtobufCMessageDescriptor *desc, const char *name,
 
 void
 gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
-	    const char *method, ProtobufCMessage *req,
-	    const ProtobufCMessageDescriptor *reply_desc,
-	    const char *items_field, gw_item_json to_json,
-	    gw_list_filter filter)
+            const char *method, ProtobufCMessage *req,
+            const ProtobufCMessageDescriptor *reply_desc,
+            const char *items_field, gw_item_json to_json,
+            gw_list_filter filter)
 {
 	const ProtobufCFieldDescriptor *fpage, *flimit, *fitems, *ftotal;
 	ProtobufCMessage *rep = NULL, **items;
@@ -231,14 +231,14 @@ gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
 	int page, limit;
 
 	fpage = gw_list_field(req->descriptor, "page", PROTOBUF_C_LABEL_NONE,
-			      PROTOBUF_C_TYPE_INT32);
+	                      PROTOBUF_C_TYPE_INT32);
 	flimit = gw_list_field(req->descriptor, "limit", PROTOBUF_C_LABEL_NONE,
-			       PROTOBUF_C_TYPE_INT32);
-	fitems = gw_list_field(reply_desc, items_field,
-			       PROTOBUF_C_LABEL_REPEATED,
-			       PROTOBUF_C_TYPE_MESSAGE);
+	                       PROTOBUF_C_TYPE_INT32);
+	fitems =
+	    gw_list_field(reply_desc, items_field, PROTOBUF_C_LABEL_REPEATED,
+	                  PROTOBUF_C_TYPE_MESSAGE);
 	ftotal = gw_list_field(reply_desc, "total", PROTOBUF_C_LABEL_NONE,
-			       PROTOBUF_C_TYPE_INT64);
+	                       PROTOBUF_C_TYPE_INT64);
 	if (fpage == NULL || flimit == NULL || fitems == NULL ||
 	    ftotal == NULL) {
 		gw_error(w, 500, "INTERNAL", "%s: not a list method", method);
@@ -257,6 +257,6 @@ gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(arr, to_json(items[i]));
 	gw_json(w, 200,
-		gw_list(arr, page, limit, GW_FIELD(rep, ftotal, int64_t)));
+	        gw_list(arr, page, limit, GW_FIELD(rep, ftotal, int64_t)));
 	protobuf_c_message_free_unpacked(rep, NULL);
 }

@@ -273,8 +273,7 @@ users_list(gw_request *r, gw_response *w)
 static void
 users_get(gw_request *r, gw_response *w)
 {
-	Keyport__Auth__GetUserRequest q =
-	    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+	Keyport__Auth__GetUserRequest q = KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
@@ -321,8 +320,7 @@ users_update(gw_request *r, gw_response *w)
 static void
 users_delete(gw_request *r, gw_response *w)
 {
-	Keyport__Auth__GetUserRequest q =
-	    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+	Keyport__Auth__GetUserRequest q = KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;

@@ -263,10 +263,9 @@ owner_check(kp_rpc_ctx *ctx, const char *user_id, const char **org_id,
 
 	if (user_id[0] != '\0') {
 		ureq.id = (char *)user_id;
-		rv = kp_service_call(
-		    ctx, "auth", "auth.GetUser", 1, &ureq.base,
-		    &keyport__auth__user_reply__descriptor,
-		    (ProtobufCMessage **)&u);
+		rv = kp_service_call(ctx, "auth", "auth.GetUser", 1, &ureq.base,
+		                     &keyport__auth__user_reply__descriptor,
+		                     (ProtobufCMessage **)&u);
 		if (rv != KP_OK) {
 			if (call_unknown_method(ctx))
 				rv = KP_OK;
@@ -368,10 +367,9 @@ visible_ids(kp_rpc_ctx *ctx, char **out)
 
 	*out = NULL;
 	req.user_id = (char *)ctx->caller->user_id;
-	rv = kp_service_call(
-	    ctx, "org", "org.VisibleLicenses", 1, &req.base,
-	    &keyport__org__visible_licenses_reply__descriptor,
-	    (ProtobufCMessage **)&reply);
+	rv = kp_service_call(ctx, "org", "org.VisibleLicenses", 1, &req.base,
+	                     &keyport__org__visible_licenses_reply__descriptor,
+	                     (ProtobufCMessage **)&reply);
 	if (rv != KP_OK && !call_unknown_method(ctx))
 		return rv;
 	for (size_t i = 0; reply != NULL && i < reply->n_license_ids; i++)

@@ -312,11 +312,10 @@ org_count(kp_rpc_ctx *ctx, const char *id, int64_t *users, int64_t *licenses)
 	if ((rv = kp_service_call(ctx, "auth", "auth.CountUsers", 1, &aq.base,
 	                          &keyport__auth__count_reply__descriptor,
 	                          (ProtobufCMessage **)&ac)) != KP_OK ||
-	    (rv = kp_service_call(ctx, "license",
-	                          "license.CountOrganizationLicenses", 1,
-	                          &lq.base,
-	                          &keyport__license__count_reply__descriptor,
-	                          (ProtobufCMessage **)&lc)) != KP_OK)
+	    (rv = kp_service_call(
+	         ctx, "license", "license.CountOrganizationLicenses", 1,
+	         &lq.base, &keyport__license__count_reply__descriptor,
+	         (ProtobufCMessage **)&lc)) != KP_OK)
 		goto out;
 	*users = ac->count;
 	*licenses = lc->count;
@@ -435,9 +434,9 @@ org_user_create(kp_rpc_ctx *ctx)
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__auth__create_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__create_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	q.role = req->role[0] != '\0' ? req->role : ORG_ROLE_USER;
 	if ((rv = org_check_role(ctx, q.role)) != KP_OK)
@@ -486,15 +485,14 @@ int
 org_user_get(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__GetUserRequest *req = NULL;
-	Keyport__Auth__GetUserRequest q =
-	    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+	Keyport__Auth__GetUserRequest q = KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 	int rv;
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__auth__get_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__get_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	q.id = req->id;
 	q.scope_organization_id = (char *)ctx->caller->organization_id;
@@ -513,9 +511,9 @@ org_user_update(kp_rpc_ctx *ctx)
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__auth__update_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__update_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->has_role && (rv = org_check_role(ctx, req->role)) != KP_OK)
 		goto out;
@@ -542,9 +540,9 @@ org_user_delete(kp_rpc_ctx *ctx)
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__auth__get_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__get_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	q.id = req->id;
 	q.scope_organization_id = (char *)ctx->caller->organization_id;
