@@ -4,7 +4,8 @@
  * table (gw_routes.c collects each area's table), authenticates it when the
  * route asks for it, and calls the route's handler on the complete request.
  * A handler turns JSON into a protobuf request, calls one service over NNG
- * with gw_rpc, and turns the reply into JSON with gw_json / gw_error.
+ * with gw_rpc, and turns the reply into JSON with gw_json / gw_error. A
+ * paged list route is one gw_list_rpc call.
  */
 #ifndef GW_H
 #define GW_H
@@ -156,5 +157,31 @@ const char *gw_param_uuid(gw_request *r, gw_response *w, int i);
 
 /* gw_list wraps items (stolen) in {items,page,limit,total}. */
 json_t *gw_list(json_t *items, int page, int limit, int64_t total);
+
+/* ---- list routes (gw_input.c) ------------------------------------------ */
+
+/* The JSON form of one item of a list reply (a new reference; NULL skips
+ * the item). The item is borrowed. */
+typedef json_t *(*gw_item_json)(const ProtobufCMessage *item);
+
+/* A list route's own query filters: reads them into req after the page
+ * parameters were read; returns 0, or -1 with 400 written. */
+typedef int (*gw_list_filter)(gw_request *r, gw_response *w,
+                              ProtobufCMessage *req);
+
+/* gw_list_rpc answers a paged list route: reads ?page= and ?limit=
+ * (gw_page) into req's int32 fields "page" and "limit", runs filter (may be
+ * NULL), calls method on service (idempotent), converts every item of the
+ * reply's repeated message field items_field with to_json and answers 200
+ * {items,page,limit,total} (total: the reply's int64 field "total").
+ * req and the strings it points to are borrowed (the caller's, typically
+ * on its stack); the reply is unpacked and freed inside. Every failure is
+ * answered in w (400 from gw_page or filter, the service's error, 500 when
+ * req or reply_desc lack those fields). */
+void gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
+                 const char *method, ProtobufCMessage *req,
+                 const ProtobufCMessageDescriptor *reply_desc,
+                 const char *items_field, gw_item_json to_json,
+                 gw_list_filter filter);
 
 #endif

@@ -1,6 +1,7 @@
 /* gw_input: reading and validating request input; every rejection is a 400
  * INVALID_INPUT that names the offending field. */
 #include "gw.h"
+#include "kp_err.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -201,4 +202,61 @@ gw_list(json_t *items, int page, int limit, int64_t total)
 	return json_pack("{s:o, s:i, s:i, s:I}", "items",
 			 items ? items : json_array(), "page", page, "limit",
 			 limit, "total", (json_int_t)total);
+}
+
+/* gw_list_field: field name of desc when it has the label and type. */
+static const ProtobufCFieldDescriptor *
+gw_list_field(const ProtobufCMessageDescriptor *desc, const char *name,
+              ProtobufCLabel label, ProtobufCType type)
+{
+	const ProtobufCFieldDescriptor *f =
+	    protobuf_c_message_descriptor_get_field_by_name(desc, name);
+
+	return f != NULL && f->label == label && f->type == type ? f : NULL;
+}
+
+#define GW_FIELD(msg, f, type) (*(type *)((char *)(msg) + (f)->offset))
+
+void
+gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
+            const char *method, ProtobufCMessage *req,
+            const ProtobufCMessageDescriptor *reply_desc,
+            const char *items_field, gw_item_json to_json,
+            gw_list_filter filter)
+{
+	const ProtobufCFieldDescriptor *fpage, *flimit, *fitems, *ftotal;
+	ProtobufCMessage *rep = NULL, **items;
+	json_t *arr;
+	size_t n;
+	int page, limit;
+
+	fpage = gw_list_field(req->descriptor, "page", PROTOBUF_C_LABEL_NONE,
+	                      PROTOBUF_C_TYPE_INT32);
+	flimit = gw_list_field(req->descriptor, "limit", PROTOBUF_C_LABEL_NONE,
+	                       PROTOBUF_C_TYPE_INT32);
+	fitems =
+	    gw_list_field(reply_desc, items_field, PROTOBUF_C_LABEL_REPEATED,
+	                  PROTOBUF_C_TYPE_MESSAGE);
+	ftotal = gw_list_field(reply_desc, "total", PROTOBUF_C_LABEL_NONE,
+	                       PROTOBUF_C_TYPE_INT64);
+	if (fpage == NULL || flimit == NULL || fitems == NULL ||
+	    ftotal == NULL) {
+		gw_error(w, 500, "INTERNAL", "%s: not a list method", method);
+		return;
+	}
+	if (gw_page(r, w, &page, &limit) != 0 ||
+	    (filter != NULL && filter(r, w, req) != 0))
+		return;
+	GW_FIELD(req, fpage, int32_t) = page;
+	GW_FIELD(req, flimit, int32_t) = limit;
+	if (gw_rpc(r, w, service, method, 1, req, reply_desc, &rep) != KP_OK)
+		return;
+	n = *(size_t *)((char *)rep + fitems->quantifier_offset);
+	items = GW_FIELD(rep, fitems, ProtobufCMessage **);
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(arr, to_json(items[i]));
+	gw_json(w, 200,
+	        gw_list(arr, page, limit, GW_FIELD(rep, ftotal, int64_t)));
+	protobuf_c_message_free_unpacked(rep, NULL);
 }

@@ -19,3 +19,9 @@ gw_user_json(const Keyport__Auth__User *u)
 	    gw_user_str_or_null(u->organization_id), "disabled", u->disabled,
 	    "createdAt", u->created_at, "updatedAt", u->updated_at);
 }
+
+json_t *
+gw_user_item_json(const ProtobufCMessage *item)
+{
+	return gw_user_json((const Keyport__Auth__User *)item);
+}

@@ -11,4 +11,8 @@
  * when the user has none). */
 json_t *gw_user_json(const Keyport__Auth__User *u);
 
+/* gw_user_item_json is gw_user_json as a gw_item_json (for gw_list_rpc);
+ * item is a Keyport__Auth__User. */
+json_t *gw_user_item_json(const ProtobufCMessage *item);
+
 #endif

@@ -168,34 +168,25 @@ act_route_deactivate(gw_request *r, gw_response *w)
 	json_decref(in);
 }
 
+static json_t *
+act_item_json(const ProtobufCMessage *m)
+{
+	return act_json((const Keyport__Activation__Activation *)m);
+}
+
 /* GET /v1/licenses/{id}/activations */
 static void
 act_route_list(gw_request *r, gw_response *w)
 {
 	Keyport__Activation__ListActivationsRequest req =
 	    KEYPORT__ACTIVATION__LIST_ACTIVATIONS_REQUEST__INIT;
-	Keyport__Activation__ListActivationsReply *rep = NULL;
-	json_t *items;
-	const char *id;
-	int page, limit;
 
-	if ((id = gw_param_uuid(r, w, 0)) == NULL)
+	if ((req.license_id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	req.license_id = (char *)id;
-	req.page = page;
-	req.limit = limit;
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.ListActivations", 1,
-	           (ProtobufCMessage *)&req,
-	           &keyport__activation__list_activations_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_activations; i++)
-		json_array_append_new(items, act_json(rep->activations[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
+	gw_list_rpc(r, w, GW_ACTIVATION, "activation.ListActivations",
+	            &req.base,
+	            &keyport__activation__list_activations_reply__descriptor,
+	            "activations", act_item_json, NULL);
 }
 
 /* DELETE /v1/licenses/{id}/activations/{activationId} */

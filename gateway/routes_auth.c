@@ -235,29 +235,22 @@ out:
 	json_decref(in);
 }
 
+static json_t *
+auth_pat_item_json(const ProtobufCMessage *m)
+{
+	return auth_pat_json((const Keyport__Auth__PersonalAccessToken *)m);
+}
+
 /* GET /v1/personal-access-tokens */
 static void
 auth_pat_list(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__ListPatsRequest req =
 	    KEYPORT__AUTH__LIST_PATS_REQUEST__INIT;
-	Keyport__Auth__ListPatsReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	req.page = page;
-	req.limit = limit;
-	if (gw_rpc(r, w, GW_AUTH, "auth.ListPersonalAccessTokens", 1, &req.base,
-	           &keyport__auth__list_pats_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_tokens; i++)
-		json_array_append_new(items, auth_pat_json(rep->tokens[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	keyport__auth__list_pats_reply__free_unpacked(rep, NULL);
+	gw_list_rpc(r, w, GW_AUTH, "auth.ListPersonalAccessTokens", &req.base,
+	            &keyport__auth__list_pats_reply__descriptor, "tokens",
+	            auth_pat_item_json, NULL);
 }
 
 /* DELETE /v1/personal-access-tokens/{id} -> 204 */

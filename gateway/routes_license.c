@@ -62,15 +62,11 @@ answer_license(gw_response *w, int status, Keyport__License__LicenseReply *rep)
 		gw_json(w, status, license_json(rep->license));
 }
 
-static void
-answer_list(gw_response *w, Keyport__License__ListLicensesReply *rep, int page,
-            int limit)
+/* license_json as a gw_item_json (the list routes). */
+static json_t *
+license_item_json(const ProtobufCMessage *m)
 {
-	json_t *items = json_array();
-
-	for (size_t i = 0; i < rep->n_licenses; i++)
-		json_array_append_new(items, license_json(rep->licenses[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
+	return license_json((const Keyport__License__License *)m);
 }
 
 /* ---- input ----------------------------------------------------------------
@@ -178,28 +174,21 @@ out:
 	json_decref(in);
 }
 
+static json_t *
+product_item_json(const ProtobufCMessage *m)
+{
+	return product_json((const Keyport__License__Product *)m);
+}
+
 static void
 products_list(gw_request *r, gw_response *w)
 {
 	Keyport__License__ListProductsRequest req =
 	    KEYPORT__LICENSE__LIST_PRODUCTS_REQUEST__INIT;
-	Keyport__License__ListProductsReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	req.page = page;
-	req.limit = limit;
-	if (gw_rpc(r, w, GW_LICENSE, "license.ListProducts", 1, &req.base,
-	           &keyport__license__list_products_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_products; i++)
-		json_array_append_new(items, product_json(rep->products[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_LICENSE, "license.ListProducts", &req.base,
+	            &keyport__license__list_products_reply__descriptor,
+	            "products", product_item_json, NULL);
 }
 
 /* ---- licenses -------------------------------------------------------------
@@ -269,20 +258,18 @@ out:
 	json_decref(in);
 }
 
-static void
-licenses_list(gw_request *r, gw_response *w)
+/* The filters of GET /v1/licenses: productId, userId, organizationId (UUIDs),
+ * status, key (at most 64 bytes), sort; absent ones are "". */
+static int
+licenses_list_filter(gw_request *r, gw_response *w, ProtobufCMessage *m)
 {
 	static const char *const uuids[] = {"productId", "userId",
 	                                    "organizationId"};
-	Keyport__License__ListLicensesRequest req =
-	    KEYPORT__LICENSE__LIST_LICENSES_REQUEST__INIT;
-	Keyport__License__ListLicensesReply *rep = NULL;
+	Keyport__License__ListLicensesRequest *req =
+	    (Keyport__License__ListLicensesRequest *)m;
 	const char *vals[3];
 	const char *s;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
 	for (int i = 0; i < 3; i++) {
 		vals[i] = gw_query(r, uuids[i]);
 		if (vals[i] == NULL)
@@ -290,30 +277,34 @@ licenses_list(gw_request *r, gw_response *w)
 		if (vals[i][0] != '\0' && !gw_input_uuid(vals[i])) {
 			gw_error(w, 400, "INVALID_INPUT", "%s: a UUID",
 			         uuids[i]);
-			return;
+			return -1;
 		}
 	}
-	req.product_id = (char *)vals[0];
-	req.user_id = (char *)vals[1];
-	req.organization_id = (char *)vals[2];
+	req->product_id = (char *)vals[0];
+	req->user_id = (char *)vals[1];
+	req->organization_id = (char *)vals[2];
 	s = gw_query(r, "status");
-	req.status = (char *)(s ? s : "");
+	req->status = (char *)(s ? s : "");
 	s = gw_query(r, "key");
 	if (s != NULL && strlen(s) > 64) {
 		gw_error(w, 400, "INVALID_INPUT", "key: at most 64 characters");
-		return;
+		return -1;
 	}
-	req.key = (char *)(s ? s : "");
+	req->key = (char *)(s ? s : "");
 	s = gw_query(r, "sort");
-	req.sort = (char *)(s ? s : "");
-	req.page = page;
-	req.limit = limit;
-	if (gw_rpc(r, w, GW_LICENSE, "license.ListLicenses", 1, &req.base,
-	           &keyport__license__list_licenses_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	answer_list(w, rep, page, limit);
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	req->sort = (char *)(s ? s : "");
+	return 0;
+}
+
+static void
+licenses_list(gw_request *r, gw_response *w)
+{
+	Keyport__License__ListLicensesRequest req =
+	    KEYPORT__LICENSE__LIST_LICENSES_REQUEST__INIT;
+
+	gw_list_rpc(r, w, GW_LICENSE, "license.ListLicenses", &req.base,
+	            &keyport__license__list_licenses_reply__descriptor,
+	            "licenses", license_item_json, licenses_list_filter);
 }
 
 static void
@@ -321,19 +312,10 @@ licenses_mine(gw_request *r, gw_response *w)
 {
 	Keyport__License__ListMyLicensesRequest req =
 	    KEYPORT__LICENSE__LIST_MY_LICENSES_REQUEST__INIT;
-	Keyport__License__ListLicensesReply *rep = NULL;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	req.page = page;
-	req.limit = limit;
-	if (gw_rpc(r, w, GW_LICENSE, "license.ListMyLicenses", 1, &req.base,
-	           &keyport__license__list_licenses_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	answer_list(w, rep, page, limit);
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_LICENSE, "license.ListMyLicenses", &req.base,
+	            &keyport__license__list_licenses_reply__descriptor,
+	            "licenses", license_item_json, NULL);
 }
 
 /* GET /v1/licenses/{id}: any signed-in user; the service applies the

@@ -2,6 +2,7 @@
  * and user groups, and the vendor's portal customization. Every route
  * calls the org service, which scopes by the caller it is passed. */
 #include "gw.h"
+#include "gw_user.h"
 #include "kp_err.h"
 #include "proto/org.pb-c.h"
 
@@ -29,18 +30,7 @@ org_json(const Keyport__Org__Organization *o)
 }
 
 static json_t *
-user_json(const Keyport__Org__AuthUser *u)
-{
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:b, s:s, s:o}", "id",
-	                 u->id, "email", u->email, "firstName", u->first_name,
-	                 "lastName", u->last_name, "role", u->role,
-	                 "organizationId", str_or_null(u->organization_id),
-	                 "disabled", u->disabled, "createdAt", u->created_at,
-	                 "updatedAt", str_or_null(u->updated_at));
-}
-
-static json_t *
-license_json(const Keyport__Org__LicLicense *l)
+license_json(const Keyport__License__License *l)
 {
 	return json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "id", l->id, "key",
@@ -62,7 +52,7 @@ group_json(const Keyport__Org__Group *g, int members)
 		json_t *users = json_array(), *lics = json_array();
 
 		for (size_t i = 0; i < g->n_users; i++)
-			json_array_append_new(users, user_json(g->users[i]));
+			json_array_append_new(users, gw_user_json(g->users[i]));
 		for (size_t i = 0; i < g->n_licenses; i++)
 			json_array_append_new(lics,
 			                      license_json(g->licenses[i]));
@@ -134,28 +124,21 @@ orgs_create(gw_request *r, gw_response *w)
 	json_decref(in);
 }
 
+static json_t *
+org_item_json(const ProtobufCMessage *m)
+{
+	return org_json((const Keyport__Org__Organization *)m);
+}
+
 static void
 orgs_list(gw_request *r, gw_response *w)
 {
 	Keyport__Org__ListOrganizationsRequest q =
 	    KEYPORT__ORG__LIST_ORGANIZATIONS_REQUEST__INIT;
-	Keyport__Org__ListOrganizationsReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	q.page = page;
-	q.limit = limit;
-	if (gw_rpc(r, w, GW_ORG, "org.ListOrganizations", 1, &q.base,
-	           &keyport__org__list_organizations_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_organizations; i++)
-		json_array_append_new(items, org_json(rep->organizations[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_ORG, "org.ListOrganizations", &q.base,
+	            &keyport__org__list_organizations_reply__descriptor,
+	            "organizations", org_item_json, NULL);
 }
 
 static void
@@ -241,21 +224,21 @@ static void
 user_reply(gw_request *r, gw_response *w, int status, const char *method,
            const ProtobufCMessage *req)
 {
-	Keyport__Org__AuthUserReply *rep = NULL;
+	Keyport__Auth__UserReply *rep = NULL;
 
 	if (gw_rpc(r, w, GW_ORG, method, 0, req,
-	           &keyport__org__auth_user_reply__descriptor,
+	           &keyport__auth__user_reply__descriptor,
 	           (ProtobufCMessage **)&rep) != KP_OK)
 		return;
-	gw_json(w, status, user_json(rep->user));
+	gw_json(w, status, gw_user_json(rep->user));
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
 }
 
 static void
 users_create(gw_request *r, gw_response *w)
 {
-	Keyport__Org__AuthCreateUserRequest q =
-	    KEYPORT__ORG__AUTH_CREATE_USER_REQUEST__INIT;
+	Keyport__Auth__CreateUserRequest q =
+	    KEYPORT__AUTH__CREATE_USER_REQUEST__INIT;
 	const char *email, *pw, *first, *last, *role;
 	json_t *in = gw_input_object(r, w);
 
@@ -281,30 +264,16 @@ users_list(gw_request *r, gw_response *w)
 {
 	Keyport__Org__ListOrganizationsRequest q =
 	    KEYPORT__ORG__LIST_ORGANIZATIONS_REQUEST__INIT;
-	Keyport__Org__AuthListUsersReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	q.page = page;
-	q.limit = limit;
-	if (gw_rpc(r, w, GW_ORG, "org.ListOrgUsers", 1, &q.base,
-	           &keyport__org__auth_list_users_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_users; i++)
-		json_array_append_new(items, user_json(rep->users[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_ORG, "org.ListOrgUsers", &q.base,
+	            &keyport__auth__list_users_reply__descriptor, "users",
+	            gw_user_item_json, NULL);
 }
 
 static void
 users_get(gw_request *r, gw_response *w)
 {
-	Keyport__Org__AuthGetUserRequest q =
-	    KEYPORT__ORG__AUTH_GET_USER_REQUEST__INIT;
+	Keyport__Auth__GetUserRequest q = KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
@@ -314,8 +283,8 @@ users_get(gw_request *r, gw_response *w)
 static void
 users_update(gw_request *r, gw_response *w)
 {
-	Keyport__Org__AuthUpdateUserRequest q =
-	    KEYPORT__ORG__AUTH_UPDATE_USER_REQUEST__INIT;
+	Keyport__Auth__UpdateUserRequest q =
+	    KEYPORT__AUTH__UPDATE_USER_REQUEST__INIT;
 	const char *email, *pw, *first, *last, *role;
 	int disabled = 0, has_disabled = 0;
 	json_t *in;
@@ -351,8 +320,7 @@ users_update(gw_request *r, gw_response *w)
 static void
 users_delete(gw_request *r, gw_response *w)
 {
-	Keyport__Org__AuthGetUserRequest q =
-	    KEYPORT__ORG__AUTH_GET_USER_REQUEST__INIT;
+	Keyport__Auth__GetUserRequest q = KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
@@ -396,28 +364,21 @@ groups_create(gw_request *r, gw_response *w)
 	json_decref(in);
 }
 
+static json_t *
+group_item_json(const ProtobufCMessage *m)
+{
+	return group_json((const Keyport__Org__Group *)m, 0);
+}
+
 static void
 groups_list(gw_request *r, gw_response *w)
 {
 	Keyport__Org__ListGroupsRequest q =
 	    KEYPORT__ORG__LIST_GROUPS_REQUEST__INIT;
-	Keyport__Org__ListGroupsReply *rep = NULL;
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	q.page = page;
-	q.limit = limit;
-	if (gw_rpc(r, w, GW_ORG, "org.ListGroups", 1, &q.base,
-	           &keyport__org__list_groups_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_groups; i++)
-		json_array_append_new(items, group_json(rep->groups[i], 0));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	protobuf_c_message_free_unpacked(&rep->base, NULL);
+	gw_list_rpc(r, w, GW_ORG, "org.ListGroups", &q.base,
+	            &keyport__org__list_groups_reply__descriptor, "groups",
+	            group_item_json, NULL);
 }
 
 static void

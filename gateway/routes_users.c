@@ -68,35 +68,32 @@ out:
 }
 
 /* GET /v1/users[?organizationId=] */
+/* organizationId: "" (all) or a UUID. */
+static int
+users_list_filter(gw_request *r, gw_response *w, ProtobufCMessage *m)
+{
+	Keyport__Auth__ListUsersRequest *req =
+	    (Keyport__Auth__ListUsersRequest *)m;
+	const char *org = gw_query(r, "organizationId");
+
+	if (org != NULL && org[0] != '\0' && !gw_input_uuid(org)) {
+		gw_error(w, 400, "INVALID_INPUT",
+		         "organizationId must be a UUID");
+		return -1;
+	}
+	req->organization_id = (char *)(org ? org : "");
+	return 0;
+}
+
 static void
 users_list(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__ListUsersRequest req =
 	    KEYPORT__AUTH__LIST_USERS_REQUEST__INIT;
-	Keyport__Auth__ListUsersReply *rep = NULL;
-	const char *org = gw_query(r, "organizationId");
-	json_t *items;
-	int page, limit;
 
-	if (gw_page(r, w, &page, &limit) != 0)
-		return;
-	if (org != NULL && org[0] != '\0' && !gw_input_uuid(org)) {
-		gw_error(w, 400, "INVALID_INPUT",
-		         "organizationId must be a UUID");
-		return;
-	}
-	req.organization_id = (char *)(org ? org : "");
-	req.page = page;
-	req.limit = limit;
-	if (gw_rpc(r, w, GW_AUTH, "auth.ListUsers", 1, &req.base,
-	           &keyport__auth__list_users_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
-		return;
-	items = json_array();
-	for (size_t i = 0; i < rep->n_users; i++)
-		json_array_append_new(items, gw_user_json(rep->users[i]));
-	gw_json(w, 200, gw_list(items, page, limit, rep->total));
-	keyport__auth__list_users_reply__free_unpacked(rep, NULL);
+	gw_list_rpc(r, w, GW_AUTH, "auth.ListUsers", &req.base,
+	            &keyport__auth__list_users_reply__descriptor, "users",
+	            gw_user_item_json, users_list_filter);
 }
 
 /* GET /v1/users/{id} */

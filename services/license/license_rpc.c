@@ -8,6 +8,8 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "proto/activation.pb-c.h"
+#include "proto/auth.pb-c.h"
+#include "proto/org.pb-c.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -252,19 +254,18 @@ static int
 owner_check(kp_rpc_ctx *ctx, const char *user_id, const char **org_id,
             char *org_buf, size_t org_len)
 {
-	Keyport__License__AuthGetUserRequest ureq =
-	    KEYPORT__LICENSE__AUTH_GET_USER_REQUEST__INIT;
-	Keyport__License__OrgGetOrganizationRequest oreq =
-	    KEYPORT__LICENSE__ORG_GET_ORGANIZATION_REQUEST__INIT;
-	Keyport__License__AuthUserReply *u = NULL;
+	Keyport__Auth__GetUserRequest ureq =
+	    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
+	Keyport__Org__GetOrganizationRequest oreq =
+	    KEYPORT__ORG__GET_ORGANIZATION_REQUEST__INIT;
+	Keyport__Auth__UserReply *u = NULL;
 	int rv = KP_OK;
 
 	if (user_id[0] != '\0') {
 		ureq.id = (char *)user_id;
-		rv = kp_service_call(
-		    ctx, "auth", "auth.GetUser", 1, &ureq.base,
-		    &keyport__license__auth_user_reply__descriptor,
-		    (ProtobufCMessage **)&u);
+		rv = kp_service_call(ctx, "auth", "auth.GetUser", 1, &ureq.base,
+		                     &keyport__auth__user_reply__descriptor,
+		                     (ProtobufCMessage **)&u);
 		if (rv != KP_OK) {
 			if (call_unknown_method(ctx))
 				rv = KP_OK;
@@ -314,9 +315,9 @@ out:
 static int
 license_counters(kp_rpc_ctx *ctx, license_set *s)
 {
-	Keyport__License__ActCountersRequest req =
-	    KEYPORT__LICENSE__ACT_COUNTERS_REQUEST__INIT;
-	Keyport__License__ActCountersReply *reply = NULL;
+	Keyport__Activation__CountersRequest req =
+	    KEYPORT__ACTIVATION__COUNTERS_REQUEST__INIT;
+	Keyport__Activation__CountersReply *reply = NULL;
 	char **ids = NULL;
 	int rv = KP_OK;
 
@@ -330,7 +331,7 @@ license_counters(kp_rpc_ctx *ctx, license_set *s)
 	req.license_ids = ids;
 	rv = kp_service_call(ctx, "activation", "activation.Counters", 1,
 	                     &req.base,
-	                     &keyport__license__act_counters_reply__descriptor,
+	                     &keyport__activation__counters_reply__descriptor,
 	                     (ProtobufCMessage **)&reply);
 	if (rv != KP_OK) {
 		if (call_unknown_method(ctx))
@@ -395,18 +396,17 @@ license_changed_one(kp_rpc_ctx *ctx, const char *id)
 static int
 visible_ids(kp_rpc_ctx *ctx, char **out)
 {
-	Keyport__License__OrgVisibleLicensesRequest req =
-	    KEYPORT__LICENSE__ORG_VISIBLE_LICENSES_REQUEST__INIT;
-	Keyport__License__OrgVisibleLicensesReply *reply = NULL;
+	Keyport__Org__VisibleLicensesRequest req =
+	    KEYPORT__ORG__VISIBLE_LICENSES_REQUEST__INIT;
+	Keyport__Org__VisibleLicensesReply *reply = NULL;
 	size_t len = 3, o = 0;
 	int rv;
 
 	*out = NULL;
 	req.user_id = (char *)ctx->caller->user_id;
-	rv = kp_service_call(
-	    ctx, "org", "org.VisibleLicenses", 1, &req.base,
-	    &keyport__license__org_visible_licenses_reply__descriptor,
-	    (ProtobufCMessage **)&reply);
+	rv = kp_service_call(ctx, "org", "org.VisibleLicenses", 1, &req.base,
+	                     &keyport__org__visible_licenses_reply__descriptor,
+	                     (ProtobufCMessage **)&reply);
 	if (rv != KP_OK && !call_unknown_method(ctx))
 		return rv;
 	for (size_t i = 0; reply != NULL && i < reply->n_license_ids; i++)
@@ -1269,8 +1269,8 @@ int
 license_delete(kp_rpc_ctx *ctx)
 {
 	Keyport__License__LicenseIdRequest *req = NULL;
-	Keyport__License__OrgLicenseRemovedRequest removed =
-	    KEYPORT__LICENSE__ORG_LICENSE_REMOVED_REQUEST__INIT;
+	Keyport__Org__LicenseRemovedRequest removed =
+	    KEYPORT__ORG__LICENSE_REMOVED_REQUEST__INIT;
 	Keyport__License__Empty reply = KEYPORT__LICENSE__EMPTY__INIT;
 	const char *id;
 	PGresult *res = NULL;

@@ -207,12 +207,12 @@ org_group_get(kp_rpc_ctx *ctx)
 	Keyport__Org__GroupIdRequest *req = NULL;
 	Keyport__Org__GroupReply rep = KEYPORT__ORG__GROUP_REPLY__INIT;
 	Keyport__Org__Group g;
-	Keyport__Org__AuthGetUsersRequest uq =
-	    KEYPORT__ORG__AUTH_GET_USERS_REQUEST__INIT;
-	Keyport__Org__LicGetLicensesRequest lq =
-	    KEYPORT__ORG__LIC_GET_LICENSES_REQUEST__INIT;
-	Keyport__Org__AuthGetUsersReply *users = NULL;
-	Keyport__Org__LicGetLicensesReply *lics = NULL;
+	Keyport__Auth__GetUsersRequest uq =
+	    KEYPORT__AUTH__GET_USERS_REQUEST__INIT;
+	Keyport__License__GetLicensesRequest lq =
+	    KEYPORT__LICENSE__GET_LICENSES_REQUEST__INIT;
+	Keyport__Auth__GetUsersReply *users = NULL;
+	Keyport__License__GetLicensesReply *lics = NULL;
 	PGresult *res = NULL, *ur = NULL, *lr = NULL;
 	char **uids = NULL, **lids = NULL;
 	int rv;
@@ -255,7 +255,7 @@ org_group_get(kp_rpc_ctx *ctx)
 		uq.scope_organization_id = (char *)ctx->caller->organization_id;
 		if ((rv = kp_service_call(
 		         ctx, "auth", "auth.GetUsers", 1, &uq.base,
-		         &keyport__org__auth_get_users_reply__descriptor,
+		         &keyport__auth__get_users_reply__descriptor,
 		         (ProtobufCMessage **)&users)) != KP_OK)
 			goto out;
 		g.users = users->users;
@@ -267,7 +267,7 @@ org_group_get(kp_rpc_ctx *ctx)
 		lq.organization_id = (char *)ctx->caller->organization_id;
 		if ((rv = kp_service_call(
 		         ctx, "license", "license.GetLicenses", 1, &lq.base,
-		         &keyport__org__lic_get_licenses_reply__descriptor,
+		         &keyport__license__get_licenses_reply__descriptor,
 		         (ProtobufCMessage **)&lics)) != KP_OK)
 			goto out;
 		g.licenses = lics->licenses;
@@ -396,17 +396,17 @@ group_member_check(kp_rpc_ctx *ctx, int license, const char *id)
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "%s not found",
 		                   license ? "license" : "user");
 	if (!license) {
-		Keyport__Org__AuthGetUserRequest q =
-		    KEYPORT__ORG__AUTH_GET_USER_REQUEST__INIT;
+		Keyport__Auth__GetUserRequest q =
+		    KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 
 		q.id = (char *)id;
 		q.scope_organization_id = (char *)ctx->caller->organization_id;
 		return kp_service_call(ctx, "auth", "auth.GetUser", 1, &q.base,
 		                       NULL, NULL);
 	} else {
-		Keyport__Org__LicGetLicensesRequest q =
-		    KEYPORT__ORG__LIC_GET_LICENSES_REQUEST__INIT;
-		Keyport__Org__LicGetLicensesReply *rep = NULL;
+		Keyport__License__GetLicensesRequest q =
+		    KEYPORT__LICENSE__GET_LICENSES_REQUEST__INIT;
+		Keyport__License__GetLicensesReply *rep = NULL;
 		char *ids[] = {(char *)id};
 		int found;
 
@@ -415,7 +415,7 @@ group_member_check(kp_rpc_ctx *ctx, int license, const char *id)
 		q.organization_id = (char *)ctx->caller->organization_id;
 		rv = kp_service_call(
 		    ctx, "license", "license.GetLicenses", 1, &q.base,
-		    &keyport__org__lic_get_licenses_reply__descriptor,
+		    &keyport__license__get_licenses_reply__descriptor,
 		    (ProtobufCMessage **)&rep);
 		if (rv != KP_OK)
 			return rv;

@@ -295,33 +295,46 @@ out:
 	return rv;
 }
 
-/* org_count asks service's method how many objects organization id has. */
+/* org_count asks auth and license (each with its own messages) how many
+ * users and licenses organization id has. */
 static int
-org_count(kp_rpc_ctx *ctx, const char *service, const char *method,
-          const char *id, int64_t *count)
+org_count(kp_rpc_ctx *ctx, const char *id, int64_t *users, int64_t *licenses)
 {
-	Keyport__Org__AuthOrganizationRequest q =
-	    KEYPORT__ORG__AUTH_ORGANIZATION_REQUEST__INIT;
-	Keyport__Org__AuthCountReply *c = NULL;
+	Keyport__Auth__OrganizationRequest aq =
+	    KEYPORT__AUTH__ORGANIZATION_REQUEST__INIT;
+	Keyport__License__OrganizationRequest lq =
+	    KEYPORT__LICENSE__ORGANIZATION_REQUEST__INIT;
+	Keyport__Auth__CountReply *ac = NULL;
+	Keyport__License__CountReply *lc = NULL;
 	int rv;
 
-	q.organization_id = (char *)id;
-	rv = kp_service_call(ctx, service, method, 1, &q.base,
-	                     &keyport__org__auth_count_reply__descriptor,
-	                     (ProtobufCMessage **)&c);
-	if (rv != KP_OK)
-		return rv;
-	*count = c->count;
-	protobuf_c_message_free_unpacked(&c->base, NULL);
-	return KP_OK;
+	aq.organization_id = lq.organization_id = (char *)id;
+	if ((rv = kp_service_call(ctx, "auth", "auth.CountUsers", 1, &aq.base,
+	                          &keyport__auth__count_reply__descriptor,
+	                          (ProtobufCMessage **)&ac)) != KP_OK ||
+	    (rv = kp_service_call(
+	         ctx, "license", "license.CountOrganizationLicenses", 1,
+	         &lq.base, &keyport__license__count_reply__descriptor,
+	         (ProtobufCMessage **)&lc)) != KP_OK)
+		goto out;
+	*users = ac->count;
+	*licenses = lc->count;
+out:
+	if (ac != NULL)
+		protobuf_c_message_free_unpacked(&ac->base, NULL);
+	if (lc != NULL)
+		protobuf_c_message_free_unpacked(&lc->base, NULL);
+	return rv;
 }
 
 int
 org_delete(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__DeleteOrganizationRequest *req = NULL;
-	Keyport__Org__AuthOrganizationRequest q =
-	    KEYPORT__ORG__AUTH_ORGANIZATION_REQUEST__INIT;
+	Keyport__Auth__OrganizationRequest aq =
+	    KEYPORT__AUTH__ORGANIZATION_REQUEST__INIT;
+	Keyport__License__OrganizationRequest lq =
+	    KEYPORT__LICENSE__ORGANIZATION_REQUEST__INIT;
 	PGresult *res = NULL;
 	int64_t users = 0, licenses = 0;
 	int rv;
@@ -334,13 +347,9 @@ org_delete(kp_rpc_ctx *ctx)
 		return rv;
 	if ((rv = org_read(ctx, req->id, &res)) != KP_OK)
 		goto out;
-	q.organization_id = req->id;
+	aq.organization_id = lq.organization_id = req->id;
 	if (!req->cascade) {
-		if ((rv = org_count(ctx, "auth", "auth.CountUsers", req->id,
-		                    &users)) != KP_OK ||
-		    (rv = org_count(ctx, "license",
-		                    "license.CountOrganizationLicenses",
-		                    req->id, &licenses)) != KP_OK)
+		if ((rv = org_count(ctx, req->id, &users, &licenses)) != KP_OK)
 			goto out;
 		if (users > 0 || licenses > 0) {
 			rv = kp_rpc_fail(ctx, KP_ECONFLICT,
@@ -356,10 +365,10 @@ org_delete(kp_rpc_ctx *ctx)
 		 * the groups go with the organization row below anyway */
 		if ((rv = kp_service_call(ctx, "auth",
 		                          "auth.DeleteOrganizationUsers", 1,
-		                          &q.base, NULL, NULL)) != KP_OK ||
+		                          &aq.base, NULL, NULL)) != KP_OK ||
 		    (rv = kp_service_call(ctx, "license",
 		                          "license.DeleteOrganizationLicenses",
-		                          1, &q.base, NULL, NULL)) != KP_OK)
+		                          1, &lq.base, NULL, NULL)) != KP_OK)
 			goto out;
 	}
 	{
@@ -417,17 +426,17 @@ org_forward(kp_rpc_ctx *ctx, const char *method, const ProtobufCMessage *q,
 int
 org_user_create(kp_rpc_ctx *ctx)
 {
-	Keyport__Org__AuthCreateUserRequest *req = NULL;
-	Keyport__Org__AuthCreateUserRequest q =
-	    KEYPORT__ORG__AUTH_CREATE_USER_REQUEST__INIT;
+	Keyport__Auth__CreateUserRequest *req = NULL;
+	Keyport__Auth__CreateUserRequest q =
+	    KEYPORT__AUTH__CREATE_USER_REQUEST__INIT;
 	PGresult *res = NULL;
 	int rv;
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__org__auth_create_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__create_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	q.role = req->role[0] != '\0' ? req->role : ORG_ROLE_USER;
 	if ((rv = org_check_role(ctx, q.role)) != KP_OK)
@@ -442,7 +451,7 @@ org_user_create(kp_rpc_ctx *ctx)
 	q.max_users = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	q.capped = q.max_users >= 0;
 	rv = org_forward(ctx, "auth.CreateUser", &q.base,
-	                 &keyport__org__auth_user_reply__descriptor);
+	                 &keyport__auth__user_reply__descriptor);
 out:
 	PQclear(res);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -453,8 +462,8 @@ int
 org_user_list(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__ListOrganizationsRequest *req = NULL;
-	Keyport__Org__AuthListUsersRequest q =
-	    KEYPORT__ORG__AUTH_LIST_USERS_REQUEST__INIT;
+	Keyport__Auth__ListUsersRequest q =
+	    KEYPORT__AUTH__LIST_USERS_REQUEST__INIT;
 	int rv;
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
@@ -467,7 +476,7 @@ org_user_list(kp_rpc_ctx *ctx)
 	q.page = req->page;
 	q.limit = req->limit;
 	rv = org_forward(ctx, "auth.ListUsers", &q.base,
-	                 &keyport__org__auth_list_users_reply__descriptor);
+	                 &keyport__auth__list_users_reply__descriptor);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
@@ -475,21 +484,20 @@ org_user_list(kp_rpc_ctx *ctx)
 int
 org_user_get(kp_rpc_ctx *ctx)
 {
-	Keyport__Org__AuthGetUserRequest *req = NULL;
-	Keyport__Org__AuthGetUserRequest q =
-	    KEYPORT__ORG__AUTH_GET_USER_REQUEST__INIT;
+	Keyport__Auth__GetUserRequest *req = NULL;
+	Keyport__Auth__GetUserRequest q = KEYPORT__AUTH__GET_USER_REQUEST__INIT;
 	int rv;
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__org__auth_get_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__get_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	q.id = req->id;
 	q.scope_organization_id = (char *)ctx->caller->organization_id;
 	rv = org_forward(ctx, "auth.GetUser", &q.base,
-	                 &keyport__org__auth_user_reply__descriptor);
+	                 &keyport__auth__user_reply__descriptor);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
@@ -497,15 +505,15 @@ org_user_get(kp_rpc_ctx *ctx)
 int
 org_user_update(kp_rpc_ctx *ctx)
 {
-	Keyport__Org__AuthUpdateUserRequest *req = NULL;
-	Keyport__Org__AuthUpdateUserRequest q;
+	Keyport__Auth__UpdateUserRequest *req = NULL;
+	Keyport__Auth__UpdateUserRequest q;
 	int rv;
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__org__auth_update_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__update_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->has_role && (rv = org_check_role(ctx, req->role)) != KP_OK)
 		goto out;
@@ -515,7 +523,7 @@ org_user_update(kp_rpc_ctx *ctx)
 	q.has_organization_id = 0;
 	q.organization_id = (char *)"";
 	rv = org_forward(ctx, "auth.UpdateUser", &q.base,
-	                 &keyport__org__auth_user_reply__descriptor);
+	                 &keyport__auth__user_reply__descriptor);
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
@@ -524,17 +532,17 @@ out:
 int
 org_user_delete(kp_rpc_ctx *ctx)
 {
-	Keyport__Org__AuthGetUserRequest *req = NULL;
-	Keyport__Org__AuthDeleteUserRequest q =
-	    KEYPORT__ORG__AUTH_DELETE_USER_REQUEST__INIT;
+	Keyport__Auth__GetUserRequest *req = NULL;
+	Keyport__Auth__DeleteUserRequest q =
+	    KEYPORT__AUTH__DELETE_USER_REQUEST__INIT;
 	Keyport__Org__Empty e = KEYPORT__ORG__EMPTY__INIT;
 	int rv;
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(
-	         ctx, &keyport__org__auth_get_user_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__get_user_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	q.id = req->id;
 	q.scope_organization_id = (char *)ctx->caller->organization_id;
