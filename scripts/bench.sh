@@ -5,9 +5,13 @@
 #      mode answering a fixed JSON body) under wrk: the ceiling.
 #   2. A private PostgreSQL (scripts/pg.sh) and the whole stack (scripts/run.sh)
 #      on free ports under build/bench/var; login as the vendor admin.
+#   2. bench/rpc_hop (a kp_rpc server answering at once, called by $conns
+#      client threads in the same process): one internal NNG hop, which
+#      every route that reaches a service pays at least once.
 #   3. Each bench/scenarios/*.sh (contract in bench/README.md) seeds its data
 #      and names a request; wrk drives it through the gateway.
-# Prints rps, p50/p99 latency and scenario_rps / ceiling_rps per scenario,
+# Prints rps, p50/p99 latency, scenario_rps / ceiling_rps (ratio) and
+# scenario_rps / hop_rps (of_hop) per scenario,
 # writes build/bench/latest.json, and stops everything it started.
 # Knobs: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_THREADS (2),
 # BENCH_ONLY (a scenario name: run just that one).
@@ -87,7 +91,7 @@ run_wrk() {
 	END { printf "%.1f %.3f %.3f %d %d %d\n", rps, p50, p99, n, bad, err }' "$log"
 }
 
-read -r p_bare p_http p_auth p_org p_lic p_act1 p_act2 p_rel <<<"$(free_ports 8)"
+read -r p_bare p_http p_auth p_org p_lic p_act1 p_act2 p_rel p_hop <<<"$(free_ports 9)"
 
 # ---- 1. the ceiling --------------------------------------------------------
 echo "bench: ceiling: bare libmicrohttpd, $http_threads threads; wrk -t$wthreads -c$conns -d$duration" >&2
@@ -105,6 +109,14 @@ pids=()
 	cat "$out/ceiling.wrk" >&2
 	exit 1
 }
+
+# ---- 1b. one internal hop --------------------------------------------------
+workers=${KEYPORT_WORKERS:-8}
+echo "bench: one kp_rpc hop: $conns callers, $workers workers, ${duration}" >&2
+read -r h_rps h_p50 h_p99 h_n h_err <<<"$("$root/$build/bench/rpc_hop" \
+	"tcp://127.0.0.1:$p_hop" "${duration%s}" "$conns" "$workers" 2>"$out/rpc_hop.log" ||
+	echo 0 0 0 0 0)"
+h_ratio=$(awk -v a="$h_rps" -v b="$c_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 
 # ---- 2. the stack ------------------------------------------------------------
 echo "bench: starting PostgreSQL and the stack in $var" >&2
@@ -152,8 +164,10 @@ fi
 
 # ---- 3. the scenarios --------------------------------------------------------
 results=()
-printf '\n%-18s %10s %9s %9s %8s  %s\n' scenario rps p50_ms p99_ms ratio note
-printf '%-18s %10s %9s %9s %8s  %s\n' ceiling "$c_rps" "$c_p50" "$c_p99" 1.000 "bare libmicrohttpd"
+printf '\n%-18s %10s %9s %9s %8s %8s  %s\n' scenario rps p50_ms p99_ms ratio of_hop note
+printf '%-18s %10s %9s %9s %8s %8s  %s\n' ceiling "$c_rps" "$c_p50" "$c_p99" 1.000 - "bare libmicrohttpd"
+printf '%-18s %10s %9s %9s %8s %8s  %s\n' rpc_hop "$h_rps" "$h_p50" "$h_p99" "$h_ratio" 1.000 \
+	"one kp_rpc round trip, no HTTP, no work ($h_err errors)"
 failed=0
 for s in bench/scenarios/*.sh; do
 	name=$(basename "$s" .sh)
@@ -179,7 +193,7 @@ for s in bench/scenarios/*.sh; do
 	if [ "$status" = ok ] && [ -n "$skip" ]; then
 		status=skipped note=$skip
 	fi
-	rps=0 p50=0 p99=0 ratio=0 n=0 bad=0 err=0
+	rps=0 p50=0 p99=0 ratio=0 hop=0 n=0 bad=0 err=0
 	if [ "$status" = ok ]; then
 		has_auth=0
 		for h in "${headers[@]}"; do
@@ -212,20 +226,21 @@ for s in bench/scenarios/*.sh; do
 		read -r rps p50 p99 n bad err <<<"$(run_wrk "$url$path" "$out/scenarios/$name.wrk" \
 			-s "$lua" "${hargs[@]}")"
 		ratio=$(awk -v a="$rps" -v b="$c_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+		hop=$(awk -v a="$rps" -v b="$h_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
 		note="$method $path"
 		if [ "$n" -eq 0 ] || [ "$bad" -gt $((n / 100)) ]; then
 			status=failed note="$bad of $n responses not 2xx/3xx ($method $path)"
 		fi
 	fi
 	[ "$status" = failed ] && failed=1
-	printf '%-18s %10s %9s %9s %8s  %s%s\n' "$name" "$rps" "$p50" "$p99" "$ratio" \
+	printf '%-18s %10s %9s %9s %8s %8s  %s%s\n' "$name" "$rps" "$p50" "$p99" "$ratio" "$hop" \
 		"$([ "$status" = ok ] || echo "[$status] ")" "$note"
 	results+=("$(jq -nc --arg name "$name" --arg status "$status" --arg note "$note" \
 		--arg method "$method" --arg path "$path" \
 		--argjson rps "$rps" --argjson p50 "$p50" --argjson p99 "$p99" \
-		--argjson ratio "$ratio" --argjson requests "$n" --argjson non2xx "$bad" \
+		--argjson ratio "$ratio" --argjson ofHop "$hop" --argjson requests "$n" --argjson non2xx "$bad" \
 		--argjson socketErrors "$err" \
-		'{name:$name,status:$status,method:$method,path:$path,rps:$rps,p50Ms:$p50,p99Ms:$p99,ratio:$ratio,requests:$requests,non2xx:$non2xx,socketErrors:$socketErrors,note:$note}')")
+		'{name:$name,status:$status,method:$method,path:$path,rps:$rps,p50Ms:$p50,p99Ms:$p99,ratio:$ratio,ofHop:$ofHop,requests:$requests,non2xx:$non2xx,socketErrors:$socketErrors,note:$note}')")
 done
 
 printf '%s\n' "${results[@]}" | jq -s \
@@ -236,10 +251,14 @@ printf '%s\n' "${results[@]}" | jq -s \
 	--argjson connections "$conns" --argjson threads "$wthreads" \
 	--argjson httpThreads "$http_threads" \
 	--argjson c_rps "$c_rps" --argjson c_p50 "$c_p50" --argjson c_p99 "$c_p99" \
+	--argjson h_rps "$h_rps" --argjson h_p50 "$h_p50" --argjson h_p99 "$h_p99" \
+	--argjson h_ratio "$h_ratio" --argjson workers "$workers" \
 	'{date:$date, commit:$commit, machine:{cpu:$cpu, cores:$cores},
 	  wrk:{threads:$threads, connections:$connections, duration:$duration},
 	  gatewayHttpThreads:$httpThreads,
 	  ceiling:{rps:$c_rps, p50Ms:$c_p50, p99Ms:$c_p99},
+	  rpcHop:{rps:$h_rps, p50Ms:$h_p50, p99Ms:$h_p99, ratio:$h_ratio,
+	          callers:$connections, workers:$workers},
 	  scenarios:.}' >"$out/latest.json"
 echo
 echo "bench: results in $out/latest.json (wrk output and logs beside it)"
