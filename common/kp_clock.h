@@ -9,6 +9,7 @@
 #define KP_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 /* kp_now returns unix seconds, offset included. */
 int64_t kp_now(void);
@@ -26,5 +27,11 @@ int64_t kp_clock_offset(void);
  * ("2026-01-02T03:04:05Z") into buf (at least 21 bytes); "" for t == 0
  * is the caller's choice, this always formats. Returns buf. */
 char *kp_time_format(int64_t t, char *buf, unsigned long len);
+
+/* kp_deadline sets *ts to ms milliseconds from now on clock clk, for timed
+ * waits: CLOCK_REALTIME for sem_timedwait and default condition variables,
+ * CLOCK_MONOTONIC for condition variables set to it. Real time, never the
+ * test offset. */
+void kp_deadline(struct timespec *ts, clockid_t clk, int64_t ms);
 
 #endif

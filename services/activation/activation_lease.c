@@ -216,13 +216,7 @@ act_sweeper_main(void *arg)
 	kp_log_set_request_id("lease-sweep");
 	pthread_mutex_lock(&s->mu);
 	while (!s->stop) {
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += s->every_ms / 1000;
-		until.tv_nsec += (s->every_ms % 1000) * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
+		kp_deadline(&until, CLOCK_MONOTONIC, s->every_ms);
 		while (!s->stop && pthread_cond_timedwait(&s->cv, &s->mu,
 		                                          &until) != ETIMEDOUT)
 			;

@@ -1,6 +1,7 @@
 /* activation_seen: the batched lastSeenAt writer (see the header). */
 #include "activation_seen.h"
 
+#include "kp_clock.h"
 #include "kp_db.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -129,13 +130,7 @@ act_seen_main(void *arg)
 
 	pthread_mutex_lock(&s->mu);
 	while (!s->stopping) {
-		clock_gettime(CLOCK_REALTIME, &t);
-		t.tv_sec += s->flush_ms / 1000;
-		t.tv_nsec += (s->flush_ms % 1000) * 1000000L;
-		if (t.tv_nsec >= 1000000000L) {
-			t.tv_sec++;
-			t.tv_nsec -= 1000000000L;
-		}
+		kp_deadline(&t, CLOCK_MONOTONIC, s->flush_ms);
 		while (!s->stopping &&
 		       pthread_cond_timedwait(&s->cv, &s->mu, &t) != ETIMEDOUT)
 			;
@@ -158,7 +153,14 @@ act_seen_open(act_seen **out, const char *db_url, int64_t flush_ms)
 		goto out;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_mutex_init(&s->write_mu, NULL);
-	pthread_cond_init(&s->cv, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	s->flush_ms = flush_ms > 0 ? flush_ms : 1000;
 	if ((rv = kp_db_open(&s->db, db_url, "activation", 1)) != KP_OK)
 		goto out;

@@ -11,6 +11,7 @@
 #include "auth_app.h"
 
 #include "kp_config.h"
+#include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
 
@@ -58,13 +59,7 @@ auth_pw_acquire(auth_app *app)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += app->hash_wait_ms / 1000;
-	ts.tv_nsec += (app->hash_wait_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
+	kp_deadline(&ts, CLOCK_REALTIME, app->hash_wait_ms);
 	while (sem_timedwait(&app->hash_slots, &ts) != 0)
 		if (errno != EINTR)
 			return -1;
