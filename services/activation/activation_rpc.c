@@ -698,7 +698,8 @@ act_heartbeat(kp_rpc_ctx *ctx)
 	ver = PQntuples(res) == 1
 	          ? strtoll(PQgetvalue(res, 0, ACT_NCOLS + 4), NULL, 10)
 	          : 0;
-	if (cached != NULL && ver != cver) {
+	/* (no row: an unknown activation, 404 whatever the license says) */
+	if (cached != NULL && PQntuples(res) == 1 && ver != cver) {
 		/* the license changed since it was cached: read it again, and
 		 * the activation with it (its lease may have changed) */
 		PQclear(res);
