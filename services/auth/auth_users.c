@@ -248,6 +248,51 @@ auth_is_last_org_admin(kp_db *db, const char *org, const char *user_id,
 	return rv;
 }
 
+/* Checks that organization org exists by asking org.GetOrganization as an
+ * internal caller (one vendor tenant: every organization in org's table is
+ * the vendor's). An organization admin creating a user of their own
+ * organization is not asked again: org.CreateOrgUser read that
+ * organization just before calling us (and a call back into org from here
+ * could wait on org's busy workers). Returns KP_OK or the answered
+ * failure: 400 INVALID_INPUT naming organizationId when there is no such
+ * organization, 503 when org does not answer. */
+static int
+auth_check_org_exists(kp_rpc_ctx *ctx, const char *org)
+{
+	Keyport__Auth__OrgGetOrganizationRequest q =
+	    KEYPORT__AUTH__ORG_GET_ORGANIZATION_REQUEST__INIT;
+	kp_rpc_client *c;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	int rv;
+
+	if (org == NULL || org[0] == '\0')
+		return KP_OK;
+	if (strcmp(ctx->caller->role, "organization-admin") == 0 &&
+	    strcasecmp(ctx->caller->organization_id, org) == 0)
+		return KP_OK;
+	if ((c = kp_service_client(kp_service_of(ctx), "org")) == NULL)
+		return kp_rpc_fail(ctx, KP_EUNAVAIL, NULL,
+		                   "organizationId: cannot be checked now");
+	q.id = (char *)org;
+	call.method = "org.GetOrganization";
+	call.request_id = ctx->request_id;
+	call.timeout_ms = 2000;
+	call.idempotent = true;
+	rv = kp_rpc_invoke(c, &call, &q.base, NULL, NULL, &res);
+	if (rv == KP_ENOTFOUND)
+		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
+		                   "organizationId: no such organization");
+	if (rv != KP_OK)
+		return kp_rpc_fail(ctx, rv, res.code[0] ? res.code : NULL,
+		                   "organizationId: cannot be checked now (%s)",
+		                   res.message);
+	return KP_OK;
+}
+
+static void auth_notify_org(kp_rpc_ctx *ctx, const char *user_id, char **ids,
+                            size_t n);
+
 /* ---- CreateUser ---------------------------------------------------------- */
 
 int
@@ -283,6 +328,8 @@ auth_create_user(kp_rpc_ctx *ctx)
 	}
 	if ((rv = auth_pw_check_new(ctx, "password", req->password,
 	                            req->email)) != KP_OK)
+		goto out;
+	if ((rv = auth_check_org_exists(ctx, req->organization_id)) != KP_OK)
 		goto out;
 	if ((rv = auth_pw_hash(req->password, hash)) != KP_OK) {
 		rv = rv == KP_ERATELIMIT
@@ -437,6 +484,9 @@ auth_update_user(kp_rpc_ctx *ctx)
 	         req->has_organization_id ? req->organization_id : NULL)) !=
 	    KP_OK)
 		goto out;
+	if (req->has_organization_id &&
+	    (rv = auth_check_org_exists(ctx, req->organization_id)) != KP_OK)
+		goto out;
 	if (req->has_password) {
 		/* the email it must differ from: the new one, or the current */
 		if ((rv = auth_fetch_user(ctx, db, req->id,
@@ -538,6 +588,11 @@ auth_update_user(kp_rpc_ctx *ctx)
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
+	/* groups are per organization: a user moved to another one (or to
+	 * none) leaves the old one's groups and their licenses' visibility */
+	if (req->has_organization_id &&
+	    strcasecmp(req->organization_id, org) != 0)
+		auth_notify_org(ctx, req->id, NULL, 0);
 	rv = auth_reply_user(ctx, res);
 out:
 	kp_db_rollback(db);
@@ -552,29 +607,44 @@ out:
 /* ---- DeleteUser
  * ------------------------------------------------------------------ */
 
-/* Tells org to drop the user from its groups; best effort. */
+/* Tells org to drop users from its groups (org.UserRemoved): user_id, and
+ * the batch ids[0..n) when n > 0 (sent in chunks). Best effort: a lost
+ * notification leaves ids that match no user (docs/design.md). */
+#define AUTH_NOTIFY_CHUNK 500
 static void
-auth_notify_org(kp_rpc_ctx *ctx, const char *user_id)
+auth_notify_org(kp_rpc_ctx *ctx, const char *user_id, char **ids, size_t n)
 {
 	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "org");
 	Keyport__Auth__OrgUserRemovedRequest req =
 	    KEYPORT__AUTH__ORG_USER_REMOVED_REQUEST__INIT;
-	kp_rpc_call call = {0};
-	kp_rpc_result res;
+	size_t done = 0;
 
 	if (c == NULL) {
 		kp_log_warn("org.UserRemoved %s: no org client", user_id);
 		return;
 	}
 	req.user_id = (char *)user_id;
-	call.method = "org.UserRemoved";
-	call.caller = ctx->caller;
-	call.request_id = ctx->request_id;
-	call.timeout_ms = 2000;
-	call.idempotent = true;
-	if (kp_rpc_invoke(c, &call, &req.base, NULL, NULL, &res) != KP_OK)
-		kp_log_warn("org.UserRemoved %s failed (%s: %s); continuing",
-		            user_id, res.code, res.message);
+	do {
+		kp_rpc_call call = {0};
+		kp_rpc_result res;
+
+		req.user_ids = ids + done;
+		req.n_user_ids =
+		    n - done > AUTH_NOTIFY_CHUNK ? AUTH_NOTIFY_CHUNK : n - done;
+		call.method = "org.UserRemoved";
+		call.caller = ctx->caller;
+		call.request_id = ctx->request_id;
+		call.timeout_ms = 2000;
+		call.idempotent = true;
+		if (kp_rpc_invoke(c, &call, &req.base, NULL, NULL, &res) !=
+		    KP_OK)
+			kp_log_warn(
+			    "org.UserRemoved %s (+%zu) failed (%s: %s); "
+			    "continuing",
+			    user_id, req.n_user_ids, res.code, res.message);
+		done += req.n_user_ids;
+		req.user_id = (char *)"";
+	} while (done < n);
 }
 
 int
@@ -626,7 +696,7 @@ auth_delete_user(kp_rpc_ctx *ctx)
 		goto out;
 	}
 	kp_log_info("deleted user %s", req->id);
-	auth_notify_org(ctx, req->id);
+	auth_notify_org(ctx, req->id, NULL, 0);
 	rv = kp_rpc_reply(ctx, NULL);
 out:
 	kp_db_rollback(db);
@@ -816,7 +886,9 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__OrganizationRequest *req = NULL;
 	Keyport__Auth__CountReply rep = KEYPORT__AUTH__COUNT_REPLY__INIT;
+	kp_db *db = kp_service_db(ctx);
 	PGresult *res = NULL;
+	char **ids = NULL;
 	int rv;
 
 	if ((rv = kp_rpc_unpack(
@@ -828,30 +900,46 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 		char now[32];
 		const char *q[2] = {req->organization_id,
 		                    auth_now_param(now, sizeof(now))};
-		rv = kp_db_exec(
-		    kp_service_db(ctx),
-		    "INSERT INTO token_revocations (user_id, "
-		    "revoked_at) SELECT id, to_timestamp($2::float8) "
-		    "FROM users WHERE organization_id = $1 ON "
-		    "CONFLICT (user_id) DO UPDATE SET revoked_at = "
-		    "EXCLUDED.revoked_at",
-		    2, q);
-		if (rv == KP_OK)
-			rv = kp_db_query(
-			    kp_service_db(ctx),
-			    "DELETE FROM users WHERE "
-			    "organization_id = $1 RETURNING id::text",
-			    1, p, &res);
-		if (rv != KP_OK) {
+
+		/* one transaction: no user is deleted with a live token */
+		if ((rv = kp_db_begin(db)) != KP_OK ||
+		    (rv = kp_db_exec(
+		         db,
+		         "INSERT INTO token_revocations (user_id, "
+		         "revoked_at) SELECT id, to_timestamp($2::float8) "
+		         "FROM users WHERE organization_id = $1 ON "
+		         "CONFLICT (user_id) DO UPDATE SET revoked_at = "
+		         "EXCLUDED.revoked_at",
+		         2, q)) != KP_OK ||
+		    (rv = kp_db_query(db,
+		                      "DELETE FROM users WHERE "
+		                      "organization_id = $1 RETURNING id::text",
+		                      1, p, &res)) != KP_OK ||
+		    (rv = kp_db_commit(db)) != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
 		}
 		rep.count = PQntuples(res);
+		if (rep.count > 0 &&
+		    (ids = calloc((size_t)rep.count, sizeof(*ids))) == NULL) {
+			rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
+			                 "out of memory");
+			goto out;
+		}
+		for (int i = 0; i < PQntuples(res); i++)
+			ids[i] = PQgetvalue(res, i, 0);
+		rep.user_ids = ids;
+		rep.n_user_ids = (size_t)rep.count;
 		kp_log_info("deleted %lld user(s) of organization %s",
 		            (long long)rep.count, req->organization_id);
+		/* like DeleteUser: org drops them from every group */
+		if (rep.count > 0)
+			auth_notify_org(ctx, "", ids, rep.n_user_ids);
 	}
 	rv = kp_rpc_reply(ctx, &rep.base);
 out:
+	kp_db_rollback(db);
+	free(ids);
 	PQclear(res);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;

@@ -67,6 +67,11 @@ int org_group_add_license(kp_rpc_ctx *ctx);
 int org_group_remove_license(kp_rpc_ctx *ctx);
 int org_visible_licenses(kp_rpc_ctx *ctx);
 int org_user_removed(kp_rpc_ctx *ctx);
+
+/* org_groups_drop_users removes the users ids[0..n) (UUID text; others are
+ * skipped) from every group, in one statement on db. Returns a kp_status;
+ * nothing is answered. */
+int org_groups_drop_users(kp_db *db, char *const *ids, size_t n);
 int org_license_removed(kp_rpc_ctx *ctx);
 
 /* customization (org_custom.c) */

@@ -558,6 +558,39 @@ out:
 	return rv;
 }
 
+int
+org_groups_drop_users(kp_db *db, char *const *ids, size_t n)
+{
+	char *arr;
+	size_t len = 3;
+	int rv;
+
+	for (size_t i = 0; i < n; i++)
+		len += 38;
+	if ((arr = malloc(len)) == NULL)
+		return KP_EINTERNAL;
+	/* a uuid[] literal of the well-formed ids (others cannot be members) */
+	strcpy(arr, "{");
+	for (size_t i = 0; i < n; i++)
+		if (org_is_uuid(ids[i])) {
+			if (arr[1] != '\0')
+				strcat(arr, ",");
+			strcat(arr, ids[i]);
+		}
+	strcat(arr, "}");
+	{
+		const char *p[] = {arr};
+
+		rv = arr[1] == '}' ? KP_OK
+		                   : kp_db_exec(db,
+		                                "DELETE FROM group_users WHERE "
+		                                "user_id = ANY($1::uuid[])",
+		                                1, p);
+	}
+	free(arr);
+	return rv;
+}
+
 static int
 group_removed(kp_rpc_ctx *ctx, const char *id, const char *sql)
 {
@@ -582,8 +615,15 @@ org_user_removed(kp_rpc_ctx *ctx)
 	                        &keyport__org__user_removed_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
+	if (req->n_user_ids > 0 &&
+	    (rv = org_groups_drop_users(kp_service_db(ctx), req->user_ids,
+	                                req->n_user_ids)) != KP_OK) {
+		rv = kp_rpc_fail(ctx, rv, NULL, "cannot clean user groups");
+		goto out;
+	}
 	rv = group_removed(ctx, req->user_id,
 	                   "DELETE FROM group_users WHERE user_id = $1");
+out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }

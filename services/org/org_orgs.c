@@ -353,11 +353,27 @@ org_delete(kp_rpc_ctx *ctx)
 		}
 	} else {
 		/* auth tells org.UserRemoved and license org.LicenseRemoved;
-		 * the groups go with the organization row below anyway */
-		if ((rv = kp_service_call(ctx, "auth",
-		                          "auth.DeleteOrganizationUsers", 1,
-		                          &q.base, NULL, NULL)) != KP_OK ||
-		    (rv = kp_service_call(ctx, "license",
+		 * the groups go with the organization row below anyway. A
+		 * deleted user may still be in another organization's group
+		 * (added there before the vendor admin moved them), so the
+		 * ids auth answers are dropped from every group here too:
+		 * that does not depend on the notification arriving. */
+		Keyport__Org__AuthCountReply *del = NULL;
+
+		if ((rv = kp_service_call(
+		         ctx, "auth", "auth.DeleteOrganizationUsers", 1,
+		         &q.base, &keyport__org__auth_count_reply__descriptor,
+		         (ProtobufCMessage **)&del)) != KP_OK)
+			goto out;
+		rv = org_groups_drop_users(kp_service_db(ctx), del->user_ids,
+		                           del->n_user_ids);
+		protobuf_c_message_free_unpacked(&del->base, NULL);
+		if (rv != KP_OK) {
+			rv = kp_rpc_fail(ctx, rv, NULL,
+			                 "cannot clean user groups");
+			goto out;
+		}
+		if ((rv = kp_service_call(ctx, "license",
 		                          "license.DeleteOrganizationLicenses",
 		                          1, &q.base, NULL, NULL)) != KP_OK)
 			goto out;
