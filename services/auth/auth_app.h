@@ -7,7 +7,8 @@
  *   auth_pat    personal access tokens
  *
  * The state is made once by auth_main's init and read by every worker;
- * nothing in it changes after init except what auth_pw's semaphore guards.
+ * nothing in it changes after init except the key set (under keys_lock,
+ * see auth_keys) and what auth_pw's semaphore guards.
  */
 #ifndef AUTH_APP_H
 #define AUTH_APP_H
@@ -17,7 +18,9 @@
 #include "kp_access.h"
 #include "proto/auth.pb-c.h"
 
+#include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdint.h>
 
@@ -39,8 +42,16 @@ typedef struct auth_signing_key {
 } auth_signing_key;
 
 typedef struct auth_app {
+	/* the key set: replaced as a whole by auth_keys (rotation); read
+	 * keys/nkeys only between auth_keys_rdlock and auth_keys_unlock */
+	pthread_rwlock_t keys_lock;
 	auth_signing_key *keys; /* sodium_allocarray; newest first */
 	size_t nkeys;
+	pthread_mutex_t rotate_lock;     /* one rotation check at a time */
+	_Atomic int64_t keys_next_check; /* kp_now() of the next check */
+	int64_t key_max_age;             /* seconds */
+	int64_t key_check_interval;      /* seconds */
+	char keys_dir[4096];
 	sem_t hash_slots;     /* KEYPORT_HASH_CONCURRENCY */
 	int64_t hash_wait_ms; /* how long excess waits for a slot */
 	char dummy_hash[crypto_pwhash_STRBYTES];
@@ -55,6 +66,16 @@ auth_app *auth_app_get(void);
  * of KEYPORT_SECRET_DIR/auth-keys. Returns a kp_status. */
 int auth_keys_load(auth_app *app);
 void auth_keys_free(auth_app *app);
+
+/* auth_keys_check rereads the key directory when the check is due (once
+ * per KEYPORT_AUTH_KEY_CHECK_SECONDS of kp_now()) or force is set: makes a
+ * new signing key when the newest is too old and deletes keys whose tokens
+ * have all expired. Never fails the caller (a failure keeps the keys). */
+void auth_keys_check(auth_app *app, int force);
+
+/* auth_keys_rdlock / auth_keys_unlock bracket every read of app->keys. */
+void auth_keys_rdlock(auth_app *app);
+void auth_keys_unlock(auth_app *app);
 
 /* ---- auth_pw ------------------------------------------------------------ */
 
