@@ -397,7 +397,7 @@ Test(gaps, validity_change_keeps_renewals, .timeout = 60)
 {
 	char *admin = login(kpt_admin_email(), kpt_admin_password());
 	const long long day = 86400;
-	char path[256], *q, *product, *lic, *delayed;
+	char path[256], *q, *product, *lic, *delayed, *key;
 	long long created, exp;
 	kpt_resp r;
 
@@ -476,7 +476,25 @@ Test(gaps, validity_change_keeps_renewals, .timeout = 60)
 	r = license_call("PATCH", path, admin, "{\"validity\":7776000}");
 	cr_assert(json_is_null(json_object_get(r.json, "expiresAt")), "%s",
 	          r.body);
+	key = strdup(jstr(r.json, "key"));
 	kpt_resp_free(&r);
+	/* its first activation starts the clock with the new validity; a
+	 * change after that moves the running expiry like an immediate one */
+	q = kpt_jsonf("{s:s, s:s, s:s, s:s, s:s}", "key", key, "productId",
+	              product, "fingerprint", "gap3-machine", "hostname",
+	              "gap3", "os", "linux");
+	cr_assert_eq(req("POST", "/v1/activations", NULL, q, &r), 201, "%s",
+	             r.body);
+	kpt_resp_free(&r);
+	free(q);
+	r = license_call("GET", path, admin, NULL);
+	exp = jtime(r.json, "expiresAt");
+	cr_assert_gt(exp, jtime(r.json, "createdAt") + 89 * day, "%s", r.body);
+	kpt_resp_free(&r);
+	r = license_call("PATCH", path, admin, "{\"validity\":2592000}");
+	cr_assert_eq(jtime(r.json, "expiresAt"), exp - 60 * day, "%s", r.body);
+	kpt_resp_free(&r);
+	free(key);
 
 	free(admin);
 	free(product);
