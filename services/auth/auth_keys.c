@@ -89,8 +89,9 @@ out:
 	return rv;
 }
 
-/* Reads every key of dir into set (AUTH_KEYS_MAX entries), newest first;
- * *n receives the count. Returns a kp_status. */
+/* Reads the keys of dir into set (AUTH_KEYS_MAX entries: the newest ones
+ * when there are more files), newest first; *n receives the count.
+ * Returns a kp_status. */
 static int
 auth_keys_read(auth_signing_key *set, size_t *n, const char *dir)
 {
@@ -101,15 +102,25 @@ auth_keys_read(auth_signing_key *set, size_t *n, const char *dir)
 	if (d == NULL)
 		return KP_EINTERNAL;
 	*n = 0;
-	while ((e = readdir(d)) != NULL && *n < AUTH_KEYS_MAX) {
-		size_t len = strlen(e->d_name);
-		auth_signing_key *k = &set[*n];
+	while ((e = readdir(d)) != NULL) {
+		size_t len = strlen(e->d_name), slot = *n;
+		auth_signing_key *k;
 		char path[4096];
 		int fd;
 
 		if (len < 5 || len - 4 >= KP_ACCESS_KID_MAX ||
 		    strcmp(e->d_name + len - 4, ".key") != 0)
 			continue;
+		if (slot == AUTH_KEYS_MAX) {
+			/* full: replace the oldest when this one is newer */
+			slot = 0;
+			for (size_t i = 1; i < AUTH_KEYS_MAX; i++)
+				if (strcmp(set[i].kid, set[slot].kid) < 0)
+					slot = i;
+			if (strncmp(e->d_name, set[slot].kid, len - 4) <= 0)
+				continue;
+		}
+		k = &set[slot];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT)
@@ -125,7 +136,8 @@ auth_keys_read(auth_signing_key *set, size_t *n, const char *dir)
 		memcpy(k->kid, e->d_name, len - 4);
 		k->kid[len - 4] = '\0';
 		crypto_sign_ed25519_sk_to_pk(k->pk, k->sk);
-		(*n)++;
+		if (slot == *n)
+			(*n)++;
 	}
 	closedir(d);
 	qsort(set, *n, sizeof(set[0]), auth_keys_cmp);
@@ -148,8 +160,9 @@ auth_keys_time(const char *kid)
 	return (int64_t)timegm(&tm);
 }
 
-/* Deletes the keys of set from index from on (newest first: they were all
- * superseded long enough ago); answers how many keys remain. */
+/* Finds the newest key of set (newest first) superseded more than keep_for
+ * seconds ago, deletes its file and those of every older key of set, and
+ * answers how many keys remain. */
 static size_t
 auth_keys_retire(auth_signing_key *set, size_t n, const char *dir,
                  int64_t keep_for)

@@ -191,6 +191,41 @@ Test(keyrotation, new_key_while_running_old_tokens_valid_until_expiry,
 	cr_assert_eq(authenticate(c, t3), KP_OK);
 	cr_assert_eq(me(t3), 200);
 
+	/* more files than a key set holds (16), all long superseded: the
+	 * newest key still signs and the rest are retired, over two rereads */
+	for (int i = 0; i < 20; i++) {
+		char path[1024], sk[64];
+		FILE *f;
+
+		snprintf(path, sizeof(path),
+		         "%s/secrets/auth-keys/200001%02d000000-0000%04x.key",
+		         kpt_dir(), i + 1, i);
+		memset(sk, i + 1, sizeof(sk));
+		cr_assert_not_null(f = fopen(path, "w"));
+		cr_assert_eq(fwrite(sk, 1, sizeof(sk), f), sizeof(sk));
+		fclose(f);
+	}
+	cr_assert(published(c, k2, &n));
+	cr_assert(published(c, k2, &n));
+	cr_assert_eq(n, 1, "%zu keys published", n);
+	{
+		char dir[1024];
+		struct dirent *e;
+		DIR *d;
+		int files = 0;
+
+		snprintf(dir, sizeof(dir), "%s/secrets/auth-keys", kpt_dir());
+		cr_assert_not_null(d = opendir(dir));
+		while ((e = readdir(d)) != NULL)
+			if (strstr(e->d_name, ".key") != NULL)
+				files++;
+		closedir(d);
+		cr_assert_eq(files, 1);
+	}
+	free(t3);
+	t3 = login(k3);
+	cr_assert_str_eq(k3, k2);
+
 	kpt_set_clock("auth", 0);
 	kp_rpc_client_close(c);
 	free(t0);
