@@ -5,6 +5,7 @@
  *   auth_users  the user RPCs of docs/rpc-contract.md, bootstrap admin
  *   auth_session login, refresh, logout, tokens, password change
  *   auth_pat    personal access tokens
+ *   auth_outbox org.UserRemoved, delivered at least once
  *
  * The state is made once by auth_main's init and read by every worker;
  * nothing in it changes after init except the key set (under keys_lock,
@@ -136,6 +137,21 @@ int auth_get_users(kp_rpc_ctx *ctx);
 int auth_count_users(kp_rpc_ctx *ctx);
 int auth_delete_org_users(kp_rpc_ctx *ctx);
 int auth_revocations(kp_rpc_ctx *ctx);
+
+/* ---- auth_outbox ------------------------------------------------------- */
+
+/* auth_outbox_queue records, in db's open transaction, that user_id must
+ * leave org's groups: every group (org "") or organization org's only (a
+ * move out of it). auth_outbox_queue_org does it for every user of
+ * organization org (before they are deleted). Return a kp_status. */
+int auth_outbox_queue(kp_db *db, const char *user_id, const char *org);
+int auth_outbox_queue_org(kp_db *db, const char *org);
+
+/* auth_outbox_flush sends the pending rows to org (org.UserRemoved) and
+ * deletes those org confirmed; failures are logged and kept. Call after
+ * the commit that queued. auth_outbox_retry does it when a retry is due. */
+void auth_outbox_flush(kp_rpc_ctx *ctx);
+void auth_outbox_retry(kp_rpc_ctx *ctx);
 
 /* ---- auth_session -----------------------------------------------------------
  */

@@ -290,9 +290,6 @@ auth_check_org_exists(kp_rpc_ctx *ctx, const char *org)
 	return KP_OK;
 }
 
-static void auth_notify_org(kp_rpc_ctx *ctx, const char *user_id, char **ids,
-                            size_t n);
-
 /* ---- CreateUser ---------------------------------------------------------- */
 
 int
@@ -470,7 +467,7 @@ auth_update_user(kp_rpc_ctx *ctx)
 	char hash[crypto_pwhash_STRBYTES] = "", now[32];
 	PGresult *res = NULL, *cur = NULL;
 	const char *org, *role;
-	int rv, last_admin;
+	int rv, last_admin, moved;
 
 	if ((rv = kp_rpc_unpack(ctx,
 	                        &keyport__auth__update_user_request__descriptor,
@@ -584,15 +581,18 @@ auth_update_user(kp_rpc_ctx *ctx)
 		rv = auth_revoke_user_sessions(db, req->id, NULL);
 	if (rv == KP_OK && req->has_disabled && req->disabled)
 		rv = auth_revoke_tokens(db, req->id);
+	/* groups are per organization: a user moved to another one (or to
+	 * none) leaves the old one's groups and their licenses' visibility */
+	moved = req->has_organization_id && org[0] != '\0' &&
+	        strcasecmp(req->organization_id, org) != 0;
+	if (rv == KP_OK && moved)
+		rv = auth_outbox_queue(db, req->id, org);
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
-	/* groups are per organization: a user moved to another one (or to
-	 * none) leaves the old one's groups and their licenses' visibility */
-	if (req->has_organization_id &&
-	    strcasecmp(req->organization_id, org) != 0)
-		auth_notify_org(ctx, req->id, NULL, 0);
+	if (moved)
+		auth_outbox_flush(ctx);
 	rv = auth_reply_user(ctx, res);
 out:
 	kp_db_rollback(db);
@@ -606,46 +606,6 @@ out:
 
 /* ---- DeleteUser
  * ------------------------------------------------------------------ */
-
-/* Tells org to drop users from its groups (org.UserRemoved): user_id, and
- * the batch ids[0..n) when n > 0 (sent in chunks). Best effort: a lost
- * notification leaves ids that match no user (docs/design.md). */
-#define AUTH_NOTIFY_CHUNK 500
-static void
-auth_notify_org(kp_rpc_ctx *ctx, const char *user_id, char **ids, size_t n)
-{
-	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "org");
-	Keyport__Auth__OrgUserRemovedRequest req =
-	    KEYPORT__AUTH__ORG_USER_REMOVED_REQUEST__INIT;
-	size_t done = 0;
-
-	if (c == NULL) {
-		kp_log_warn("org.UserRemoved %s: no org client", user_id);
-		return;
-	}
-	req.user_id = (char *)user_id;
-	do {
-		kp_rpc_call call = {0};
-		kp_rpc_result res;
-
-		req.user_ids = ids + done;
-		req.n_user_ids =
-		    n - done > AUTH_NOTIFY_CHUNK ? AUTH_NOTIFY_CHUNK : n - done;
-		call.method = "org.UserRemoved";
-		call.caller = ctx->caller;
-		call.request_id = ctx->request_id;
-		call.timeout_ms = 2000;
-		call.idempotent = true;
-		if (kp_rpc_invoke(c, &call, &req.base, NULL, NULL, &res) !=
-		    KP_OK)
-			kp_log_warn(
-			    "org.UserRemoved %s (+%zu) failed (%s: %s); "
-			    "continuing",
-			    user_id, req.n_user_ids, res.code, res.message);
-		done += req.n_user_ids;
-		req.user_id = (char *)"";
-	} while (done < n);
-}
 
 int
 auth_delete_user(kp_rpc_ctx *ctx)
@@ -690,13 +650,15 @@ auth_delete_user(kp_rpc_ctx *ctx)
 		rv = kp_db_exec(db, "DELETE FROM users WHERE id = $1", 1, p);
 		if (rv == KP_OK)
 			rv = auth_revoke_tokens(db, req->id);
+		if (rv == KP_OK)
+			rv = auth_outbox_queue(db, req->id, "");
 	}
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
 	kp_log_info("deleted user %s", req->id);
-	auth_notify_org(ctx, req->id, NULL, 0);
+	auth_outbox_flush(ctx); /* org drops them from its groups */
 	rv = kp_rpc_reply(ctx, NULL);
 out:
 	kp_db_rollback(db);
@@ -903,6 +865,8 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 
 		/* one transaction: no user is deleted with a live token */
 		if ((rv = kp_db_begin(db)) != KP_OK ||
+		    (rv = auth_outbox_queue_org(db, req->organization_id)) !=
+		        KP_OK ||
 		    (rv = kp_db_exec(
 		         db,
 		         "INSERT INTO token_revocations (user_id, "
@@ -934,7 +898,7 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 		            (long long)rep.count, req->organization_id);
 		/* like DeleteUser: org drops them from every group */
 		if (rep.count > 0)
-			auth_notify_org(ctx, "", ids, rep.n_user_ids);
+			auth_outbox_flush(ctx);
 	}
 	rv = kp_rpc_reply(ctx, &rep.base);
 out:
@@ -1078,6 +1042,9 @@ auth_revocations(kp_rpc_ctx *ctx)
 	rep.n_revocations = (size_t)n;
 	rep.revocations = ptrs;
 	rv = kp_rpc_reply(ctx, &rep.base);
+	/* the gateway polls this every few seconds: a good clock for
+	 * resending group clean-ups org has not confirmed (auth_outbox) */
+	auth_outbox_retry(ctx);
 	/* rows older than a day are of no use to anyone */
 	kp_db_exec(kp_service_db(ctx),
 	           "DELETE FROM token_revocations WHERE revoked_at < "

@@ -559,10 +559,11 @@ out:
 }
 
 int
-org_groups_drop_users(kp_db *db, char *const *ids, size_t n)
+org_groups_drop_users(kp_db *db, const char *first, char *const *ids, size_t n,
+                      const char *org)
 {
 	char *arr;
-	size_t len = 3;
+	size_t len = 3 + 38;
 	int rv;
 
 	for (size_t i = 0; i < n; i++)
@@ -571,21 +572,35 @@ org_groups_drop_users(kp_db *db, char *const *ids, size_t n)
 		return KP_EINTERNAL;
 	/* a uuid[] literal of the well-formed ids (others cannot be members) */
 	strcpy(arr, "{");
-	for (size_t i = 0; i < n; i++)
-		if (org_is_uuid(ids[i])) {
+	for (size_t i = 0; i <= n; i++) {
+		const char *id = i == 0 ? first : ids[i - 1];
+
+		if (id != NULL && org_is_uuid(id)) {
 			if (arr[1] != '\0')
 				strcat(arr, ",");
-			strcat(arr, ids[i]);
+			strcat(arr, id);
 		}
+	}
 	strcat(arr, "}");
 	{
-		const char *p[] = {arr};
+		const char *p[] = {arr, org};
 
-		rv = arr[1] == '}' ? KP_OK
-		                   : kp_db_exec(db,
-		                                "DELETE FROM group_users WHERE "
-		                                "user_id = ANY($1::uuid[])",
-		                                1, p);
+		if (arr[1] == '}')
+			rv = KP_OK;
+		else if (org == NULL || org[0] == '\0')
+			rv = kp_db_exec(db,
+			                "DELETE FROM group_users WHERE "
+			                "user_id = ANY($1::uuid[])",
+			                1, p);
+		else if (!org_is_uuid(org))
+			rv = KP_OK; /* no such organization, no such group */
+		else
+			rv = kp_db_exec(
+			    db,
+			    "DELETE FROM group_users gu USING user_groups g "
+			    "WHERE g.id = gu.group_id AND g.organization_id = "
+			    "$2::uuid AND gu.user_id = ANY($1::uuid[])",
+			    2, p);
 	}
 	free(arr);
 	return rv;
@@ -615,15 +630,12 @@ org_user_removed(kp_rpc_ctx *ctx)
 	                        &keyport__org__user_removed_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (req->n_user_ids > 0 &&
-	    (rv = org_groups_drop_users(kp_service_db(ctx), req->user_ids,
-	                                req->n_user_ids)) != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "cannot clean user groups");
-		goto out;
-	}
-	rv = group_removed(ctx, req->user_id,
-	                   "DELETE FROM group_users WHERE user_id = $1");
-out:
+	rv = org_groups_drop_users(kp_service_db(ctx), req->user_id,
+	                           req->user_ids, req->n_user_ids,
+	                           req->organization_id);
+	rv = rv == KP_OK
+	         ? group_empty_reply(ctx)
+	         : kp_rpc_fail(ctx, rv, NULL, "cannot clean user groups");
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }

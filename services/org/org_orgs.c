@@ -365,8 +365,8 @@ org_delete(kp_rpc_ctx *ctx)
 		         &q.base, &keyport__org__auth_count_reply__descriptor,
 		         (ProtobufCMessage **)&del)) != KP_OK)
 			goto out;
-		rv = org_groups_drop_users(kp_service_db(ctx), del->user_ids,
-		                           del->n_user_ids);
+		rv = org_groups_drop_users(kp_service_db(ctx), NULL,
+		                           del->user_ids, del->n_user_ids, "");
 		protobuf_c_message_free_unpacked(&del->base, NULL);
 		if (rv != KP_OK) {
 			rv = kp_rpc_fail(ctx, rv, NULL,

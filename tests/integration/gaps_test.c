@@ -3,11 +3,16 @@
  * no group membership outlives its user (organization deletion with
  * cascade, a user moved to another organization); a license's new validity
  * keeps the renewals already granted. */
+#include "kp_err.h"
+#include "kp_rpc.h"
 #include "kpt.h"
+#include "proto/auth.pb-c.h"
+#include "proto/org.pb-c.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,6 +177,50 @@ memberships(const char *user)
 	const char *p[] = {user};
 
 	return sql("SELECT count(*) FROM org.group_users WHERE user_id = $1", 1,
+	           p);
+}
+
+/* Calls a service as an internal caller; answers the status. */
+static int
+rpc(const char *svc, const char *method, const ProtobufCMessage *q,
+    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **rep)
+{
+	kp_rpc_client *c = NULL;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	int rv;
+
+	cr_assert_eq(kp_rpc_client_open(&c, svc, kpt_service_url(svc)), KP_OK);
+	for (int i = 0; i < 100 && kp_rpc_client_pipes(c) == 0; i++)
+		usleep(20000);
+	call.method = method;
+	call.timeout_ms = 5000;
+	rv = kp_rpc_invoke(c, &call, q, desc, rep, &res);
+	kp_rpc_client_close(c);
+	return rv;
+}
+
+/* org.UserRemoved {user_ids: [user], organization_id: org}. */
+static void
+user_removed(const char *user, const char *org)
+{
+	Keyport__Org__UserRemovedRequest q =
+	    KEYPORT__ORG__USER_REMOVED_REQUEST__INIT;
+	char *ids[1] = {(char *)user};
+
+	q.user_ids = ids;
+	q.n_user_ids = 1;
+	q.organization_id = (char *)org;
+	cr_assert_eq(rpc("org", "org.UserRemoved", &q.base, NULL, NULL), KP_OK);
+}
+
+/* Rows of auth's outbox for user (clean-ups org has not confirmed). */
+static long long
+pending(const char *user)
+{
+	const char *p[] = {user};
+
+	return sql("SELECT count(*) FROM auth.org_outbox WHERE user_id = $1", 1,
 	           p);
 }
 
@@ -357,9 +406,79 @@ Test(gaps, moved_user_leaves_old_groups, .timeout = 60)
 	cr_assert_eq(memberships(u), 0,
 	             "a moved user is still in a group of "
 	             "the old organization");
+	cr_assert_eq(pending(u), 0, "org confirmed the clean-up");
+
+	/* in a group of the new organization, a late (repeated) clean-up of
+	 * the old one does not touch them: it names the old organization */
+	{
+		char *oa2 =
+		    must_vendor_user(admin, to, "organization-admin", email);
+		char *oa2_tok = login(email, PW);
+		char *g2 = create_group(oa2_tok, "to group");
+
+		add_member(oa2_tok, g2, u);
+		cr_assert_eq(memberships(u), 1);
+		user_removed(u, from);
+		cr_assert_eq(memberships(u), 1);
+		user_removed(u, to);
+		cr_assert_eq(memberships(u), 0);
+		free(oa2);
+		free(oa2_tok);
+		free(g2);
+	}
 	free(admin);
 	free(from);
 	free(to);
+	free(oa);
+	free(oa_tok);
+	free(u);
+	free(g);
+}
+
+/* A clean-up org did not receive (org down when the user was deleted) is
+ * kept by auth and sent again: the membership does not stay. */
+Test(gaps, lost_notification_is_retried, .timeout = 90)
+{
+	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *org = create_org(admin, "Gap two, retried");
+	char email[96], path[256], *oa, *oa_tok, *u, *g;
+	int i;
+
+	oa = must_vendor_user(admin, org, "organization-admin", email);
+	oa_tok = login(email, PW);
+	u = must_vendor_user(admin, org, "user", email);
+	g = create_group(oa_tok, "retried group");
+	add_member(oa_tok, g, u);
+	cr_assert_eq(memberships(u), 1);
+
+	kpt_kill("org", SIGKILL);
+	snprintf(path, sizeof(path), "/v1/users/%s", u);
+	cr_assert_eq(req("DELETE", path, admin, NULL, NULL), 204);
+	cr_assert_eq(memberships(u), 1, "org was down: nothing removed yet");
+	cr_assert_eq(pending(u), 1, "the clean-up must be kept for a retry");
+
+	kpt_restart("org");
+	cr_assert_eq(kpt_wait_ready(30), 0);
+	/* the retry rides on auth.Revocations (the gateway polls it), at
+	 * most every 30 s of auth's clock: move it on, then ask once */
+	kpt_set_clock("auth", 120);
+	{
+		Keyport__Auth__RevocationsReply *rep = NULL;
+
+		cr_assert_eq(rpc("auth", "auth.Revocations", NULL,
+		                 &keyport__auth__revocations_reply__descriptor,
+		                 (ProtobufCMessage **)&rep),
+		             KP_OK);
+		protobuf_c_message_free_unpacked(&rep->base, NULL);
+	}
+	/* the resend runs after that answer: wait for it (at most 5 s) */
+	for (i = 0; i < 100 && (memberships(u) != 0 || pending(u) != 0); i++)
+		usleep(50000);
+	kpt_set_clock("auth", 0);
+	cr_assert_eq(memberships(u), 0, "the membership outlived its user");
+	cr_assert_eq(pending(u), 0);
+	free(admin);
+	free(org);
 	free(oa);
 	free(oa_tok);
 	free(u);
