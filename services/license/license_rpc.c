@@ -1077,9 +1077,11 @@ license_update(kp_rpc_ctx *ctx)
 		    lease,
 		    now};
 
+		/* user_id / org_id may point into res: clear it only after */
+		rv = kp_db_exec(db, sql_update, 16, params);
 		PQclear(res);
 		res = NULL;
-		if ((rv = kp_db_exec(db, sql_update, 16, params)) != KP_OK) {
+		if (rv != KP_OK) {
 			rv = db_fail(ctx, rv);
 			goto out;
 		}
