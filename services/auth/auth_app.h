@@ -5,9 +5,11 @@
  *   auth_users  the user RPCs of docs/rpc-contract.md, bootstrap admin
  *   auth_session login, refresh, logout, tokens, password change
  *   auth_pat    personal access tokens
+ *   auth_outbox org.UserRemoved, delivered at least once
  *
  * The state is made once by auth_main's init and read by every worker;
- * nothing in it changes after init except what auth_pw's semaphore guards.
+ * nothing in it changes after init except the key set (under keys_lock,
+ * see auth_keys) and what auth_pw's semaphore guards.
  */
 #ifndef AUTH_APP_H
 #define AUTH_APP_H
@@ -17,7 +19,9 @@
 #include "kp_access.h"
 #include "proto/auth.pb-c.h"
 
+#include <pthread.h>
 #include <semaphore.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdint.h>
 
@@ -39,8 +43,16 @@ typedef struct auth_signing_key {
 } auth_signing_key;
 
 typedef struct auth_app {
+	/* the key set: replaced as a whole by auth_keys (rotation); read
+	 * keys/nkeys only between auth_keys_rdlock and auth_keys_unlock */
+	pthread_rwlock_t keys_lock;
 	auth_signing_key *keys; /* sodium_allocarray; newest first */
 	size_t nkeys;
+	pthread_mutex_t rotate_lock;     /* one rotation check at a time */
+	_Atomic int64_t keys_next_check; /* kp_now() of the next check */
+	int64_t key_max_age;             /* seconds */
+	int64_t key_check_interval;      /* seconds */
+	char keys_dir[4096];
 	sem_t hash_slots;     /* KEYPORT_HASH_CONCURRENCY */
 	int64_t hash_wait_ms; /* how long excess waits for a slot */
 	char dummy_hash[crypto_pwhash_STRBYTES];
@@ -55,6 +67,16 @@ auth_app *auth_app_get(void);
  * of KEYPORT_SECRET_DIR/auth-keys. Returns a kp_status. */
 int auth_keys_load(auth_app *app);
 void auth_keys_free(auth_app *app);
+
+/* auth_keys_check rereads the key directory when the check is due (once
+ * per KEYPORT_AUTH_KEY_CHECK_SECONDS of kp_now()) or force is set: makes a
+ * new signing key when the newest is too old and deletes keys whose tokens
+ * have all expired. Never fails the caller (a failure keeps the keys). */
+void auth_keys_check(auth_app *app, int force);
+
+/* auth_keys_rdlock / auth_keys_unlock bracket every read of app->keys. */
+void auth_keys_rdlock(auth_app *app);
+void auth_keys_unlock(auth_app *app);
 
 /* ---- auth_pw ------------------------------------------------------------ */
 
@@ -115,6 +137,21 @@ int auth_get_users(kp_rpc_ctx *ctx);
 int auth_count_users(kp_rpc_ctx *ctx);
 int auth_delete_org_users(kp_rpc_ctx *ctx);
 int auth_revocations(kp_rpc_ctx *ctx);
+
+/* ---- auth_outbox ------------------------------------------------------- */
+
+/* auth_outbox_queue records, in db's open transaction, that user_id must
+ * leave org's groups: every group (org "") or organization org's only (a
+ * move out of it). auth_outbox_queue_org does it for every user of
+ * organization org (before they are deleted). Return a kp_status. */
+int auth_outbox_queue(kp_db *db, const char *user_id, const char *org);
+int auth_outbox_queue_org(kp_db *db, const char *org);
+
+/* auth_outbox_flush sends the pending rows to org (org.UserRemoved) and
+ * deletes those org confirmed; failures are logged and kept. Call after
+ * the commit that queued. auth_outbox_retry does it when a retry is due. */
+void auth_outbox_flush(kp_rpc_ctx *ctx);
+void auth_outbox_retry(kp_rpc_ctx *ctx);
 
 /* ---- auth_session -----------------------------------------------------------
  */

@@ -46,7 +46,9 @@ auth_access_token(PGresult *u, const char *family, char **out)
 {
 	auth_app *app = auth_app_get();
 	kp_access_claims c;
+	int rv;
 
+	auth_keys_check(app, 0); /* rotation, when due */
 	memset(&c, 0, sizeof(c));
 	snprintf(c.user_id, sizeof(c.user_id), "%s", PQgetvalue(u, 0, 0));
 	snprintf(c.role, sizeof(c.role), "%s", PQgetvalue(u, 0, 4));
@@ -55,7 +57,10 @@ auth_access_token(PGresult *u, const char *family, char **out)
 	snprintf(c.session_id, sizeof(c.session_id), "%s", family);
 	c.issued_at = kp_now();
 	c.expires_at = c.issued_at + KP_ACCESS_LIFETIME;
-	return kp_access_sign(&c, app->keys[0].kid, app->keys[0].sk, out);
+	auth_keys_rdlock(app);
+	rv = kp_access_sign(&c, app->keys[0].kid, app->keys[0].sk, out);
+	auth_keys_unlock(app);
+	return rv;
 }
 
 /* Stores a new refresh token of family (NULL: a new family) for user in
@@ -428,7 +433,11 @@ auth_public_keys(kp_rpc_ctx *ctx)
 	    KEYPORT__AUTH__PUBLIC_KEYS_REPLY__INIT;
 	Keyport__Auth__PublicKey keys[KP_ACCESS_MAX_KEYS];
 	Keyport__Auth__PublicKey *ptrs[KP_ACCESS_MAX_KEYS];
+	int rv;
 
+	/* reread: a key another replica made is published at once */
+	auth_keys_check(app, 1);
+	auth_keys_rdlock(app);
 	for (size_t i = 0; i < app->nkeys; i++) {
 		keyport__auth__public_key__init(&keys[i]);
 		keys[i].kid = app->keys[i].kid;
@@ -438,7 +447,9 @@ auth_public_keys(kp_rpc_ctx *ctx)
 	}
 	rep.n_keys = app->nkeys;
 	rep.keys = ptrs;
-	return kp_rpc_reply(ctx, &rep.base);
+	rv = kp_rpc_reply(ctx, &rep.base);
+	auth_keys_unlock(app);
+	return rv;
 }
 
 int
@@ -463,11 +474,13 @@ auth_authenticate(kp_rpc_ctx *ctx)
 		goto out;
 	}
 	memset(&ks, 0, sizeof(ks));
+	auth_keys_rdlock(app);
 	for (size_t i = 0; i < app->nkeys; i++) {
 		memcpy(ks.keys[i].kid, app->keys[i].kid, KP_ACCESS_KID_MAX);
 		memcpy(ks.keys[i].pk, app->keys[i].pk, 32);
 	}
 	ks.count = app->nkeys;
+	auth_keys_unlock(app);
 	if (kp_access_verify(req->token, &ks, kp_now(), &c) != KP_OK) {
 		rv = auth_unauth(ctx, "invalid or expired token");
 		goto out;

@@ -248,6 +248,48 @@ auth_is_last_org_admin(kp_db *db, const char *org, const char *user_id,
 	return rv;
 }
 
+/* Checks that organization org exists by asking org.GetOrganization as an
+ * internal caller (one vendor tenant: every organization in org's table is
+ * the vendor's). An organization admin creating a user of their own
+ * organization is not asked again: org.CreateOrgUser read that
+ * organization just before calling us (and a call back into org from here
+ * could wait on org's busy workers). Returns KP_OK or the answered
+ * failure: 400 INVALID_INPUT naming organizationId when there is no such
+ * organization, 503 when org does not answer. */
+static int
+auth_check_org_exists(kp_rpc_ctx *ctx, const char *org)
+{
+	Keyport__Auth__OrgGetOrganizationRequest q =
+	    KEYPORT__AUTH__ORG_GET_ORGANIZATION_REQUEST__INIT;
+	kp_rpc_client *c;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	int rv;
+
+	if (org == NULL || org[0] == '\0')
+		return KP_OK;
+	if (strcmp(ctx->caller->role, "organization-admin") == 0 &&
+	    strcasecmp(ctx->caller->organization_id, org) == 0)
+		return KP_OK;
+	if ((c = kp_service_client(kp_service_of(ctx), "org")) == NULL)
+		return kp_rpc_fail(ctx, KP_EUNAVAIL, NULL,
+		                   "organizationId: cannot be checked now");
+	q.id = (char *)org;
+	call.method = "org.GetOrganization";
+	call.request_id = ctx->request_id;
+	call.timeout_ms = 2000;
+	call.idempotent = true;
+	rv = kp_rpc_invoke(c, &call, &q.base, NULL, NULL, &res);
+	if (rv == KP_ENOTFOUND)
+		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
+		                   "organizationId: no such organization");
+	if (rv != KP_OK)
+		return kp_rpc_fail(ctx, rv, res.code[0] ? res.code : NULL,
+		                   "organizationId: cannot be checked now (%s)",
+		                   res.message);
+	return KP_OK;
+}
+
 /* ---- CreateUser ---------------------------------------------------------- */
 
 int
@@ -283,6 +325,8 @@ auth_create_user(kp_rpc_ctx *ctx)
 	}
 	if ((rv = auth_pw_check_new(ctx, "password", req->password,
 	                            req->email)) != KP_OK)
+		goto out;
+	if ((rv = auth_check_org_exists(ctx, req->organization_id)) != KP_OK)
 		goto out;
 	if ((rv = auth_pw_hash(req->password, hash)) != KP_OK) {
 		rv = rv == KP_ERATELIMIT
@@ -423,7 +467,7 @@ auth_update_user(kp_rpc_ctx *ctx)
 	char hash[crypto_pwhash_STRBYTES] = "", now[32];
 	PGresult *res = NULL, *cur = NULL;
 	const char *org, *role;
-	int rv, last_admin;
+	int rv, last_admin, moved;
 
 	if ((rv = kp_rpc_unpack(ctx,
 	                        &keyport__auth__update_user_request__descriptor,
@@ -436,6 +480,9 @@ auth_update_user(kp_rpc_ctx *ctx)
 	         req->has_role ? req->role : NULL,
 	         req->has_organization_id ? req->organization_id : NULL)) !=
 	    KP_OK)
+		goto out;
+	if (req->has_organization_id &&
+	    (rv = auth_check_org_exists(ctx, req->organization_id)) != KP_OK)
 		goto out;
 	if (req->has_password) {
 		/* the email it must differ from: the new one, or the current */
@@ -534,10 +581,18 @@ auth_update_user(kp_rpc_ctx *ctx)
 		rv = auth_revoke_user_sessions(db, req->id, NULL);
 	if (rv == KP_OK && req->has_disabled && req->disabled)
 		rv = auth_revoke_tokens(db, req->id);
+	/* groups are per organization: a user moved to another one (or to
+	 * none) leaves the old one's groups and their licenses' visibility */
+	moved = req->has_organization_id && org[0] != '\0' &&
+	        strcasecmp(req->organization_id, org) != 0;
+	if (rv == KP_OK && moved)
+		rv = auth_outbox_queue(db, req->id, org);
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
+	if (moved)
+		auth_outbox_flush(ctx);
 	rv = auth_reply_user(ctx, res);
 out:
 	kp_db_rollback(db);
@@ -551,31 +606,6 @@ out:
 
 /* ---- DeleteUser
  * ------------------------------------------------------------------ */
-
-/* Tells org to drop the user from its groups; best effort. */
-static void
-auth_notify_org(kp_rpc_ctx *ctx, const char *user_id)
-{
-	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "org");
-	Keyport__Auth__OrgUserRemovedRequest req =
-	    KEYPORT__AUTH__ORG_USER_REMOVED_REQUEST__INIT;
-	kp_rpc_call call = {0};
-	kp_rpc_result res;
-
-	if (c == NULL) {
-		kp_log_warn("org.UserRemoved %s: no org client", user_id);
-		return;
-	}
-	req.user_id = (char *)user_id;
-	call.method = "org.UserRemoved";
-	call.caller = ctx->caller;
-	call.request_id = ctx->request_id;
-	call.timeout_ms = 2000;
-	call.idempotent = true;
-	if (kp_rpc_invoke(c, &call, &req.base, NULL, NULL, &res) != KP_OK)
-		kp_log_warn("org.UserRemoved %s failed (%s: %s); continuing",
-		            user_id, res.code, res.message);
-}
 
 int
 auth_delete_user(kp_rpc_ctx *ctx)
@@ -620,13 +650,15 @@ auth_delete_user(kp_rpc_ctx *ctx)
 		rv = kp_db_exec(db, "DELETE FROM users WHERE id = $1", 1, p);
 		if (rv == KP_OK)
 			rv = auth_revoke_tokens(db, req->id);
+		if (rv == KP_OK)
+			rv = auth_outbox_queue(db, req->id, "");
 	}
 	if (rv != KP_OK || (rv = kp_db_commit(db)) != KP_OK) {
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
 	kp_log_info("deleted user %s", req->id);
-	auth_notify_org(ctx, req->id);
+	auth_outbox_flush(ctx); /* org drops them from its groups */
 	rv = kp_rpc_reply(ctx, NULL);
 out:
 	kp_db_rollback(db);
@@ -816,7 +848,9 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__OrganizationRequest *req = NULL;
 	Keyport__Auth__CountReply rep = KEYPORT__AUTH__COUNT_REPLY__INIT;
+	kp_db *db = kp_service_db(ctx);
 	PGresult *res = NULL;
+	char **ids = NULL;
 	int rv;
 
 	if ((rv = kp_rpc_unpack(
@@ -828,30 +862,48 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 		char now[32];
 		const char *q[2] = {req->organization_id,
 		                    auth_now_param(now, sizeof(now))};
-		rv = kp_db_exec(
-		    kp_service_db(ctx),
-		    "INSERT INTO token_revocations (user_id, "
-		    "revoked_at) SELECT id, to_timestamp($2::float8) "
-		    "FROM users WHERE organization_id = $1 ON "
-		    "CONFLICT (user_id) DO UPDATE SET revoked_at = "
-		    "EXCLUDED.revoked_at",
-		    2, q);
-		if (rv == KP_OK)
-			rv = kp_db_query(
-			    kp_service_db(ctx),
-			    "DELETE FROM users WHERE "
-			    "organization_id = $1 RETURNING id::text",
-			    1, p, &res);
-		if (rv != KP_OK) {
+
+		/* one transaction: no user is deleted with a live token */
+		if ((rv = kp_db_begin(db)) != KP_OK ||
+		    (rv = auth_outbox_queue_org(db, req->organization_id)) !=
+		        KP_OK ||
+		    (rv = kp_db_exec(
+		         db,
+		         "INSERT INTO token_revocations (user_id, "
+		         "revoked_at) SELECT id, to_timestamp($2::float8) "
+		         "FROM users WHERE organization_id = $1 ON "
+		         "CONFLICT (user_id) DO UPDATE SET revoked_at = "
+		         "EXCLUDED.revoked_at",
+		         2, q)) != KP_OK ||
+		    (rv = kp_db_query(db,
+		                      "DELETE FROM users WHERE "
+		                      "organization_id = $1 RETURNING id::text",
+		                      1, p, &res)) != KP_OK ||
+		    (rv = kp_db_commit(db)) != KP_OK) {
 			rv = auth_db_fail(ctx, rv);
 			goto out;
 		}
 		rep.count = PQntuples(res);
+		if (rep.count > 0 &&
+		    (ids = calloc((size_t)rep.count, sizeof(*ids))) == NULL) {
+			rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
+			                 "out of memory");
+			goto out;
+		}
+		for (int i = 0; i < PQntuples(res); i++)
+			ids[i] = PQgetvalue(res, i, 0);
+		rep.user_ids = ids;
+		rep.n_user_ids = (size_t)rep.count;
 		kp_log_info("deleted %lld user(s) of organization %s",
 		            (long long)rep.count, req->organization_id);
+		/* like DeleteUser: org drops them from every group */
+		if (rep.count > 0)
+			auth_outbox_flush(ctx);
 	}
 	rv = kp_rpc_reply(ctx, &rep.base);
 out:
+	kp_db_rollback(db);
+	free(ids);
 	PQclear(res);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
@@ -990,6 +1042,9 @@ auth_revocations(kp_rpc_ctx *ctx)
 	rep.n_revocations = (size_t)n;
 	rep.revocations = ptrs;
 	rv = kp_rpc_reply(ctx, &rep.base);
+	/* the gateway polls this every few seconds: a good clock for
+	 * resending group clean-ups org has not confirmed (auth_outbox) */
+	auth_outbox_retry(ctx);
 	/* rows older than a day are of no use to anyone */
 	kp_db_exec(kp_service_db(ctx),
 	           "DELETE FROM token_revocations WHERE revoked_at < "

@@ -1016,6 +1016,11 @@ out:
 
 /* ---- changes ----------------------------------------------------------- */
 
+/* A new validity (docs/design.md, "Changing validity"): 0 makes the license
+ * perpetual; a running expiry moves by (new - old validity), so the current
+ * term gets the new length and renewals already granted are kept; an
+ * immediate license without an expiry starts at created_at; a delayed one
+ * still starts at its first activation. (SET expressions read the old row.) */
 static const char *const sql_update =
     "UPDATE licenses SET "
     "allowed_activations = CASE WHEN $2 THEN $3::bigint ELSE "
@@ -1024,6 +1029,8 @@ static const char *const sql_update =
     "allowed_deactivations END, "
     "expires_at = CASE WHEN NOT $6 THEN expires_at "
     "WHEN $7::bigint = 0 THEN NULL "
+    "WHEN expires_at IS NOT NULL THEN expires_at + ($7::bigint - validity) "
+    "* interval '1 second' "
     "WHEN expiration_strategy = 'immediate' THEN created_at + $7::bigint * "
     "interval '1 second' ELSE expires_at END, "
     "validity = CASE WHEN $6 THEN $7::bigint ELSE validity END, "
@@ -1108,9 +1115,11 @@ license_update(kp_rpc_ctx *ctx)
 		    lease,
 		    now};
 
+		/* user_id / org_id may point into res: clear it only after */
+		rv = kp_db_exec(db, sql_update, 16, params);
 		PQclear(res);
 		res = NULL;
-		if ((rv = kp_db_exec(db, sql_update, 16, params)) != KP_OK) {
+		if (rv != KP_OK) {
 			rv = db_fail(ctx, rv);
 			goto out;
 		}

@@ -15,7 +15,7 @@
 /* SQL rendering a timestamptz column as RFC 3339 UTC text. */
 #define ORG_TS(col)                                                            \
 	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 #define ORG_ROLE_ADMIN     "admin"
 #define ORG_ROLE_ORG_ADMIN "organization-admin"
@@ -67,6 +67,13 @@ int org_group_add_license(kp_rpc_ctx *ctx);
 int org_group_remove_license(kp_rpc_ctx *ctx);
 int org_visible_licenses(kp_rpc_ctx *ctx);
 int org_user_removed(kp_rpc_ctx *ctx);
+
+/* org_groups_drop_users removes the users first (may be NULL) and
+ * ids[0..n) (UUID text; others are skipped) from every group, or, when org
+ * is not empty, from the groups of organization org only; one statement
+ * on db. Returns a kp_status; nothing is answered. */
+int org_groups_drop_users(kp_db *db, const char *first, char *const *ids,
+                          size_t n, const char *org);
 int org_license_removed(kp_rpc_ctx *ctx);
 
 /* customization (org_custom.c) */

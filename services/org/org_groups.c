@@ -558,6 +558,54 @@ out:
 	return rv;
 }
 
+int
+org_groups_drop_users(kp_db *db, const char *first, char *const *ids, size_t n,
+                      const char *org)
+{
+	char *arr;
+	size_t len = 3 + 38;
+	int rv;
+
+	for (size_t i = 0; i < n; i++)
+		len += 38;
+	if ((arr = malloc(len)) == NULL)
+		return KP_EINTERNAL;
+	/* a uuid[] literal of the well-formed ids (others cannot be members) */
+	strcpy(arr, "{");
+	for (size_t i = 0; i <= n; i++) {
+		const char *id = i == 0 ? first : ids[i - 1];
+
+		if (id != NULL && org_is_uuid(id)) {
+			if (arr[1] != '\0')
+				strcat(arr, ",");
+			strcat(arr, id);
+		}
+	}
+	strcat(arr, "}");
+	{
+		const char *p[] = {arr, org};
+
+		if (arr[1] == '}')
+			rv = KP_OK;
+		else if (org == NULL || org[0] == '\0')
+			rv = kp_db_exec(db,
+			                "DELETE FROM group_users WHERE "
+			                "user_id = ANY($1::uuid[])",
+			                1, p);
+		else if (!org_is_uuid(org))
+			rv = KP_OK; /* no such organization, no such group */
+		else
+			rv = kp_db_exec(
+			    db,
+			    "DELETE FROM group_users gu USING user_groups g "
+			    "WHERE g.id = gu.group_id AND g.organization_id = "
+			    "$2::uuid AND gu.user_id = ANY($1::uuid[])",
+			    2, p);
+	}
+	free(arr);
+	return rv;
+}
+
 static int
 group_removed(kp_rpc_ctx *ctx, const char *id, const char *sql)
 {
@@ -582,8 +630,12 @@ org_user_removed(kp_rpc_ctx *ctx)
 	                        &keyport__org__user_removed_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	rv = group_removed(ctx, req->user_id,
-	                   "DELETE FROM group_users WHERE user_id = $1");
+	rv = org_groups_drop_users(kp_service_db(ctx), req->user_id,
+	                           req->user_ids, req->n_user_ids,
+	                           req->organization_id);
+	rv = rv == KP_OK
+	         ? group_empty_reply(ctx)
+	         : kp_rpc_fail(ctx, rv, NULL, "cannot clean user groups");
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }

@@ -362,11 +362,27 @@ org_delete(kp_rpc_ctx *ctx)
 		}
 	} else {
 		/* auth tells org.UserRemoved and license org.LicenseRemoved;
-		 * the groups go with the organization row below anyway */
-		if ((rv = kp_service_call(ctx, "auth",
-		                          "auth.DeleteOrganizationUsers", 1,
-		                          &aq.base, NULL, NULL)) != KP_OK ||
-		    (rv = kp_service_call(ctx, "license",
+		 * the groups go with the organization row below anyway. A
+		 * deleted user may still be in another organization's group
+		 * (added there before the vendor admin moved them), so the
+		 * ids auth answers are dropped from every group here too:
+		 * that does not depend on the notification arriving. */
+		Keyport__Auth__CountReply *del = NULL;
+
+		if ((rv = kp_service_call(
+		         ctx, "auth", "auth.DeleteOrganizationUsers", 1,
+		         &aq.base, &keyport__auth__count_reply__descriptor,
+		         (ProtobufCMessage **)&del)) != KP_OK)
+			goto out;
+		rv = org_groups_drop_users(kp_service_db(ctx), NULL,
+		                           del->user_ids, del->n_user_ids, "");
+		protobuf_c_message_free_unpacked(&del->base, NULL);
+		if (rv != KP_OK) {
+			rv = kp_rpc_fail(ctx, rv, NULL,
+			                 "cannot clean user groups");
+			goto out;
+		}
+		if ((rv = kp_service_call(ctx, "license",
 		                          "license.DeleteOrganizationLicenses",
 		                          1, &lq.base, NULL, NULL)) != KP_OK)
 			goto out;

@@ -1107,14 +1107,41 @@ rpc_create(kp_rpc_client *c, const char *email, const char *role,
 	return rv;
 }
 
+/* Creates an organization through /v1/organizations; its id into id. */
+static void
+create_org(const session *admin, const char *name, char id[64])
+{
+	char *body = kpt_jsonf("{s:s}", "name", name);
+	kpt_resp r;
+
+	cr_assert_eq(kpt_http("POST", "/v1/organizations", admin->access, body,
+	                      NULL, &r),
+	             0);
+	free(body);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(id, 64, "%s",
+	         json_string_value(json_object_get(r.json, "id")));
+	kpt_resp_free(&r);
+}
+
 Test(auth, user_rpcs_of_the_contract, .timeout = 120)
 {
-	const char *org = "6f1c1b1e-0000-4000-8000-00000000a001";
-	const char *other = "6f1c1b1e-0000-4000-8000-00000000a002";
+	char org[64], other[64];
 	kp_rpc_client *c = auth_client();
 	kp_rpc_result res;
 	char admin1[64], user1[64], x[64], foreign[64];
+	session admin;
 	int rv;
+
+	/* organizationId must name an organization of org's */
+	admin_login(&admin);
+	create_org(&admin, "rpc org", org);
+	create_org(&admin, "rpc other", other);
+	rv = rpc_create(c, "nowhere@rpc.example", "user",
+	                "6f1c1b1e-0000-4000-8000-00000000a003", -1, x, &res);
+	cr_assert_eq(rv, KP_EINVAL);
+	cr_assert_not_null(strstr(res.message, "organizationId"), "%s",
+	                   res.message);
 
 	/* capped creation: at most 2 users */
 	cr_assert_eq(rpc_create(c, "oa1@rpc.example", "organization-admin", org,
