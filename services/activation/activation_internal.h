@@ -43,9 +43,6 @@ void act_row_read(act_row *r, PGresult *res, int row, int col);
 
 /* ---- helpers ------------------------------------------------------------- */
 
-/* act_is_uuid: 1 when s is a textual UUID (8-4-4-4-12 hex digits). */
-int act_is_uuid(const char *s);
-
 /* act_parse_time reads the RFC 3339 UTC prefix "YYYY-MM-DDTHH:MM:SS";
  * 0 for "" or garbage. */
 int64_t act_parse_time(const char *s);

@@ -8,6 +8,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pgarr.h"
 #include "proto/license.pb-c.h"
 
 #include <errno.h>
@@ -98,32 +99,18 @@ act_leases(kp_rpc_client *license, char **ids, size_t n, int64_t *leases)
 	return KP_OK;
 }
 
-/* act_arrays writes ids and leases as PostgreSQL array literals (*uuids and
- * *nums malloc'd, the caller frees). */
+/* act_arrays writes ids and leases as PostgreSQL array literals into a and
+ * b (the caller frees them with kp_pgarr_free). */
 static int
-act_arrays(char **ids, const int64_t *leases, size_t n, char **uuids,
-           char **nums)
+act_arrays(char **ids, const int64_t *leases, size_t n, kp_pgarr *a,
+           kp_pgarr *b)
 {
-	size_t u = 0, m = 0;
-
-	*uuids = malloc(n * 37 + 3);
-	*nums = malloc(n * 21 + 3);
-	if (*uuids == NULL || *nums == NULL)
-		return KP_EINTERNAL;
-	(*uuids)[u++] = '{';
-	(*nums)[m++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0) {
-			(*uuids)[u++] = ',';
-			(*nums)[m++] = ',';
-		}
-		memcpy(*uuids + u, ids[i], 36);
-		u += 36;
-		m += (size_t)snprintf(*nums + m, 21, "%" PRId64, leases[i]);
-	}
-	memcpy(*uuids + u, "}", 2);
-	memcpy(*nums + m, "}", 2);
-	return KP_OK;
+	for (size_t i = 0; i < n; i++)
+		if (kp_pgarr_uuid(a, ids[i]))
+			kp_pgarr_int(b, leases[i]);
+	return kp_pgarr_text(a) != NULL && kp_pgarr_text(b) != NULL
+	           ? KP_OK
+	           : KP_EINTERNAL;
 }
 
 /* act_sweep_round is one round of act_lease_sweep; *more tells whether a
@@ -133,7 +120,8 @@ act_sweep_round(kp_db *db, kp_rpc_client *license, const char *nowbuf,
                 int64_t *released, int *more)
 {
 	PGresult *res = NULL, *up = NULL;
-	char batch[16], **ids = NULL, *uuids = NULL, *nums = NULL;
+	char batch[16], **ids = NULL;
+	kp_pgarr uuids = {0}, nums = {0};
 	int64_t *leases = NULL;
 	int rv, n;
 
@@ -160,13 +148,15 @@ act_sweep_round(kp_db *db, kp_rpc_client *license, const char *nowbuf,
 	if ((rv = act_arrays(ids, leases, (size_t)n, &uuids, &nums)) != KP_OK)
 		goto out;
 	{
-		const char *p[2] = {uuids, nums};
+		const char *p[2] = {kp_pgarr_text(&uuids),
+		                    kp_pgarr_text(&nums)};
 
 		if ((rv = kp_db_exec(db, act_sql_refresh, 2, p)) != KP_OK)
 			goto dbfail;
 	}
 	{
-		const char *p[3] = {nowbuf, uuids, nums};
+		const char *p[3] = {nowbuf, kp_pgarr_text(&uuids),
+		                    kp_pgarr_text(&nums)};
 
 		if ((rv = kp_db_query(db, act_sql_release, 3, p, &up)) != KP_OK)
 			goto dbfail;
@@ -178,8 +168,8 @@ dbfail:
 	kp_log_warn("lease sweep: database: %s (%s)", kp_db_message(db),
 	            kp_db_sqlstate(db));
 out:
-	free(nums);
-	free(uuids);
+	kp_pgarr_free(&nums);
+	kp_pgarr_free(&uuids);
 	free(leases);
 	free(ids);
 	PQclear(up);

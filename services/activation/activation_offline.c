@@ -8,6 +8,7 @@
 #include "activation_internal.h"
 #include "activation_rpc.h"
 
+#include "kp_pgarr.h"
 #include "kp_clock.h"
 #include "kp_db.h"
 #include "kp_err.h"
@@ -105,7 +106,7 @@ act_offline_activate(kp_rpc_ctx *ctx)
 		return rv;
 	validity = req->response_validity > 0 ? req->response_validity
 	                                      : KP_OFFLINE_RESPONSE_VALIDITY;
-	if (!act_is_uuid(req->license_id)) {
+	if (!kp_uuid_valid(req->license_id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no such license");
 		goto out;
 	}
@@ -223,7 +224,7 @@ act_offline_deactivate(kp_rpc_ctx *ctx)
 	    (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
-	if (!act_is_uuid(req->license_id)) {
+	if (!kp_uuid_valid(req->license_id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no such license");
 		goto out;
 	}
@@ -241,7 +242,7 @@ act_offline_deactivate(kp_rpc_ctx *ctx)
 		rv = act_offline_fail(ctx, KP_OFFLINE_KEY_MISMATCH);
 		goto out;
 	}
-	if (!act_is_uuid(d.activation_id)) {
+	if (!kp_uuid_valid(d.activation_id)) {
 		rv = act_offline_fail(ctx, KP_OFFLINE_MALFORMED);
 		goto out;
 	}

@@ -15,6 +15,7 @@
 #include "activation_internal.h"
 #include "activation_rpc.h"
 
+#include "kp_pgarr.h"
 #include "kp_clock.h"
 #include "kp_db.h"
 #include "kp_err.h"
@@ -63,27 +64,6 @@ act_row_read(act_row *r, PGresult *res, int row, int col)
 	r->msg.created_at = r->created;
 	r->msg.last_seen_at = r->seen;
 	r->msg.deactivated_at = r->deact;
-}
-
-/* ---- helpers ------------------------------------------------------------- */
-
-int
-act_is_uuid(const char *s)
-{
-	static const int dash[] = {8, 13, 18, 23};
-	size_t n = s ? strlen(s) : 0;
-
-	if (n != 36)
-		return 0;
-	for (size_t i = 0, d = 0; i < n; i++) {
-		if (d < 4 && i == (size_t)dash[d]) {
-			if (s[i] != '-')
-				return 0;
-			d++;
-		} else if (!isxdigit((unsigned char)s[i]))
-			return 0;
-	}
-	return 1;
 }
 
 /* act_parse_time reads the RFC 3339 UTC prefix "YYYY-MM-DDTHH:MM:SS";
@@ -398,7 +378,7 @@ act_check_input(kp_rpc_ctx *ctx, const Keyport__Activation__ActivateRequest *r)
 	    (rv = act_check_text(ctx, "clientPublicKey", r->client_public_key,
 	                         128, 0)) != KP_OK)
 		return rv;
-	if (!act_is_uuid(r->product_id))
+	if (!kp_uuid_valid(r->product_id))
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "productId must be a UUID");
 	return KP_OK;
@@ -680,7 +660,7 @@ act_heartbeat(kp_rpc_ctx *ctx)
 	if ((rv = act_check_text(ctx, "key", req->key, 128, 1)) != KP_OK ||
 	    (rv = act_check_text(ctx, "nonce", req->nonce, 128, 0)) != KP_OK)
 		goto out;
-	if (!act_is_uuid(req->activation_id)) {
+	if (!kp_uuid_valid(req->activation_id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
 		                 "no such activation");
 		goto out;
@@ -782,8 +762,8 @@ act_license_changed(kp_rpc_ctx *ctx)
 	Keyport__Activation__LicenseChangedReply rep =
 	    KEYPORT__ACTIVATION__LICENSE_CHANGED_REPLY__INIT;
 	kp_db *db = kp_service_db(ctx);
-	char *arr = NULL;
-	size_t o = 0;
+	kp_pgarr ids = {0};
+	const char *p[1];
 	int rv;
 
 	rv = kp_rpc_unpack(
@@ -796,36 +776,22 @@ act_license_changed(kp_rpc_ctx *ctx)
 		                 "license_ids: at most 10000 per call");
 		goto out;
 	}
-	/* a text array of UUIDs ("{id,id}"): each checked, so nothing but
-	 * hex digits and dashes reaches the literal */
-	if ((arr = malloc(req->n_license_ids * 37 + 3)) == NULL) {
+	/* an id that is no UUID was never a license: nothing cached */
+	for (size_t i = 0; i < req->n_license_ids; i++)
+		(void)kp_pgarr_uuid(&ids, req->license_ids[i]);
+	if ((p[0] = kp_pgarr_text(&ids)) == NULL) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	arr[o++] = '{';
-	for (size_t i = 0; i < req->n_license_ids; i++) {
-		if (!act_is_uuid(req->license_ids[i]))
-			continue; /* never a license: nothing cached */
-		if (o > 1)
-			arr[o++] = ',';
-		memcpy(arr + o, req->license_ids[i], 36);
-		o += 36;
-	}
-	arr[o++] = '}';
-	arr[o] = '\0';
-	{
-		const char *p[1] = {arr};
-
-		if (o > 2 && (rv = kp_db_exec(db, act_sql_license_changed, 1,
-		                              p)) != KP_OK) {
-			rv = act_db_fail(ctx, db, rv);
-			goto out;
-		}
+	if (ids.n > 0 &&
+	    (rv = kp_db_exec(db, act_sql_license_changed, 1, p)) != KP_OK) {
+		rv = act_db_fail(ctx, db, rv);
+		goto out;
 	}
 	rep.count = (int64_t)req->n_license_ids;
 	rv = kp_rpc_reply(ctx, &rep.base);
 out:
-	free(arr);
+	kp_pgarr_free(&ids);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }
@@ -950,8 +916,8 @@ act_deactivate(kp_rpc_ctx *ctx)
 	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
-	if (!act_is_uuid(req->activation_id) ||
-	    (req->license_id[0] && !act_is_uuid(req->license_id))) {
+	if (!kp_uuid_valid(req->activation_id) ||
+	    (req->license_id[0] && !kp_uuid_valid(req->license_id))) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "ACTIVATION_NOT_FOUND",
 		                 "no such activation");
 		goto out;
@@ -1017,7 +983,7 @@ act_list(kp_rpc_ctx *ctx)
 	    (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		return rv;
-	if (!act_is_uuid(req->license_id)) {
+	if (!kp_uuid_valid(req->license_id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no such license");
 		goto out;
 	}
@@ -1091,8 +1057,8 @@ act_counters(kp_rpc_ctx *ctx)
 	Keyport__Activation__LicenseCounters *cs = NULL, **ptrs = NULL;
 	kp_db *db = kp_service_db(ctx);
 	PGresult *res = NULL;
-	char *arr = NULL;
-	size_t used = 0;
+	kp_pgarr ids = {0};
+	const char *p[1];
 	int rv, n;
 
 	rv = kp_rpc_unpack(ctx,
@@ -1104,29 +1070,16 @@ act_counters(kp_rpc_ctx *ctx)
 		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL, "too many license ids");
 		goto out;
 	}
-	if ((arr = malloc(req->n_license_ids * 38 + 3)) == NULL) {
+	/* an id that is no UUID cannot exist: 0/0 like any missing id */
+	for (size_t i = 0; i < req->n_license_ids; i++)
+		(void)kp_pgarr_uuid(&ids, req->license_ids[i]);
+	if ((p[0] = kp_pgarr_text(&ids)) == NULL) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	arr[used++] = '{';
-	for (size_t i = 0; i < req->n_license_ids; i++) {
-		if (!act_is_uuid(req->license_ids[i]))
-			continue; /* cannot exist: 0/0 like any missing id */
-		if (used > 1)
-			arr[used++] = ',';
-		memcpy(arr + used, req->license_ids[i], 36);
-		used += 36;
-	}
-	arr[used++] = '}';
-	arr[used] = '\0';
-	{
-		const char *p[1] = {arr};
-
-		if ((rv = kp_db_query(db, act_sql_counters, 1, p, &res)) !=
-		    KP_OK) {
-			rv = act_db_fail(ctx, db, rv);
-			goto out;
-		}
+	if ((rv = kp_db_query(db, act_sql_counters, 1, p, &res)) != KP_OK) {
+		rv = act_db_fail(ctx, db, rv);
+		goto out;
 	}
 	n = PQntuples(res);
 	cs = calloc((size_t)n + 1, sizeof(*cs));
@@ -1150,7 +1103,7 @@ act_counters(kp_rpc_ctx *ctx)
 out:
 	free(ptrs);
 	free(cs);
-	free(arr);
+	kp_pgarr_free(&ids);
 	PQclear(res);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;

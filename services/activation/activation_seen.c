@@ -5,9 +5,9 @@
 #include "kp_db.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pgarr.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,8 +69,9 @@ int
 act_seen_flush(act_seen *s)
 {
 	act_seen_note_t *notes = NULL;
-	char *ids = NULL, *ats = NULL;
-	size_t n = 0, io = 0, ao = 0;
+	kp_pgarr ids = {0}, ats = {0};
+	const char *p[2];
+	size_t n = 0;
 	int rv = KP_OK;
 
 	if (s == NULL)
@@ -84,40 +85,21 @@ act_seen_flush(act_seen *s)
 	pthread_mutex_unlock(&s->mu);
 	if (n == 0)
 		goto out;
-	/* two array literals; ids are UUIDs checked by the heartbeat, times
-	 * are numbers we print */
-	if ((ids = malloc(n * 37 + 3)) == NULL ||
-	    (ats = malloc(n * 21 + 3)) == NULL) {
+	for (size_t i = 0; i < n; i++)
+		if (kp_pgarr_uuid(&ids, notes[i].id))
+			kp_pgarr_int(&ats, notes[i].at);
+	if ((p[0] = kp_pgarr_text(&ids)) == NULL ||
+	    (p[1] = kp_pgarr_text(&ats)) == NULL) {
 		rv = KP_EINTERNAL;
 		goto out;
 	}
-	ids[io++] = '{';
-	ats[ao++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0) {
-			ids[io++] = ',';
-			ats[ao++] = ',';
-		}
-		memcpy(ids + io, notes[i].id, 36);
-		io += 36;
-		ao += (size_t)snprintf(ats + ao, 21, "%" PRId64, notes[i].at);
-	}
-	ids[io++] = '}';
-	ids[io] = '\0';
-	ats[ao++] = '}';
-	ats[ao] = '\0';
-	{
-		const char *p[2] = {ids, ats};
-
-		if ((rv = kp_db_exec(s->db, act_seen_sql, 2, p)) != KP_OK)
-			kp_log_warn("lastSeenAt of %zu heartbeats not written: "
-			            "%s",
-			            n, kp_db_message(s->db));
-	}
+	if ((rv = kp_db_exec(s->db, act_seen_sql, 2, p)) != KP_OK)
+		kp_log_warn("lastSeenAt of %zu heartbeats not written: %s", n,
+		            kp_db_message(s->db));
 out:
 	pthread_mutex_unlock(&s->write_mu);
-	free(ids);
-	free(ats);
+	kp_pgarr_free(&ids);
+	kp_pgarr_free(&ats);
 	free(notes);
 	return rv;
 }

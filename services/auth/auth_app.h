@@ -118,9 +118,6 @@ int auth_revoke_user_sessions(kp_db *db, const char *user_id,
 /* auth_now_param writes kp_now() as a decimal string for to_timestamp. */
 const char *auth_now_param(char *buf, size_t len);
 
-/* auth_valid_uuid reports whether s is a UUID in text form. */
-int auth_valid_uuid(const char *s);
-
 /* auth_token_hash writes the hex crypto_generichash of token into out
  * (65 bytes). */
 void auth_token_hash(const char *token, char out[65]);

@@ -2,6 +2,7 @@
  * bits, shown once, stored as crypto_generichash). */
 #include "auth_app.h"
 
+#include "kp_pgarr.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_service.h"
@@ -29,7 +30,7 @@ auth_pat_from_row(PGresult *res, int i, Keyport__Auth__PersonalAccessToken *t)
 static int
 auth_pat_caller_ok(kp_rpc_ctx *ctx)
 {
-	if (!auth_valid_uuid(ctx->caller->user_id))
+	if (!kp_uuid_valid(ctx->caller->user_id))
 		return kp_rpc_fail(ctx, KP_EUNAUTH, "UNAUTHENTICATED",
 		                   "a signed-in user is required");
 	return KP_OK;
@@ -170,7 +171,7 @@ auth_pat_delete(kp_rpc_ctx *ctx)
 		return rv;
 	if ((rv = auth_pat_caller_ok(ctx)) != KP_OK)
 		goto out;
-	if (!auth_valid_uuid(req->id)) {
+	if (!kp_uuid_valid(req->id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "NOT_FOUND",
 		                 "no such token");
 		goto out;

@@ -8,6 +8,7 @@
  */
 #include "auth_app.h"
 
+#include "kp_pgarr.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
@@ -527,7 +528,7 @@ auth_change_password(kp_rpc_ctx *ctx)
 	         ctx, &keyport__auth__change_password_request__descriptor,
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (!auth_valid_uuid(ctx->caller->user_id)) {
+	if (!kp_uuid_valid(ctx->caller->user_id)) {
 		rv = auth_unauth(ctx, "a signed-in user is required");
 		goto out;
 	}
@@ -581,8 +582,8 @@ auth_change_password(kp_rpc_ctx *ctx)
 		                     3, p)) != KP_OK ||
 		    (rv = auth_revoke_user_sessions(
 		         db, ctx->caller->user_id,
-		         auth_valid_uuid(req->session_id) ? req->session_id
-		                                          : NULL)) != KP_OK ||
+		         kp_uuid_valid(req->session_id) ? req->session_id
+		                                        : NULL)) != KP_OK ||
 		    (rv = kp_db_commit(db)) != KP_OK) {
 			rv = kp_rpc_fail(ctx, rv, NULL, "database");
 			goto out;

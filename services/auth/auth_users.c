@@ -2,6 +2,7 @@
  * the vendor admin. */
 #include "auth_app.h"
 
+#include "kp_pgarr.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
@@ -29,20 +30,6 @@ auth_now_param(char *buf, size_t len)
 {
 	snprintf(buf, len, "%lld", (long long)kp_now());
 	return buf;
-}
-
-int
-auth_valid_uuid(const char *s)
-{
-	static const char tmpl[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
-
-	if (s == NULL || strlen(s) != sizeof(tmpl) - 1)
-		return 0;
-	for (size_t i = 0; tmpl[i]; i++)
-		if (tmpl[i] == '-' ? s[i] != '-'
-		                   : !isxdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
 }
 
 void
@@ -171,7 +158,7 @@ auth_check_fields(kp_rpc_ctx *ctx, const char *email, const char *first,
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
 		                   "role: must be admin, organization-admin "
 		                   "or user");
-	if (org != NULL && org[0] != '\0' && !auth_valid_uuid(org))
+	if (org != NULL && org[0] != '\0' && !kp_uuid_valid(org))
 		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
 		                   "organizationId: not a UUID");
 	return KP_OK;
@@ -412,7 +399,7 @@ auth_fetch_user(kp_rpc_ctx *ctx, kp_db *db, const char *id, const char *scope,
 	int rv;
 
 	*res = NULL;
-	if (!auth_valid_uuid(id))
+	if (!kp_uuid_valid(id))
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, "NOT_FOUND",
 		                   "no such user");
 	rv = kp_db_query(db,
@@ -690,7 +677,7 @@ auth_list_users(kp_rpc_ctx *ctx)
 		                 "page: must be >= 1; limit: 1..100");
 		goto out;
 	}
-	if (req->organization_id[0] && !auth_valid_uuid(req->organization_id)) {
+	if (req->organization_id[0] && !kp_uuid_valid(req->organization_id)) {
 		rv = kp_rpc_reply(ctx, &rep.base);
 		goto out;
 	}
@@ -770,7 +757,7 @@ auth_get_users(kp_rpc_ctx *ctx)
 	}
 	strcpy(arr, "{");
 	for (size_t i = 0; i < req->n_ids; i++)
-		if (auth_valid_uuid(req->ids[i])) {
+		if (kp_uuid_valid(req->ids[i])) {
 			if (arr[1] != '\0')
 				strcat(arr, ",");
 			strcat(arr, req->ids[i]);
@@ -824,7 +811,7 @@ auth_count_users(kp_rpc_ctx *ctx)
 	         ctx, &keyport__auth__organization_request__descriptor,
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (auth_valid_uuid(req->organization_id)) {
+	if (kp_uuid_valid(req->organization_id)) {
 		const char *p[1] = {req->organization_id};
 		rv = kp_db_query(kp_service_db(ctx),
 		                 "SELECT count(*) FROM users WHERE "
@@ -857,7 +844,7 @@ auth_delete_org_users(kp_rpc_ctx *ctx)
 	         ctx, &keyport__auth__organization_request__descriptor,
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (auth_valid_uuid(req->organization_id)) {
+	if (kp_uuid_valid(req->organization_id)) {
 		const char *p[1] = {req->organization_id};
 		char now[32];
 		const char *q[2] = {req->organization_id,

@@ -24,9 +24,6 @@
 /* org_epoch writes kp_now() as decimal text (for to_timestamp($n)). */
 void org_epoch(char *buf, unsigned long len);
 
-/* org_is_uuid reports whether s is a UUID in text form. */
-int org_is_uuid(const char *s);
-
 /* org_require_role answers FORBIDDEN unless the caller's role is role;
  * returns KP_OK or the failure. */
 int org_require_role(kp_rpc_ctx *ctx, const char *role);

@@ -5,6 +5,7 @@
  * another organization's user or license is simply not found. */
 #include "org_app.h"
 
+#include "kp_pgarr.h"
 #include "kp_err.h"
 
 #include <stdio.h>
@@ -55,7 +56,7 @@ group_read(kp_rpc_ctx *ctx, const char *id, PGresult **res)
 	int rv;
 
 	*res = NULL;
-	if (!org_is_uuid(id))
+	if (!kp_uuid_valid(id))
 		return group_not_found(ctx);
 	rv = kp_db_query(kp_service_db(ctx),
 	                 "SELECT " GROUP_COLS " FROM user_groups WHERE id = $1 "
@@ -303,7 +304,7 @@ org_group_update(kp_rpc_ctx *ctx)
 	                        &keyport__org__update_group_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (!org_is_uuid(req->id)) {
+	if (!kp_uuid_valid(req->id)) {
 		rv = group_not_found(ctx);
 		goto out;
 	}
@@ -362,7 +363,7 @@ org_group_delete(kp_rpc_ctx *ctx)
 	         kp_rpc_unpack(ctx, &keyport__org__group_id_request__descriptor,
 	                       (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (!org_is_uuid(req->id)) {
+	if (!kp_uuid_valid(req->id)) {
 		rv = group_not_found(ctx);
 		goto out;
 	}
@@ -392,7 +393,7 @@ group_member_check(kp_rpc_ctx *ctx, int license, const char *id)
 {
 	int rv;
 
-	if (!org_is_uuid(id))
+	if (!kp_uuid_valid(id))
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "%s not found",
 		                   license ? "license" : "user");
 	if (!license) {
@@ -452,7 +453,7 @@ group_link(kp_rpc_ctx *ctx, int license, int add)
 		if ((rv = group_member_check(ctx, license, req->member_id)) !=
 		    KP_OK)
 			goto out;
-	} else if (!org_is_uuid(req->member_id)) {
+	} else if (!kp_uuid_valid(req->member_id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "%s not found",
 		                 license ? "license" : "user");
 		goto out;
@@ -526,7 +527,7 @@ org_visible_licenses(kp_rpc_ctx *ctx)
 	         ctx, &keyport__org__visible_licenses_request__descriptor,
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (!org_is_uuid(req->user_id)) {
+	if (!kp_uuid_valid(req->user_id)) {
 		rv = kp_rpc_reply(ctx, &rep.base);
 		goto out;
 	}
@@ -575,7 +576,7 @@ org_groups_drop_users(kp_db *db, const char *first, char *const *ids, size_t n,
 	for (size_t i = 0; i <= n; i++) {
 		const char *id = i == 0 ? first : ids[i - 1];
 
-		if (id != NULL && org_is_uuid(id)) {
+		if (id != NULL && kp_uuid_valid(id)) {
 			if (arr[1] != '\0')
 				strcat(arr, ",");
 			strcat(arr, id);
@@ -592,7 +593,7 @@ org_groups_drop_users(kp_db *db, const char *first, char *const *ids, size_t n,
 			                "DELETE FROM group_users WHERE "
 			                "user_id = ANY($1::uuid[])",
 			                1, p);
-		else if (!org_is_uuid(org))
+		else if (!kp_uuid_valid(org))
 			rv = KP_OK; /* no such organization, no such group */
 		else
 			rv = kp_db_exec(
@@ -612,7 +613,7 @@ group_removed(kp_rpc_ctx *ctx, const char *id, const char *sql)
 	const char *p[] = {id};
 	int rv;
 
-	if (org_is_uuid(id) &&
+	if (kp_uuid_valid(id) &&
 	    (rv = kp_db_exec(kp_service_db(ctx), sql, 1, p)) != KP_OK)
 		return kp_rpc_fail(ctx, rv, NULL, "cannot clean user groups");
 	return group_empty_reply(ctx);

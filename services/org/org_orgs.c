@@ -3,6 +3,7 @@
  * through auth's RPCs, scoped to the caller's organization. */
 #include "org_app.h"
 
+#include "kp_pgarr.h"
 #include "kp_err.h"
 #include "kp_log.h"
 
@@ -187,7 +188,7 @@ org_read(kp_rpc_ctx *ctx, const char *id, PGresult **res)
 	int rv;
 
 	*res = NULL;
-	if (!org_is_uuid(id))
+	if (!kp_uuid_valid(id))
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, NULL,
 		                   "organization not found");
 	rv = kp_db_query(kp_service_db(ctx),
@@ -247,7 +248,7 @@ org_update(kp_rpc_ctx *ctx)
 	         ctx, &keyport__org__update_organization_request__descriptor,
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (!org_is_uuid(req->id)) {
+	if (!kp_uuid_valid(req->id)) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL,
 		                 "organization not found");
 		goto out;

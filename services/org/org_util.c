@@ -2,6 +2,7 @@
  * checks, host name validation and image type detection. */
 #include "org_app.h"
 
+#include "kp_pgarr.h"
 #include "kp_clock.h"
 #include "kp_err.h"
 
@@ -13,22 +14,6 @@ void
 org_epoch(char *buf, unsigned long len)
 {
 	snprintf(buf, len, "%lld", (long long)kp_now());
-}
-
-int
-org_is_uuid(const char *s)
-{
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (s[i] != '-')
-				return 0;
-		} else if (!isxdigit((unsigned char)s[i])) {
-			return 0;
-		}
-	}
-	return 1;
 }
 
 int
@@ -44,7 +29,7 @@ int
 org_require_org_admin(kp_rpc_ctx *ctx)
 {
 	if (strcmp(ctx->caller->role, ORG_ROLE_ORG_ADMIN) != 0 ||
-	    !org_is_uuid(ctx->caller->organization_id))
+	    !kp_uuid_valid(ctx->caller->organization_id))
 		return kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL,
 		                   "this needs an organization admin");
 	return KP_OK;
