@@ -10,6 +10,7 @@
 #ifndef GW_H
 #define GW_H
 
+#include "kp_pgarr.h" /* kp_uuid_valid */
 #include "kp_rpc.h"
 
 #include <jansson.h>
@@ -147,8 +148,6 @@ const char *gw_query(gw_request *r, const char *name);
  * returns 0 or -1 with 400 written. */
 int gw_page(gw_request *r, gw_response *w, int *page, int *limit);
 
-/* gw_input_uuid checks that s is a UUID in text form. */
-int gw_input_uuid(const char *s);
 
 /* gw_param_uuid returns path parameter i when it is a UUID; otherwise
  * writes 404 NOT_FOUND (an id that cannot exist is simply not found) and

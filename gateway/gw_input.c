@@ -162,34 +162,12 @@ gw_page(gw_request *r, gw_response *w, int *page, int *limit)
 	return 0;
 }
 
-int
-gw_input_uuid(const char *s)
-{
-	static const int dash[] = {8, 13, 18, 23};
-
-	if (s == NULL || strlen(s) != 36)
-		return 0;
-	for (int i = 0, d = 0; i < 36; i++) {
-		if (d < 4 && i == dash[d]) {
-			if (s[i] != '-')
-				return 0;
-			d++;
-			continue;
-		}
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		      (s[i] >= 'a' && s[i] <= 'f') ||
-		      (s[i] >= 'A' && s[i] <= 'F')))
-			return 0;
-	}
-	return 1;
-}
-
 const char *
 gw_param_uuid(gw_request *r, gw_response *w, int i)
 {
 	const char *s = (i >= 0 && i < GW_MAX_PARAMS) ? r->params[i] : NULL;
 
-	if (!gw_input_uuid(s)) {
+	if (!kp_uuid_valid(s)) {
 		gw_error(w, 404, "NOT_FOUND", "not found");
 		return NULL;
 	}

@@ -64,7 +64,7 @@ act_route_activate(gw_request *r, gw_response *w)
 	    gw_input_string(w, in, "vmName", 0, 255, &vm) ||
 	    gw_input_string(w, in, "nonce", 0, 128, &nonce))
 		goto out;
-	if (!gw_input_uuid(product)) {
+	if (!kp_uuid_valid(product)) {
 		gw_error(w, 400, "INVALID_INPUT", "productId must be a UUID");
 		goto out;
 	}

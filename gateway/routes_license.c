@@ -134,7 +134,7 @@ input_owner(gw_response *w, json_t *obj, const char *name, const char **out,
 	*out = "";
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!json_is_string(v) || !gw_input_uuid(json_string_value(v))) {
+	if (!json_is_string(v) || !kp_uuid_valid(json_string_value(v))) {
 		gw_error(w, 400, "INVALID_INPUT", "%s: a UUID or null", name);
 		return -1;
 	}
@@ -210,7 +210,7 @@ licenses_create(gw_request *r, gw_response *w)
 		return;
 	if (gw_input_string(w, in, "productId", 1, 64, &s) != 0)
 		goto out;
-	if (!gw_input_uuid(s)) {
+	if (!kp_uuid_valid(s)) {
 		gw_error(w, 400, "INVALID_INPUT", "productId: a UUID");
 		goto out;
 	}
@@ -274,7 +274,7 @@ licenses_list_filter(gw_request *r, gw_response *w, ProtobufCMessage *m)
 		vals[i] = gw_query(r, uuids[i]);
 		if (vals[i] == NULL)
 			vals[i] = "";
-		if (vals[i][0] != '\0' && !gw_input_uuid(vals[i])) {
+		if (vals[i][0] != '\0' && !kp_uuid_valid(vals[i])) {
 			gw_error(w, 400, "INVALID_INPUT", "%s: a UUID",
 			         uuids[i]);
 			return -1;

@@ -24,7 +24,7 @@ users_org(gw_response *w, json_t *in, const char **org, int *present)
 	*org = "";
 	if (v == NULL || json_is_null(v))
 		return 0;
-	if (!json_is_string(v) || !gw_input_uuid(json_string_value(v))) {
+	if (!json_is_string(v) || !kp_uuid_valid(json_string_value(v))) {
 		gw_error(w, 400, "INVALID_INPUT",
 		         "organizationId must be a UUID or null");
 		return -1;
@@ -76,7 +76,7 @@ users_list_filter(gw_request *r, gw_response *w, ProtobufCMessage *m)
 	    (Keyport__Auth__ListUsersRequest *)m;
 	const char *org = gw_query(r, "organizationId");
 
-	if (org != NULL && org[0] != '\0' && !gw_input_uuid(org)) {
+	if (org != NULL && org[0] != '\0' && !kp_uuid_valid(org)) {
 		gw_error(w, 400, "INVALID_INPUT",
 		         "organizationId must be a UUID");
 		return -1;
