@@ -9,7 +9,8 @@
 # `nobody` must be able to reach DIR: when root creates a cluster under a
 # directory that nobody cannot traverse (a clone in /root, mode 0700), the
 # cluster lives in /var/lib/keyport/pg-<hash of DIR> and DIR is a symbolic
-# link to it (removing DIR leaves that directory behind).
+# link to it. Removing DIR (with the rest of the data directory: its secrets
+# go too) means a new cluster: the next start replaces the old one.
 # PG_FAST=1 trades durability for speed (throw-away test clusters only).
 set -euo pipefail
 
@@ -33,22 +34,31 @@ relocate() {
 		rmdir "$dir" 2>/dev/null || return 0 # not ours: init_cluster explains
 	fi
 	alt=/var/lib/keyport/pg-$(printf '%s' "$parent/$base" | sha256sum | cut -c1-16)
+	if [ -d "$alt" ]; then
+		echo "pg.sh: $dir was removed; replacing its old cluster in $alt" >&2
+		if (cd / && runuser -u nobody -- "$pgbin/pg_ctl" -D "$alt/data" status) >/dev/null 2>&1; then
+			echo "pg.sh: the old cluster in $alt is still running; stop it first" >&2
+			exit 1
+		fi
+		rm -rf "$alt"
+	fi
 	mkdir -p "$alt"
 	chmod 0755 /var/lib/keyport
 	ln -s "$alt" "$dir"
 	echo "pg.sh: user nobody cannot enter $parent; the cluster lives in $alt" \
 		"($dir links to it)" >&2
 }
-[ "$cmd" = start ] && relocate
-mkdir -p "$dir"
-dir=$(cd "$dir" && pwd -P)
-data=$dir/data
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || {
 	echo "pg.sh: PostgreSQL server binaries not found (install postgresql)" >&2
 	exit 1
 }
+
+[ "$cmd" = start ] && relocate
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd -P)
+data=$dir/data
 
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then
