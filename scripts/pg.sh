@@ -13,6 +13,8 @@
 # go too) means a new cluster: the next start replaces the old one.
 # PG_FAST=1 trades durability for speed (throw-away test clusters only).
 set -euo pipefail
+# runuser lives in /usr/sbin, which a root shell from plain `su` lacks
+PATH=$PATH:/usr/sbin:/sbin
 
 cmd=${1:?usage: pg.sh start|stop|url|status DIR}
 dir=${2:?usage: pg.sh start|stop|url|status DIR}
