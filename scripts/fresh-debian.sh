@@ -34,11 +34,10 @@ case $R/ in "$tree"/*)
 esac
 
 mirror=${FRESH_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list 2>/dev/null |
-		awk '$1 == "deb" { sub(/\[[^]]*\] */, ""); if ($3 == "bookworm") { print $2; exit } }')
+if [ -z "$mirror" ] && [ -f /etc/apt/sources.list ]; then
+	mirror=$(awk '$1 == "deb" { sub(/\[[^]]*\] */, ""); if ($3 == "bookworm") { print $2; exit } }' /etc/apt/sources.list)
 fi
-if [ -z "$mirror" ]; then
+if [ -z "$mirror" ] && compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
 	mirror=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v RS= '
 		/(^|\n)Suites:[^\n]*[ \t]bookworm([ \t]|\n|$)/ {
 			if (match($0, /(^|\n)URIs:[ \t]*[^ \t\n]+/)) {
@@ -143,8 +142,10 @@ t3=$(now)
 grep -a 'Synthesis' "$R.make-test.log" | tail -n 1
 
 echo "fresh-debian: make run as $as (private network namespace)"
+path=/usr/local/bin:/usr/bin:/bin
+[ "$as" = root ] && path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 setsid unshare -n chroot "$R" /bin/bash -c "ip link set lo up && exec /usr/sbin/runuser -u $as -- \
-	/usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin HOME=$home TERM=dumb \
+	/usr/bin/env -i PATH=$path HOME=$home TERM=dumb \
 	bash -c 'cd ~/keyport && exec make run'" >"$R.make-run.log" 2>&1 &
 run_pid=$!
 # poll only once make run has its own network namespace (another 8080 may
