@@ -172,18 +172,27 @@ t4=$(now)
 	exit 1
 }
 echo "fresh-debian: /readyz 200 after $((t4 - t3)) s; Ctrl-C"
-kill -INT -- "-$run_pid"
+# runuser starts `make run` in a session of its own: Ctrl-C goes to make's
+# process group, as a terminal would send it
+pgid=
+for p in $(inside_pids); do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = make ] && pgid=$(ps -o pgid= -p "$p" | tr -d ' ')
+done
+[ -n "$pgid" ] || {
+	echo "fresh-debian: make run's process not found" >&2
+	exit 1
+}
+kill -INT -- "-$pgid"
 for _ in $(seq 1 150); do
-	kill -0 "$run_pid" 2>/dev/null || break
+	[ -z "$(inside_pids)" ] && break
 	sleep 0.2
 done
-run_pid=
-sleep 1
 left=$(inside_pids)
 [ -z "$left" ] || {
 	ps -o pid,args -p "$(echo $left | tr ' ' ,)" >&2
 	echo "fresh-debian: processes left after Ctrl-C" >&2
 	exit 1
 }
+run_pid=
 echo "fresh-debian: stopped, nothing left running"
 echo "fresh-debian: ok: machine $((t1 - t0)) s, make test $((t3 - t2)) s, make run to ready $((t4 - t3)) s (logs: $R.make-test.log, $R.make-run.log)"
