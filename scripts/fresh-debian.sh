@@ -144,10 +144,14 @@ grep -a 'Synthesis' "$R.make-test.log" | tail -n 1
 echo "fresh-debian: make run as $as (private network namespace)"
 path=/usr/local/bin:/usr/bin:/bin
 [ "$as" = root ] && path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# job control on: a background job of a script would otherwise start with
+# SIGINT ignored, and run.sh could not trap the Ctrl-C
+set -m
 setsid unshare -n chroot "$R" /bin/bash -c "ip link set lo up && exec /usr/sbin/runuser -u $as -- \
 	/usr/bin/env -i PATH=$path HOME=$home TERM=dumb \
 	bash -c 'cd ~/keyport && exec make run'" >"$R.make-run.log" 2>&1 &
 run_pid=$!
+set +m
 # poll only once make run has its own network namespace (another 8080 may
 # answer on this machine's)
 for _ in $(seq 1 50); do
