@@ -144,10 +144,11 @@ grep -a 'Synthesis' "$R.make-test.log" | tail -n 1
 echo "fresh-debian: make run as $as (private network namespace)"
 path=/usr/local/bin:/usr/bin:/bin
 [ "$as" = root ] && path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# job control on: a background job of a script would otherwise start with
-# SIGINT ignored, and run.sh could not trap the Ctrl-C
+# job control on (the job gets its own process group): a background job of a
+# script would otherwise start with SIGINT ignored, and run.sh could not trap
+# the Ctrl-C
 set -m
-setsid unshare -n chroot "$R" /bin/bash -c "ip link set lo up && exec /usr/sbin/runuser -u $as -- \
+unshare -n chroot "$R" /bin/bash -c "ip link set lo up && exec /usr/sbin/runuser -u $as -- \
 	/usr/bin/env -i PATH=$path HOME=$home TERM=dumb \
 	bash -c 'cd ~/keyport && exec make run'" >"$R.make-run.log" 2>&1 &
 run_pid=$!
