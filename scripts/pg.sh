@@ -6,14 +6,50 @@
 #   pg.sh status DIR  exit 0 when it is running
 # PostgreSQL refuses to run as root: when we are root, the cluster belongs to
 # the unprivileged user `nobody` and its commands run through runuser.
+# `nobody` must be able to reach DIR: when root creates a cluster under a
+# directory that nobody cannot traverse (a clone in /root, mode 0700), the
+# cluster lives in /var/lib/keyport/pg-<hash of DIR> and DIR is a symbolic
+# link to it. Removing DIR (with the rest of the data directory: its secrets
+# go too) means a new cluster: the next start replaces the old one.
 # PG_FAST=1 trades durability for speed (throw-away test clusters only).
 set -euo pipefail
+# runuser lives in /usr/sbin, which a root shell from plain `su` lacks
+PATH=$PATH:/usr/sbin:/sbin
 
 cmd=${1:?usage: pg.sh start|stop|url|status DIR}
 dir=${2:?usage: pg.sh start|stop|url|status DIR}
-mkdir -p "$dir"
-dir=$(cd "$dir" && pwd)
-data=$dir/data
+
+# As root, for a cluster not created yet: relocate it when nobody cannot
+# enter the parent directory (see above). An uninitialised DIR left by an
+# earlier failed attempt holds only our own files and is replaced.
+relocate() {
+	local parent base alt
+	[ "$(id -u)" -eq 0 ] && [ ! -L "$dir" ] &&
+		[ ! -f "$dir/data/PG_VERSION" ] || return 0
+	parent=$(dirname "$dir")
+	base=$(basename "$dir")
+	mkdir -p "$parent"
+	parent=$(cd "$parent" && pwd -P)
+	runuser -u nobody -- test -x "$parent" 2>/dev/null && return 0
+	if [ -d "$dir" ]; then
+		rm -f "$dir/password" "$dir/port" "$dir/initdb.log"
+		rmdir "$dir" 2>/dev/null || return 0 # not ours: init_cluster explains
+	fi
+	alt=/var/lib/keyport/pg-$(printf '%s' "$parent/$base" | sha256sum | cut -c1-16)
+	if [ -d "$alt" ]; then
+		echo "pg.sh: $dir was removed; replacing its old cluster in $alt" >&2
+		if (cd / && runuser -u nobody -- "$pgbin/pg_ctl" -D "$alt/data" status) >/dev/null 2>&1; then
+			echo "pg.sh: the old cluster in $alt is still running; stop it first" >&2
+			exit 1
+		fi
+		rm -rf "$alt"
+	fi
+	mkdir -p "$alt"
+	chmod 0755 /var/lib/keyport
+	ln -s "$alt" "$dir"
+	echo "pg.sh: user nobody cannot enter $parent; the cluster lives in $alt" \
+		"($dir links to it)" >&2
+}
 
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || {
@@ -21,9 +57,15 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 	exit 1
 }
 
+[ "$cmd" = start ] && relocate
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd -P)
+data=$dir/data
+
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then
-		runuser -u nobody -- "$@"
+		# from /: nobody may not be able to enter the current directory
+		(cd / && runuser -u nobody -- "$@")
 	else
 		"$@"
 	fi
