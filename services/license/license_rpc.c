@@ -1108,9 +1108,11 @@ license_update(kp_rpc_ctx *ctx)
 		    lease,
 		    now};
 
+		/* user_id and org_id may point into res: clear it after */
+		rv = kp_db_exec(db, sql_update, 16, params);
 		PQclear(res);
 		res = NULL;
-		if ((rv = kp_db_exec(db, sql_update, 16, params)) != KP_OK) {
+		if (rv != KP_OK) {
 			rv = db_fail(ctx, rv);
 			goto out;
 		}
