@@ -459,34 +459,60 @@ kpt_stack_start(const kpt_opts *o)
  * the test binary when there was any. */
 static int kpt_san_reports;
 
-/* Prints every sanitizer report under <dir>/san to stderr and counts it. A
+/* Whether a line starts or is a sanitizer report. */
+static int
+kpt_san_line(const char *line)
+{
+	return (strstr(line, "==ERROR: ") != NULL &&
+		strstr(line, "Sanitizer") != NULL) ||
+	       strstr(line, ": runtime error: ") != NULL;
+}
+
+/* Prints every sanitizer report to stderr and counts it: the files under
+ * <dir>/san (kpt_san_env), and reports in <dir>/logs/ from processes that
+ * tests start themselves (printed from the first report line on). A
  * service that died of one otherwise only shows as 503s in later tests. */
 static void
 kpt_san_collect(const char *dir)
 {
+	static const char *const sub[] = {"san", "logs"};
 	char path[1024], line[1024];
 	struct dirent *e;
 	DIR *d;
 	FILE *f;
 
-	kpt_path(path, sizeof(path), "%s/san", dir);
-	if ((d = opendir(path)) == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+	for (int s = 0; s < 2; s++) {
+		kpt_path(path, sizeof(path), "%s/%s", dir, sub[s]);
+		if ((d = opendir(path)) == NULL)
 			continue;
-		kpt_path(path, sizeof(path), "%s/san/%s", dir, e->d_name);
-		if ((f = fopen(path, "r")) == NULL)
-			continue;
-		kpt_san_reports++;
-		fprintf(stderr, "kpt: SANITIZER REPORT from a stack process "
-				"(%s):\n",
-			e->d_name);
-		while (fgets(line, sizeof(line), f) != NULL)
-			fputs(line, stderr);
-		fclose(f);
+		while ((e = readdir(d)) != NULL) {
+			int on = s == 0;
+
+			if (e->d_name[0] == '.')
+				continue;
+			kpt_path(path, sizeof(path), "%s/%s/%s", dir, sub[s],
+				 e->d_name);
+			if ((f = fopen(path, "r")) == NULL)
+				continue;
+			while (fgets(line, sizeof(line), f) != NULL) {
+				if (!on && kpt_san_line(line))
+					on = 1;
+				else if (!on)
+					continue;
+				if (on == 1) {
+					kpt_san_reports++;
+					fprintf(stderr,
+						"kpt: SANITIZER REPORT from a "
+						"stack process (%s/%s):\n",
+						sub[s], e->d_name);
+					on = 2;
+				}
+				fputs(line, stderr);
+			}
+			fclose(f);
+		}
+		closedir(d);
 	}
-	closedir(d);
 }
 
 void
@@ -508,8 +534,13 @@ kpt_stack_stop(void)
 	for (int i = 0; i < 7; i++) {
 		for (int k = 0; k < 500 && !kpt_gone(pids[i]); k++)
 			usleep(10000);
-		if (!kpt_gone(pids[i]))
+		if (!kpt_gone(pids[i])) {
+			/* no exit, so no leak check either: say so */
+			fprintf(stderr, "kpt: %s ignored SIGTERM for 5 s; "
+					"killed\n",
+				names[i]);
 			kill(pids[i], SIGKILL);
+		}
 		if (pids[i] > 0)
 			waitpid(pids[i], NULL, WNOHANG);
 	}
