@@ -143,11 +143,13 @@ kpt_sh(const char *fmt, ...)
 
 /* Reserves n distinct free loopback ports (all sockets held until every
  * port is known, so they differ). */
-static void
+void
 kpt_free_ports(int *ports, int n)
 {
 	int fds[16];
 
+	if (n > 16)
+		kpt_die("kpt_free_ports: at most 16 ports");
 	for (int i = 0; i < n; i++) {
 		struct sockaddr_in a = {0};
 		socklen_t len = sizeof(a);
