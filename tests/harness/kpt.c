@@ -369,6 +369,29 @@ kpt_wait_ready(double timeout_s)
 	return -1;
 }
 
+/* Without KEYPORT_BIN_DIR, the binaries of the build this test binary
+ * belongs to (<build>/test/it-x -> <build>/bin): a test binary of
+ * build-san/ run by hand then starts the sanitized services too. */
+static void
+kpt_default_bin_dir(void)
+{
+	char exe[512], *p;
+	ssize_t n;
+
+	if (getenv("KEYPORT_BIN_DIR") != NULL)
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	for (int i = 0; i < 2; i++)
+		if ((p = strrchr(exe, '/')) != NULL)
+			*p = '\0';
+	strcat(exe, "/bin");
+	if (p != NULL && access(exe, X_OK) == 0)
+		setenv("KEYPORT_BIN_DIR", exe, 1);
+}
+
 void
 kpt_stack_start(const kpt_opts *o)
 {
@@ -379,6 +402,7 @@ kpt_stack_start(const kpt_opts *o)
 	FILE *f;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	kpt_default_bin_dir();
 	if (mkdtemp(dir) == NULL)
 		kpt_die("mkdtemp: %s", strerror(errno));
 	chmod(dir, 0755); /* PostgreSQL runs as nobody when we are root */
