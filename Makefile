@@ -3,6 +3,7 @@
 #   make test   install what is missing, build, run every test tier
 #   make bench  benchmarks, as ratios against this machine's own limits
 #   make SAN=1  the same with ASan and UBSan (objects in build-san/)
+#   make san-test  is make SAN=1 test (CI runs it after make test)
 
 VERSION  := 0.1.0
 SERVICES := auth org license activation release
@@ -62,7 +63,7 @@ UNIT_TESTS := $(if $(COMMON_TESTS),$(TESTBIN)/unit-common) \
 IT_BINS    := $(IT_TESTS:tests/integration/%_test.c=$(TESTBIN)/it-%)
 
 .PHONY: all build deps run test test-unit test-integration lint bench \
-        format clean
+        format clean san-test
 .DEFAULT_GOAL := build
 .SECONDEXPANSION:
 # generated sources are kept, not treated as intermediates
@@ -144,15 +145,20 @@ deps:
 
 run: deps
 	@$(MAKE) --no-print-directory build
-	@scripts/run.sh
+	@BUILD=$(BUILD) scripts/run.sh
 
 test: deps
 	@$(MAKE) --no-print-directory build $(UNIT_TESTS) $(IT_BINS)
 	@BUILD=$(BUILD) scripts/test.sh $(UNIT_TESTS) $(IT_BINS)
 
+# the whole suite with ASan and UBSan; a sanitizer report of a test binary
+# or of any process of the stack fails it (tests/harness/kpt.c, test.sh)
+san-test:
+	@$(MAKE) --no-print-directory SAN=1 test
+
 bench: deps
 	@$(MAKE) --no-print-directory build
-	@scripts/bench.sh
+	@BUILD=$(BUILD) scripts/bench.sh
 
 lint:
 	@scripts/lint.sh

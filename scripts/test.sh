@@ -10,13 +10,27 @@ export KEYPORT_ROOT=$root
 export KEYPORT_BIN_DIR=${KEYPORT_BIN_DIR:-$root/${BUILD:-build}/bin}
 logdir=$root/${BUILD:-build}/test-logs
 mkdir -p "$logdir"
+# Sanitizers (`make SAN=1`; ignored by other builds): stop at the first
+# error, check leaks at exit, library leaks suppressed by
+# tests/harness/lsan.supp. The harness gives the stack processes the same
+# settings plus a log_path, and fails a test binary when any of them wrote a
+# report; a report of the test binary itself lands in its log. Either is
+# printed here and fails the run. Integration tests themselves are not
+# leak-checked (test code that keeps its tokens; the stack is).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:detect_leaks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/tests/harness/lsan.supp}
+san_re='^kpt: SANITIZER REPORT|ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error: '
 
 tested=0 passing=0 failing=0 crashing=0 failed_bins=()
 for t in "$@"; do
 	name=$(basename "$t")
 	echo "==> $name"
 	out=$logdir/$name.log
-	"$t" --jobs 1 >"$out" 2>&1
+	case $name in
+	it-*) ASAN_OPTIONS=$ASAN_OPTIONS:detect_leaks=0 "$t" --jobs 1 >"$out" 2>&1 ;;
+	*) "$t" --jobs 1 >"$out" 2>&1 ;;
+	esac
 	rc=$?
 	grep -E '^\[(FAIL|----)\]|Synthesis' "$out" | sed 's/\x1b\[[0-9;]*m//g'
 	line=$(grep -a 'Synthesis' "$out" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
@@ -29,6 +43,11 @@ for t in "$@"; do
 	else
 		crashing=$((crashing + 1))
 		tail -n 20 "$out"
+	fi
+	if grep -qaE "$san_re" "$out"; then
+		echo "sanitizer report(s) in $out:"
+		grep -aE -A 25 "$san_re" "$out" | head -n 120
+		[ $rc -eq 0 ] && rc=1
 	fi
 	[ $rc -ne 0 ] && failed_bins+=("$name (log: $out)")
 done

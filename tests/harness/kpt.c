@@ -9,6 +9,7 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -142,11 +143,13 @@ kpt_sh(const char *fmt, ...)
 
 /* Reserves n distinct free loopback ports (all sockets held until every
  * port is known, so they differ). */
-static void
+void
 kpt_free_ports(int *ports, int n)
 {
 	int fds[16];
 
+	if (n > 16)
+		kpt_die("kpt_free_ports: at most 16 ports");
 	for (int i = 0; i < n; i++) {
 		struct sockaddr_in a = {0};
 		socklen_t len = sizeof(a);
@@ -223,10 +226,32 @@ kpt_gone(pid_t pid)
 	return gone;
 }
 
+/* Sanitizer settings of a stack process (used only by `make SAN=1`
+ * builds; other binaries ignore them): the inherited ASAN_/UBSAN_OPTIONS,
+ * then stop at the first error, check leaks at exit (services free
+ * everything on SIGTERM) with the tree's suppressions, and write every
+ * report to <KPT_DIR>/san/<name>.<pid>, where kpt_stack_stop finds it. */
+static void
+kpt_san_env(const char *name, char *asan, char *ubsan, char *lsan, size_t len)
+{
+	const char *a = getenv("ASAN_OPTIONS"), *u = getenv("UBSAN_OPTIONS");
+	const char *l = getenv("LSAN_OPTIONS");
+
+	kpt_path(asan, len,
+		 "%s:halt_on_error=1:detect_leaks=1:log_path=%s/san/%s",
+		 a ? a : "", kpt_dir(), name);
+	kpt_path(ubsan, len,
+		 "%s:halt_on_error=1:print_stacktrace=1:log_path=%s/san/%s",
+		 u ? u : "", kpt_dir(), name);
+	kpt_path(lsan, len, "suppressions=%s/tests/harness/lsan.supp:%s",
+		 kpt_root(), l ? l : "");
+}
+
 static void
 kpt_spawn(const char *name)
 {
 	char bin[512], logp[512], pidp[512];
+	char asan[1024], ubsan[1024], lsan[1024];
 	const char *listen;
 	pid_t pid = -1, mid;
 	int pfd[2];
@@ -234,6 +259,7 @@ kpt_spawn(const char *name)
 
 	kpt_binary(name, bin, sizeof(bin), &listen);
 	kpt_path(logp, sizeof(logp), "%s/logs/%s.log", kpt_dir(), name);
+	kpt_san_env(name, asan, ubsan, lsan, sizeof(asan));
 	/* Double fork: the service is not a child of the Criterion runner
 	 * (whose reaper loops on unknown children when they die) nor of a
 	 * test worker; the pid comes back through a pipe. */
@@ -259,6 +285,9 @@ kpt_spawn(const char *name)
 			sigprocmask(SIG_SETMASK, &none, NULL);
 			if (listen != NULL)
 				setenv("KEYPORT_LISTEN_URL", listen, 1);
+			setenv("ASAN_OPTIONS", asan, 1);
+			setenv("UBSAN_OPTIONS", ubsan, 1);
+			setenv("LSAN_OPTIONS", lsan, 1);
 			execl(bin, bin, (char *)NULL);
 			fprintf(stderr, "exec %s: %s\n", bin, strerror(errno));
 			_exit(127);
@@ -340,6 +369,29 @@ kpt_wait_ready(double timeout_s)
 	return -1;
 }
 
+/* Without KEYPORT_BIN_DIR, the binaries of the build this test binary
+ * belongs to (<build>/test/it-x -> <build>/bin): a test binary of
+ * build-san/ run by hand then starts the sanitized services too. */
+static void
+kpt_default_bin_dir(void)
+{
+	char exe[512], *p;
+	ssize_t n;
+
+	if (getenv("KEYPORT_BIN_DIR") != NULL)
+		return;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 16);
+	if (n <= 0)
+		return;
+	exe[n] = '\0';
+	for (int i = 0; i < 2; i++)
+		if ((p = strrchr(exe, '/')) != NULL)
+			*p = '\0';
+	strcat(exe, "/bin");
+	if (p != NULL && access(exe, X_OK) == 0)
+		setenv("KEYPORT_BIN_DIR", exe, 1);
+}
+
 void
 kpt_stack_start(const kpt_opts *o)
 {
@@ -350,13 +402,14 @@ kpt_stack_start(const kpt_opts *o)
 	FILE *f;
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	kpt_default_bin_dir();
 	if (mkdtemp(dir) == NULL)
 		kpt_die("mkdtemp: %s", strerror(errno));
 	chmod(dir, 0755); /* PostgreSQL runs as nobody when we are root */
 	setenv("KPT_DIR", dir, 1);
-	kpt_sh("mkdir -p '%s/logs' '%s/pids' '%s/data' && mkdir -m 0700 "
-	       "'%s/secrets'",
-	       dir, dir, dir, dir);
+	kpt_sh("mkdir -p '%s/logs' '%s/pids' '%s/data' '%s/san' && mkdir -m "
+	       "0700 '%s/secrets'",
+	       dir, dir, dir, dir, dir);
 
 	/* PostgreSQL first: a private throw-away cluster. */
 	kpt_sh("PG_FAST=1 '%s/scripts/pg.sh' start '%s/pg'", kpt_root(), dir);
@@ -428,6 +481,66 @@ kpt_stack_start(const kpt_opts *o)
 			dir);
 }
 
+/* Sanitizer reports written by stack processes (kpt_san_env); main() fails
+ * the test binary when there was any. */
+static int kpt_san_reports;
+
+/* Whether a line starts or is a sanitizer report. */
+static int
+kpt_san_line(const char *line)
+{
+	return (strstr(line, "==ERROR: ") != NULL &&
+		strstr(line, "Sanitizer") != NULL) ||
+	       strstr(line, ": runtime error: ") != NULL;
+}
+
+/* Prints every sanitizer report to stderr and counts it: the files under
+ * <dir>/san (kpt_san_env), and reports in <dir>/logs/ from processes that
+ * tests start themselves (printed from the first report line on). A
+ * service that died of one otherwise only shows as 503s in later tests. */
+static void
+kpt_san_collect(const char *dir)
+{
+	static const char *const sub[] = {"san", "logs"};
+	char path[1024], line[1024];
+	struct dirent *e;
+	DIR *d;
+	FILE *f;
+
+	for (int s = 0; s < 2; s++) {
+		kpt_path(path, sizeof(path), "%s/%s", dir, sub[s]);
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((e = readdir(d)) != NULL) {
+			int on = s == 0;
+
+			if (e->d_name[0] == '.')
+				continue;
+			kpt_path(path, sizeof(path), "%s/%s/%s", dir, sub[s],
+				 e->d_name);
+			if ((f = fopen(path, "r")) == NULL)
+				continue;
+			while (fgets(line, sizeof(line), f) != NULL) {
+				if (!on && kpt_san_line(line))
+					on = 1;
+				else if (!on)
+					continue;
+				if (on == 1) {
+					kpt_san_reports++;
+					fprintf(stderr,
+						"kpt: SANITIZER REPORT from a "
+						"stack process (%s/%s):\n",
+						sub[s], e->d_name);
+					on = 2;
+				}
+				fputs(line, stderr);
+			}
+			fclose(f);
+		}
+		closedir(d);
+	}
+}
+
 void
 kpt_stack_stop(void)
 {
@@ -447,11 +560,17 @@ kpt_stack_stop(void)
 	for (int i = 0; i < 7; i++) {
 		for (int k = 0; k < 500 && !kpt_gone(pids[i]); k++)
 			usleep(10000);
-		if (!kpt_gone(pids[i]))
+		if (!kpt_gone(pids[i])) {
+			/* no exit, so no leak check either: say so */
+			fprintf(stderr, "kpt: %s ignored SIGTERM for 5 s; "
+					"killed\n",
+				names[i]);
 			kill(pids[i], SIGKILL);
+		}
 		if (pids[i] > 0)
 			waitpid(pids[i], NULL, WNOHANG);
 	}
+	kpt_san_collect(dir);
 	if (system(NULL)) {
 		char cmd[1024];
 		snprintf(cmd, sizeof(cmd), "'%s/scripts/pg.sh' stop '%s/pg'",
@@ -639,6 +758,26 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 {
 	(void)stats;
 	kpt_stack_stop();
+}
+
+/* Criterion's own main, plus: a sanitizer report of any stack process
+ * fails the test binary even when every test passed. */
+int
+main(int argc, char *argv[])
+{
+	struct criterion_test_set *tests = criterion_initialize();
+	int rv = 0;
+
+	if (criterion_handle_args(argc, argv, true))
+		rv = !criterion_run_all_tests(tests);
+	criterion_finalize(tests);
+	if (kpt_san_reports > 0) {
+		fprintf(stderr, "kpt: FAILED: %d sanitizer report(s) from the "
+				"stack (above)\n",
+			kpt_san_reports);
+		rv = 1;
+	}
+	return rv;
 }
 
 void

@@ -111,6 +111,10 @@ void kpt_restart(const char *name);
  * the same port. */
 void kpt_pg_restart(void);
 
+/* kpt_free_ports writes n (at most 16) distinct loopback ports that were
+ * free a moment ago, for a process a test starts itself. */
+void kpt_free_ports(int *ports, int n);
+
 /* kpt_wait_ready polls /readyz until 200 or the timeout; returns 0 or -1. */
 int kpt_wait_ready(double timeout_s);
 

@@ -937,7 +937,7 @@ Test(auth, bootstrap_two_replicas_create_one_admin, .timeout = 120)
 	char url[512], dir[512], path[600], pw[128] = "", *slash;
 	pid_t pids[2];
 	struct stat st;
-	int ready = 0, nkeys = 0;
+	int ready = 0, nkeys = 0, ports[2];
 	FILE *f;
 	DIR *d;
 	struct dirent *e;
@@ -956,9 +956,11 @@ Test(auth, bootstrap_two_replicas_create_one_admin, .timeout = 120)
 	snprintf(slash, sizeof(url) - (size_t)(slash - url), "/kpt_boot");
 	snprintf(dir, sizeof(dir), "%s/boot", kpt_dir());
 	mkdir(dir, 0700);
+	/* free ports: a port derived from the pid could be in use (an
+	 * ephemeral port of some connection): "Address in use", 60 s lost */
+	kpt_free_ports(ports, 2);
 	for (int i = 0; i < 2; i++)
-		pids[i] = boot_spawn(i, url, dir,
-		                     20000 + (int)(getpid() % 20000) + i);
+		pids[i] = boot_spawn(i, url, dir, ports[i]);
 	/* both replicas come up (each logs "auth ready") */
 	for (int k = 0; k < 600 && ready < 2; k++) {
 		char cmd[700], line[32];
