@@ -719,46 +719,23 @@ out:
 
 /* ---- portal ------------------------------------------------------------ */
 
-/* The licenses the caller can see are three disjoint sets: owned by the
- * user ($1); of the organization ($2, organization-admins only) and not the
- * user's; linked to one of the user's groups ($3) and in neither of the
- * others. The page is the union of each set's first offset + limit rows,
- * each read in order from its own index (licenses_user_created,
- * licenses_organization_created, the primary key), merged: its cost grows
- * with the page, not with the caller's licenses nor the table, and no plan
- * falls back to filtering the whole table (one OR over the three did when
- * the caller held few of many licenses). */
-#define MINE_OWNED "l.user_id = NULLIF($1, '')::uuid"
-#define MINE_ORG                                                               \
-	"l.organization_id = NULLIF($2, '')::uuid AND l.user_id IS DISTINCT "  \
-	"FROM NULLIF($1, '')::uuid"
-#define MINE_GROUPS                                                            \
-	"l.id = ANY($3::uuid[]) AND NOT (coalesce(l.user_id = NULLIF($1, "     \
-	"'')::uuid, false) OR coalesce(l.organization_id = NULLIF($2, "        \
-	"'')::uuid, false))"
-#define MINE_PART(where)                                                       \
-	"(SELECT l.* FROM licenses l WHERE " where                             \
-	" ORDER BY l.created_at DESC, l.id DESC LIMIT $4::bigint + "           \
-	"$5::bigint)"
+/* The page and its exact total come from two functions of
+ * sql/003_visible_page.sql (the three disjoint sets a caller sees, each
+ * read in page order from its own index; the total from per-owner counters
+ * that triggers keep, sql/002_owner_counts.sql), whose plans PostgreSQL
+ * keeps: as plain statements both were planned again on every call. The
+ * cost of a page grows with the page, not with the caller's licenses. */
+/* products: one primary-key lookup per row (a hash join read the whole
+ * products table for every page) */
 static const char *const sql_mine =
     "SELECT " LICENSE_COLS
-    " FROM (" MINE_PART(MINE_OWNED) " UNION ALL " MINE_PART(
-        MINE_ORG) " UNION ALL " MINE_PART(MINE_GROUPS) ") l JOIN products p ON "
-                                                       "p.id = l.product_id "
-                                                       "ORDER BY l.created_at "
-                                                       "DESC, l.id DESC LIMIT "
-                                                       "$4 OFFSET $5";
-/* The total, exact, as the same three disjoint counts: the first two from
- * the per-owner counters that triggers keep (sql/002_owner_counts.sql: a
- * few rows, where counting 100,000 index entries took ~5 ms of PostgreSQL
- * CPU), the third over the group-linked ids by primary key. */
+    " FROM license_visible_page(NULLIF($1, '')::uuid, NULLIF($2, '')::uuid, "
+    "$3::uuid[], $4::int, $5::bigint) l CROSS JOIN LATERAL (SELECT p.name "
+    "FROM products p WHERE p.id = l.product_id OFFSET 0) p ORDER BY "
+    "l.created_at DESC, l.id DESC";
 static const char *const sql_mine_count =
-    "SELECT (SELECT coalesce(sum(n), 0) FROM license_owner_counts WHERE "
-    "user_id = NULLIF($1, '')::uuid)::bigint + (SELECT coalesce(sum(n), 0) "
-    "FROM license_owner_counts WHERE organization_id = NULLIF($2, "
-    "'')::uuid AND user_id <> coalesce(NULLIF($1, '')::uuid, "
-    "'00000000-0000-0000-0000-000000000000'))::bigint + (SELECT count(*) "
-    "FROM licenses l WHERE " MINE_GROUPS ") + 0 * ($4::bigint + $5::bigint)";
+    "SELECT license_visible_count(NULLIF($1, '')::uuid, NULLIF($2, "
+    "'')::uuid, $3::uuid[]) + 0 * ($4::int + $5::bigint)";
 
 static unsigned long
 rpc_calls_now(kp_rpc_ctx *ctx)
