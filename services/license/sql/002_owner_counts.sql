@@ -25,9 +25,12 @@ SELECT coalesce(user_id, '00000000-0000-0000-0000-000000000000'),
 	count(*)
 FROM licenses GROUP BY 1, 2;
 
--- Adds sign * (rows per pair) of the statement's transition table. Pairs
--- are applied in key order so that concurrent statements lock counter rows
--- in the same order. SET search_path: the trigger also runs for statements
+-- Adds (INSERT) or subtracts (DELETE) the rows per owner pair of the
+-- statement's transition table. Inserts upsert the pairs in key order; the
+-- UPDATE of a DELETE takes no guaranteed order, which only matters between
+-- two concurrent multi-owner deletes of the same owners (a deadlock that
+-- PostgreSQL resolves by failing one; single-license statements hold one
+-- counter row). SET search_path: the trigger also runs for statements
 -- of sessions with another search_path (psql seeding license.licenses).
 CREATE FUNCTION license_owner_counts_stmt() RETURNS trigger
 LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
