@@ -2,6 +2,8 @@
  * license views (GET /v1/me/licenses, GET /v1/licenses/{id}). Every handler
  * is JSON in, one call to the license service, JSON out. */
 #include "gw.h"
+#include "gw_jw.h"
+#include "routes_license.h"
 #include "kp_err.h"
 #include "proto/license.pb-c.h"
 
@@ -62,11 +64,86 @@ answer_license(gw_response *w, int status, Keyport__License__LicenseReply *rep)
 		gw_json(w, status, license_json(rep->license));
 }
 
-/* license_json as a gw_item_json (the list routes). */
-static json_t *
-license_item_json(const ProtobufCMessage *m)
+json_t *
+routes_license_json(const Keyport__License__License *l)
 {
-	return license_json((const Keyport__License__License *)m);
+	return license_json(l);
+}
+
+/* license_json as JSON text (the portal and admin lists): the same keys in
+ * the same order, written straight into the response. */
+void
+routes_license_text(gw_jw *w, const Keyport__License__License *l)
+{
+	gw_jw_lit(w, "{\"id\":");
+	gw_jw_str(w, l->id);
+	gw_jw_lit(w, ",\"key\":");
+	gw_jw_str(w, l->key);
+	gw_jw_lit(w, ",\"productId\":");
+	gw_jw_str(w, l->product_id);
+	gw_jw_lit(w, ",\"productName\":");
+	gw_jw_str(w, l->product_name);
+	gw_jw_lit(w, ",\"type\":");
+	gw_jw_str(w, l->type);
+	gw_jw_lit(w, ",\"status\":");
+	gw_jw_str(w, l->status);
+	gw_jw_lit(w, ",\"allowedActivations\":");
+	gw_jw_int(w, l->allowed_activations);
+	gw_jw_lit(w, ",\"allowedDeactivations\":");
+	gw_jw_int(w, l->allowed_deactivations);
+	gw_jw_lit(w, ",\"totalActivations\":");
+	gw_jw_int(w, l->total_activations);
+	gw_jw_lit(w, ",\"totalDeactivations\":");
+	gw_jw_int(w, l->total_deactivations);
+	gw_jw_lit(w, ",\"validity\":");
+	gw_jw_int(w, l->validity);
+	gw_jw_lit(w, ",\"expirationStrategy\":");
+	gw_jw_str(w, l->expiration_strategy);
+	gw_jw_lit(w, ",\"expiresAt\":");
+	gw_jw_str_or_null(w, l->expires_at);
+	gw_jw_lit(w, ",\"suspended\":");
+	gw_jw_bool(w, l->suspended);
+	gw_jw_lit(w, ",\"revoked\":");
+	gw_jw_bool(w, l->revoked);
+	gw_jw_lit(w, ",\"userId\":");
+	gw_jw_str_or_null(w, l->user_id);
+	gw_jw_lit(w, ",\"organizationId\":");
+	gw_jw_str_or_null(w, l->organization_id);
+	gw_jw_lit(w, ",\"metadata\":{");
+	for (size_t i = 0; i < l->n_metadata; i++) {
+		/* equal keys: one entry, at the first one's place, with the
+		 * last one's value (json_object_set_new in license_json) */
+		const char *key = l->metadata[i]->key;
+		const char *value = l->metadata[i]->value;
+		size_t j;
+
+		for (j = 0; j < i && strcmp(l->metadata[j]->key, key) != 0; j++)
+			;
+		if (j < i)
+			continue;
+		for (j = i + 1; j < l->n_metadata; j++)
+			if (strcmp(l->metadata[j]->key, key) == 0)
+				value = l->metadata[j]->value;
+		if (i > 0)
+			gw_jw_lit(w, ",");
+		gw_jw_str(w, key);
+		gw_jw_lit(w, ":");
+		gw_jw_str(w, value);
+	}
+	gw_jw_lit(w, "},\"createdAt\":");
+	gw_jw_str(w, l->created_at);
+	gw_jw_lit(w, ",\"updatedAt\":");
+	gw_jw_str(w, l->updated_at);
+	gw_jw_lit(w, ",\"leaseSeconds\":");
+	gw_jw_int(w, l->lease_seconds);
+	gw_jw_lit(w, "}");
+}
+
+/* routes_license_text as a gw_item_text (the list routes). */
+static void
+license_item_text(struct gw_jw *w, const ProtobufCMessage *m)
+{
+	routes_license_text(w, (const Keyport__License__License *)m);
 }
 
 /* ---- input ----------------------------------------------------------------
@@ -302,9 +379,9 @@ licenses_list(gw_request *r, gw_response *w)
 	Keyport__License__ListLicensesRequest req =
 	    KEYPORT__LICENSE__LIST_LICENSES_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_LICENSE, "license.ListLicenses", &req.base,
-	            &keyport__license__list_licenses_reply__descriptor,
-	            "licenses", license_item_json, licenses_list_filter);
+	gw_list_rpc_text(r, w, GW_LICENSE, "license.ListLicenses", &req.base,
+	                 &keyport__license__list_licenses_reply__descriptor,
+	                 "licenses", license_item_text, licenses_list_filter);
 }
 
 static void
@@ -313,9 +390,9 @@ licenses_mine(gw_request *r, gw_response *w)
 	Keyport__License__ListMyLicensesRequest req =
 	    KEYPORT__LICENSE__LIST_MY_LICENSES_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_LICENSE, "license.ListMyLicenses", &req.base,
-	            &keyport__license__list_licenses_reply__descriptor,
-	            "licenses", license_item_json, NULL);
+	gw_list_rpc_text(r, w, GW_LICENSE, "license.ListMyLicenses", &req.base,
+	                 &keyport__license__list_licenses_reply__descriptor,
+	                 "licenses", license_item_text, NULL);
 }
 
 /* GET /v1/licenses/{id}: any signed-in user; the service applies the

@@ -1,11 +1,13 @@
 /* The license routes over HTTP with real sign-ins: the vendor admin's
  * product and license management, 403 for every other role, and the
  * portal views of a user, an organization admin and a group member, with
- * 404 across tenants. Needs the auth and org services. */
+ * 404 across tenants, and the portal list's exact total while licenses
+ * change owners. Needs the auth and org services. */
 #include "kpt.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,4 +312,185 @@ Test(license_http, portal_visibility_for_every_role, .timeout = 120)
 	cr_assert_eq(json_array_size(json_object_get(r.json, "licenses")), 0,
 	             "%s", r.body);
 	kpt_resp_free(&r);
+}
+
+/* GET /v1/me/licenses with token: asserts total, walks every page of
+ * limit and asserts the ids are the n expected ones, each once, newest
+ * first. */
+static void
+mine_is(const char *token, int limit, size_t n, char *const *want)
+{
+	char path[96], prev_at[32] = "";
+	int once[16] = {0};
+	size_t seen = 0;
+
+	cr_assert_leq(n, 16);
+
+	for (int page = 1; page <= (int)n / limit + 1; page++) {
+		kpt_resp r;
+		json_t *items, *it;
+		size_t i;
+
+		snprintf(path, sizeof(path), "/v1/me/licenses?page=%d&limit=%d",
+		         page, limit);
+		r = req("GET", path, token, NULL, 200);
+		cr_assert_eq(
+		    json_integer_value(json_object_get(r.json, "total")),
+		    (json_int_t)n, "%s", r.body);
+		items = json_object_get(r.json, "items");
+		json_array_foreach(items, i, it)
+		{
+			const char *id =
+			    json_string_value(json_object_get(it, "id"));
+			const char *at =
+			    json_string_value(json_object_get(it, "createdAt"));
+			size_t k;
+
+			for (k = 0; k < n && strcmp(want[k], id) != 0; k++)
+				;
+			cr_assert_lt(k, n, "unexpected %s on page %d", id,
+			             page);
+			cr_assert_eq(once[k]++, 0, "%s listed twice", id);
+			/* newest first (createdAt shows whole seconds) */
+			cr_assert(prev_at[0] == '\0' ||
+			              strcmp(at, prev_at) <= 0,
+			          "order: %s after %s", at, prev_at);
+			snprintf(prev_at, sizeof(prev_at), "%s", at);
+			seen++;
+		}
+		kpt_resp_free(&r);
+	}
+	cr_assert_eq(seen, n, "%zu of %zu licenses listed", seen, n);
+}
+
+/* Asserts that license.license_owner_counts agrees with a count of
+ * license.licenses by owner. */
+static void
+owner_counts_agree(void)
+{
+	PGconn *c = PQconnectdb(kpt_database_url());
+	PGresult *r;
+
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, "SELECT count(*) FROM (SELECT coalesce(user_id, "
+	              "'00000000-0000-0000-0000-000000000000') AS u, "
+	              "coalesce(organization_id, "
+	              "'00000000-0000-0000-0000-000000000000') AS o, count(*) "
+	              "AS n FROM license.licenses GROUP BY 1, 2) t FULL JOIN "
+	              "(SELECT * FROM license.license_owner_counts WHERE n <> "
+	              "0) c ON c.user_id = t.u AND c.organization_id = t.o "
+	              "WHERE t.n IS DISTINCT FROM c.n");
+	cr_assert_eq(PQresultStatus(r), PGRES_TUPLES_OK, "%s",
+	             PQerrorMessage(c));
+	cr_assert_str_eq(PQgetvalue(r, 0, 0), "0");
+	PQclear(r);
+	PQfinish(c);
+}
+
+Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
+{
+	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *product, *org1, *org2, *oadm, *ua, *ub, *uc, *group;
+	char *t_oadm, *t_ua, *t_ub, *t_uc, path[256];
+	char *a1, *a2, *a3, *b1, *b2, *o1, *c1, *body;
+	kpt_resp r;
+
+	product = post_id("/v1/products", admin,
+	                  kpt_jsonf("{s:s}", "name", "Totals"));
+	org1 =
+	    post_id("/v1/organizations", admin,
+	            kpt_jsonf("{s:s, s:s, s:i}", "name", "Totals One", "email",
+	                      "t1@example.com", "allowedUsers", -1));
+	org2 =
+	    post_id("/v1/organizations", admin,
+	            kpt_jsonf("{s:s, s:s, s:i}", "name", "Totals Two", "email",
+	                      "t2@example.com", "allowedUsers", -1));
+	oadm = NEW_USER("t-oadm@example.com", "organization-admin", org1);
+	ua = NEW_USER("t-ua@example.com", "user", org1);
+	ub = NEW_USER("t-ub@example.com", "user", org1);
+	uc = NEW_USER("t-uc@example.com", "user", org2);
+	t_oadm = login("t-oadm@example.com", "portal-pass-1");
+	t_ua = login("t-ua@example.com", "portal-pass-1");
+	t_ub = login("t-ub@example.com", "portal-pass-1");
+	t_uc = login("t-uc@example.com", "portal-pass-1");
+	a1 = NEW_LICENSE(ua, NULL);
+	a2 = NEW_LICENSE(ua, NULL);
+	a3 = NEW_LICENSE(ua, NULL);
+	b1 = NEW_LICENSE(ub, NULL);
+	b2 = NEW_LICENSE(ub, NULL);
+	o1 = NEW_LICENSE(NULL, org1);
+	c1 = NEW_LICENSE(uc, NULL);
+	owner_counts_agree();
+
+	/* a group of ua and the organization admin with b1 and ua's own a1:
+	 * a license reached twice is counted once */
+	r = req("POST", "/v1/organization/user-groups", t_oadm,
+	        "{\"name\":\"totals\",\"description\":\"d\"}", 201);
+	group = field(&r, "id");
+	kpt_resp_free(&r);
+	{
+		const char *users[] = {ua, oadm}, *lics[] = {b1, a1};
+
+		for (int i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path),
+			         "/v1/organization/user-groups/%s/users/%s",
+			         group, users[i]);
+			r = req("PUT", path, t_oadm, NULL, 204);
+			kpt_resp_free(&r);
+			snprintf(path, sizeof(path),
+			         "/v1/organization/user-groups/%s/licenses/%s",
+			         group, lics[i]);
+			r = req("PUT", path, t_oadm, NULL, 204);
+			kpt_resp_free(&r);
+		}
+	}
+	{
+		char *w_ua[] = {a1, a2, a3, b1}, *w_ub[] = {b1, b2};
+		char *w_oadm[] = {a1, a2, a3, b1, b2, o1}, *w_uc[] = {c1};
+
+		mine_is(t_ua, 1, 4, w_ua);
+		mine_is(t_ua, 3, 4, w_ua);
+		mine_is(t_ub, 50, 2, w_ub);
+		mine_is(t_oadm, 4, 6, w_oadm);
+		mine_is(t_uc, 50, 1, w_uc);
+	}
+
+	/* a2 moves to ub: one less for ua, one more for ub */
+	snprintf(path, sizeof(path), "/v1/licenses/%s", a2);
+	body = kpt_jsonf("{s:s}", "userId", ub);
+	r = req("PATCH", path, admin, body, 200);
+	free(body);
+	kpt_resp_free(&r);
+	/* b2 moves to the other tenant */
+	snprintf(path, sizeof(path), "/v1/licenses/%s", b2);
+	body = kpt_jsonf("{s:s, s:s}", "userId", uc, "organizationId", org2);
+	r = req("PATCH", path, admin, body, 200);
+	free(body);
+	kpt_resp_free(&r);
+	owner_counts_agree();
+	{
+		char *w_ua[] = {a1, a3, b1}, *w_ub[] = {a2, b1};
+		char *w_oadm[] = {a1, a2, a3, b1, o1}, *w_uc[] = {b2, c1};
+
+		mine_is(t_ua, 2, 3, w_ua);
+		mine_is(t_ub, 1, 2, w_ub);
+		mine_is(t_oadm, 50, 5, w_oadm);
+		mine_is(t_uc, 1, 2, w_uc);
+	}
+
+	/* deleted licenses leave every total */
+	snprintf(path, sizeof(path), "/v1/licenses/%s", a3);
+	r = req("DELETE", path, admin, NULL, 204);
+	kpt_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/licenses/%s", b1);
+	r = req("DELETE", path, admin, NULL, 204);
+	kpt_resp_free(&r);
+	owner_counts_agree();
+	{
+		char *w_ua[] = {a1}, *w_ub[] = {a2}, *w_oadm[] = {a1, a2, o1};
+
+		mine_is(t_ua, 50, 1, w_ua);
+		mine_is(t_ub, 50, 1, w_ub);
+		mine_is(t_oadm, 2, 3, w_oadm);
+	}
 }
