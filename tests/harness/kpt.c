@@ -649,7 +649,13 @@ kpt_http_raw(const char *method, const char *path, const char *token,
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)len);
 	}
-	h = curl_slist_append(h, "Expect:");
+	/* Small bodies go at once. A large one asks first (100-continue), as
+	 * real clients do: a gateway that refuses it early (413) answers
+	 * before the upload, instead of closing the connection mid-upload,
+	 * which can reset the connection before the answer is read. */
+	h = curl_slist_append(h, body != NULL && len > 65536
+				     ? "Expect: 100-continue"
+				     : "Expect:");
 	for (int i = 0; extra_headers != NULL && extra_headers[i] != NULL; i++)
 		h = curl_slist_append(h, extra_headers[i]);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
