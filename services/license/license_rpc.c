@@ -7,6 +7,7 @@
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pgarr.h"
 #include "proto/activation.pb-c.h"
 #include "proto/auth.pb-c.h"
 #include "proto/org.pb-c.h"
@@ -423,7 +424,8 @@ visible_ids(kp_rpc_ctx *ctx, char **out)
 	Keyport__Org__VisibleLicensesRequest req =
 	    KEYPORT__ORG__VISIBLE_LICENSES_REQUEST__INIT;
 	Keyport__Org__VisibleLicensesReply *reply = NULL;
-	size_t len = 3, o = 0;
+	kp_pgarr ids = {0};
+	const char *text;
 	int rv;
 
 	*out = NULL;
@@ -433,29 +435,17 @@ visible_ids(kp_rpc_ctx *ctx, char **out)
 	                     (ProtobufCMessage **)&reply);
 	if (rv != KP_OK && !call_unknown_method(ctx))
 		return rv;
+	/* ids are UUIDs; kp_pgarr refuses anything else */
 	for (size_t i = 0; reply != NULL && i < reply->n_license_ids; i++)
-		len += strlen(reply->license_ids[i]) + 1;
-	if ((*out = malloc(len)) == NULL) {
+		(void)kp_pgarr_uuid(&ids, reply->license_ids[i]);
+	if ((text = kp_pgarr_text(&ids)) == NULL ||
+	    (*out = strdup(text)) == NULL) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	(*out)[o++] = '{';
-	for (size_t i = 0; reply != NULL && i < reply->n_license_ids; i++) {
-		const char *id = reply->license_ids[i];
-
-		/* ids are UUIDs; anything else would break the literal */
-		if (strspn(id, "0123456789abcdefABCDEF-") != strlen(id) ||
-		    id[0] == '\0')
-			continue;
-		if (o > 1)
-			(*out)[o++] = ',';
-		memcpy(*out + o, id, strlen(id));
-		o += strlen(id);
-	}
-	(*out)[o++] = '}';
-	(*out)[o] = '\0';
 	rv = KP_OK;
 out:
+	kp_pgarr_free(&ids);
 	if (reply != NULL)
 		protobuf_c_message_free_unpacked(&reply->base, NULL);
 	return rv;
@@ -936,8 +926,7 @@ license_get_many(kp_rpc_ctx *ctx)
 	Keyport__License__GetLicensesReply reply =
 	    KEYPORT__LICENSE__GET_LICENSES_REPLY__INIT;
 	license_set s = {0};
-	char *arr = NULL;
-	size_t len = 3, o = 0;
+	kp_pgarr ids = {0};
 	const char *params[2];
 	PGresult *res = NULL;
 	int rv;
@@ -947,27 +936,13 @@ license_get_many(kp_rpc_ctx *ctx)
 	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		goto out;
+	/* an id that is not a UUID is not found */
 	for (size_t i = 0; i < req->n_ids; i++)
-		len += strlen(req->ids[i]) + 1;
-	if ((arr = malloc(len)) == NULL) {
+		(void)kp_pgarr_uuid(&ids, req->ids[i]);
+	if ((params[0] = kp_pgarr_text(&ids)) == NULL) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	arr[o++] = '{';
-	for (size_t i = 0; i < req->n_ids; i++) {
-		const char *id = req->ids[i];
-
-		if (id[0] == '\0' ||
-		    strspn(id, "0123456789abcdefABCDEF-") != strlen(id))
-			continue; /* not a UUID: not found */
-		if (o > 1)
-			arr[o++] = ',';
-		memcpy(arr + o, id, strlen(id));
-		o += strlen(id);
-	}
-	arr[o++] = '}';
-	arr[o] = '\0';
-	params[0] = arr;
 	params[1] = req->organization_id;
 	if ((rv = kp_db_query(kp_service_db(ctx), sql_get_many, 2, params,
 	                      &res)) != KP_OK) {
@@ -984,7 +959,7 @@ license_get_many(kp_rpc_ctx *ctx)
 	rv = kp_rpc_reply(ctx, &reply.base);
 out:
 	license_set_cleanup(&s);
-	free(arr);
+	kp_pgarr_free(&ids);
 	PQclear(res);
 	if (req != NULL)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
