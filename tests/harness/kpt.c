@@ -809,3 +809,34 @@ kpt_set_clock(const char *service, long long seconds)
 	kp_rpc_client_close(c);
 	cr_assert_eq(rv, KP_OK, "%s: %s", method, res.message);
 }
+
+char *
+kpt_login(const char *email, const char *password)
+{
+	char *body =
+	    kpt_jsonf("{s:s, s:s}", "email", email, "password", password);
+	const char *tok;
+	char *out;
+	kpt_resp r;
+
+	cr_assert_eq(kpt_http("POST", "/v1/auth/login", NULL, body, NULL, &r),
+		     0, "login %s: no answer", email);
+	free(body);
+	cr_assert_eq(r.status, 200, "login %s: %s", email, r.body);
+	tok = json_string_value(json_object_get(r.json, "accessToken"));
+	cr_assert_not_null(tok, "login %s: no accessToken", email);
+	out = strdup(tok);
+	cr_assert_not_null(out);
+	kpt_resp_free(&r);
+	return out;
+}
+
+const char *
+kpt_admin_token(void)
+{
+	static char *tok;
+
+	if (tok == NULL)
+		tok = kpt_login(kpt_admin_email(), kpt_admin_password());
+	return tok;
+}

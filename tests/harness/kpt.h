@@ -92,6 +92,14 @@ const char *kpt_error_code(const kpt_resp *r);
 
 void kpt_resp_free(kpt_resp *r);
 
+/* kpt_login logs in over HTTP (POST /v1/auth/login), asserts 200 and
+ * returns the access token (malloc'd; the caller frees it). */
+char *kpt_login(const char *email, const char *password);
+
+/* kpt_admin_token is the vendor admin's access token, logged in once per
+ * test process (borrowed; valid until the process ends). */
+const char *kpt_admin_token(void);
+
 /* kpt_jsonf formats a JSON document with json_pack and dumps it compactly
  * (malloc'd, caller frees). Aborts on a bad format. */
 char *kpt_jsonf(const char *fmt, ...);

@@ -26,27 +26,6 @@ KPT_SUITE(.activation_replicas = 2)
 /* ---- helpers --------------------------------------------------------------
  */
 
-static char *
-admin_token(void)
-{
-	static char tok[4096];
-	kpt_resp r;
-	char *body;
-
-	if (tok[0] != '\0')
-		return tok;
-	body = kpt_jsonf("{s:s, s:s}", "email", kpt_admin_email(), "password",
-	                 kpt_admin_password());
-	cr_assert_eq(kpt_http("POST", "/v1/auth/login", NULL, body, NULL, &r),
-	             0);
-	free(body);
-	cr_assert_eq(r.status, 200, "login: %s", r.body);
-	snprintf(tok, sizeof(tok), "%s",
-	         json_string_value(json_object_get(r.json, "accessToken")));
-	kpt_resp_free(&r);
-	return tok;
-}
-
 /* lic_rpc calls the license service as an internal caller: products and
  * licenses are set up directly, so these tests need only the activation
  * routes (and a login for the portal routes). */
@@ -589,7 +568,7 @@ Test(activation, deactivation_limits_and_heartbeat_after_deactivate,
 	kpt_resp_free(&r);
 	/* the portal route counts against the same limit */
 	snprintf(path, sizeof(path), "/v1/licenses/%s/activations/%s", lic, c);
-	cr_assert_eq(kpt_http("DELETE", path, admin_token(), NULL, NULL, &r),
+	cr_assert_eq(kpt_http("DELETE", path, kpt_admin_token(), NULL, NULL, &r),
 	             0);
 	cr_assert_eq(r.status, 409, "%s", r.body);
 	cr_assert_str_eq(kpt_error_code(&r), "DEACTIVATION_LIMIT_REACHED");
@@ -600,7 +579,7 @@ Test(activation, deactivation_limits_and_heartbeat_after_deactivate,
 
 	/* the list shows every activation, the deactivated one with its time */
 	snprintf(path, sizeof(path), "/v1/licenses/%s/activations", lic);
-	cr_assert_eq(kpt_http("GET", path, admin_token(), NULL, NULL, &r), 0);
+	cr_assert_eq(kpt_http("GET", path, kpt_admin_token(), NULL, NULL, &r), 0);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 3);
 	{
@@ -643,11 +622,11 @@ Test(activation, portal_delete_frees_a_seat, .timeout = 60)
 	cr_assert_eq(kpt_http("DELETE", path, NULL, NULL, NULL, &r), 0);
 	cr_assert_eq(r.status, 401);
 	kpt_resp_free(&r);
-	cr_assert_eq(kpt_http("DELETE", path, admin_token(), NULL, NULL, &r),
+	cr_assert_eq(kpt_http("DELETE", path, kpt_admin_token(), NULL, NULL, &r),
 	             0);
 	cr_assert_eq(r.status, 204, "%s", r.body);
 	kpt_resp_free(&r);
-	cr_assert_eq(kpt_http("DELETE", path, admin_token(), NULL, NULL, &r),
+	cr_assert_eq(kpt_http("DELETE", path, kpt_admin_token(), NULL, NULL, &r),
 	             0);
 	cr_assert_eq(r.status, 404, "%s", r.body);
 	kpt_resp_free(&r);
@@ -742,7 +721,7 @@ Test(activation, heartbeat_writes_last_seen_at_most_once_a_minute,
 		for (int i = 0; i < 100 && !written; i++) {
 			if (i > 0)
 				usleep(100000);
-			cr_assert_eq(kpt_http("GET", path, admin_token(), NULL,
+			cr_assert_eq(kpt_http("GET", path, kpt_admin_token(), NULL,
 			                      NULL, &r),
 			             0);
 			cr_assert_eq(r.status, 200, "%s", r.body);
@@ -908,7 +887,7 @@ post_file(const char *lic, const char *what, const char *file, kpt_resp *r)
 	char path[160];
 
 	snprintf(path, sizeof(path), "/v1/licenses/%s/%s", lic, what);
-	cr_assert_eq(kpt_http_raw("POST", path, admin_token(), file,
+	cr_assert_eq(kpt_http_raw("POST", path, kpt_admin_token(), file,
 	                          strlen(file), "application/json", NULL, r),
 	             0);
 }
@@ -966,7 +945,7 @@ Test(activation, offline_routes_round_trip_and_refuse_bad_files, .timeout = 90)
 		         "/v1/licenses/%s/offline-activations?responseValidity="
 		         "3600",
 		         lic);
-		cr_assert_eq(kpt_http_raw("POST", path, admin_token(), file,
+		cr_assert_eq(kpt_http_raw("POST", path, kpt_admin_token(), file,
 		                          strlen(file), "application/json",
 		                          NULL, &r),
 		             0);
@@ -1062,7 +1041,7 @@ admin_post(const char *path, char *body, char *id)
 {
 	kpt_resp r;
 
-	cr_assert_eq(kpt_http("POST", path, admin_token(), body, NULL, &r), 0);
+	cr_assert_eq(kpt_http("POST", path, kpt_admin_token(), body, NULL, &r), 0);
 	free(body);
 	cr_assert_eq(r.status, 201, "POST %s: %s", path, r.body);
 	snprintf(id, 37, "%s",
@@ -1145,7 +1124,7 @@ Test(activation, invisible_license_answers_404_on_activation_routes,
 	                 "allowedDeactivations", 5, "userId", user1);
 	admin_post("/v1/licenses", body, lic);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", lic);
-	as(admin_token(), "GET", path, NULL, &r);
+	as(kpt_admin_token(), "GET", path, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_str_eq(jstr(&r, "organizationId"), org1);
 	snprintf(key, sizeof(key), "%s", jstr(&r, "key"));

@@ -53,22 +53,6 @@ req(const char *method, const char *path, const char *token, const char *body,
 }
 
 static char *
-login(const char *email, const char *password)
-{
-	char *body =
-	    kpt_jsonf("{s:s, s:s}", "email", email, "password", password);
-	kpt_resp r;
-	char *tok;
-
-	cr_assert_eq(req("POST", "/v1/auth/login", NULL, body, &r), 200,
-	             "login %s: %s", email, r.body);
-	tok = strdup(jstr(r.json, "accessToken"));
-	kpt_resp_free(&r);
-	free(body);
-	return tok;
-}
-
-static char *
 create_org(const char *admin, const char *name)
 {
 	char *body = kpt_jsonf("{s:s}", "name", name);
@@ -239,7 +223,7 @@ delete_org_cascade(const char *admin, const char *org)
 
 Test(gaps, user_organization_must_exist, .timeout = 60)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	char *org = create_org(admin, "Gap one");
 	char *gone = create_org(admin, "Gap one, deleted");
 	char email[96], path[256], *id = NULL, *oa = NULL, *oa_tok, *body;
@@ -268,7 +252,7 @@ Test(gaps, user_organization_must_exist, .timeout = 60)
 
 	/* an existing one works, and its admin still creates users */
 	oa = must_vendor_user(admin, org, "organization-admin", email);
-	oa_tok = login(email, PW);
+	oa_tok = kpt_login(email, PW);
 	snprintf(email, sizeof(email), "g%d-%d@example.com", getpid(), ++uniq);
 	body = kpt_jsonf("{s:s, s:s}", "email", email, "password", PW);
 	cr_assert_eq(req("POST", "/v1/organization/users", oa_tok, body, &r),
@@ -310,14 +294,14 @@ Test(gaps, user_organization_must_exist, .timeout = 60)
  * group is dropped from it too (auth answers and notifies the ids). */
 Test(gaps, organization_delete_leaves_no_membership, .timeout = 60)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	char *doomed = create_org(admin, "Gap two, doomed");
 	char *other = create_org(admin, "Gap two, other");
 	char email[96], *oa, *oa_tok, *u, *g, *oa2, *oa2_tok, *g2;
 
 	/* a member of a group of the doomed organization */
 	oa = must_vendor_user(admin, doomed, "organization-admin", email);
-	oa_tok = login(email, PW);
+	oa_tok = kpt_login(email, PW);
 	u = must_vendor_user(admin, doomed, "user", email);
 	g = create_group(oa_tok, "doomed group");
 	add_member(oa_tok, g, u);
@@ -325,7 +309,7 @@ Test(gaps, organization_delete_leaves_no_membership, .timeout = 60)
 	/* the same user left in another organization's group (a membership
 	 * no route can make now: as after a lost notification) */
 	oa2 = must_vendor_user(admin, other, "organization-admin", email);
-	oa2_tok = login(email, PW);
+	oa2_tok = kpt_login(email, PW);
 	g2 = create_group(oa2_tok, "other group");
 	{
 		const char *p[] = {g2, u};
@@ -377,14 +361,14 @@ Test(gaps, organization_delete_leaves_no_membership, .timeout = 60)
  * organization (or to none) drops them from the old one's groups. */
 Test(gaps, moved_user_leaves_old_groups, .timeout = 60)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	char *from = create_org(admin, "Gap two, from");
 	char *to = create_org(admin, "Gap two, to");
 	char email[96], path[256], *oa, *oa_tok, *u, *g, *body;
 	kpt_resp r;
 
 	oa = must_vendor_user(admin, from, "organization-admin", email);
-	oa_tok = login(email, PW);
+	oa_tok = kpt_login(email, PW);
 	u = must_vendor_user(admin, from, "user", email);
 	g = create_group(oa_tok, "from group");
 	add_member(oa_tok, g, u);
@@ -413,7 +397,7 @@ Test(gaps, moved_user_leaves_old_groups, .timeout = 60)
 	{
 		char *oa2 =
 		    must_vendor_user(admin, to, "organization-admin", email);
-		char *oa2_tok = login(email, PW);
+		char *oa2_tok = kpt_login(email, PW);
 		char *g2 = create_group(oa2_tok, "to group");
 
 		add_member(oa2_tok, g2, u);
@@ -439,13 +423,13 @@ Test(gaps, moved_user_leaves_old_groups, .timeout = 60)
  * kept by auth and sent again: the membership does not stay. */
 Test(gaps, lost_notification_is_retried, .timeout = 90)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	char *org = create_org(admin, "Gap two, retried");
 	char email[96], path[256], *oa, *oa_tok, *u, *g;
 	int i;
 
 	oa = must_vendor_user(admin, org, "organization-admin", email);
-	oa_tok = login(email, PW);
+	oa_tok = kpt_login(email, PW);
 	u = must_vendor_user(admin, org, "user", email);
 	g = create_group(oa_tok, "retried group");
 	add_member(oa_tok, g, u);
@@ -514,7 +498,7 @@ license_call(const char *method, const char *path, const char *admin,
 
 Test(gaps, validity_change_keeps_renewals, .timeout = 60)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	const long long day = 86400;
 	char path[256], *q, *product, *lic, *delayed, *key;
 	long long created, exp;

@@ -24,33 +24,12 @@ KPT_SUITE(.activation_replicas = 2, .env = {"KEYPORT_LEASE_SWEEP_MS=100"})
 /* ---- helpers --------------------------------------------------------------
  */
 
-static char *
-admin_token(void)
-{
-	static char tok[4096];
-	kpt_resp r;
-	char *body;
-
-	if (tok[0] != '\0')
-		return tok;
-	body = kpt_jsonf("{s:s, s:s}", "email", kpt_admin_email(), "password",
-	                 kpt_admin_password());
-	cr_assert_eq(kpt_http("POST", "/v1/auth/login", NULL, body, NULL, &r),
-	             0);
-	free(body);
-	cr_assert_eq(r.status, 200, "login: %s", r.body);
-	snprintf(tok, sizeof(tok), "%s",
-	         json_string_value(json_object_get(r.json, "accessToken")));
-	kpt_resp_free(&r);
-	return tok;
-}
-
 static kpt_resp
 req(const char *method, const char *path, const char *body, long want)
 {
 	kpt_resp r;
 
-	cr_assert_eq(kpt_http(method, path, admin_token(), body, NULL, &r), 0,
+	cr_assert_eq(kpt_http(method, path, kpt_admin_token(), body, NULL, &r), 0,
 	             "%s %s", method, path);
 	cr_assert_eq(r.status, want, "%s %s: %ld %s", method, path, r.status,
 	             r.body);
@@ -341,7 +320,7 @@ Test(lease_sweep, offline_activations_never_lapse, .timeout = 60)
 	    0);
 	snprintf(path, sizeof(path), "/v1/licenses/%s/offline-activations",
 	         lic);
-	cr_assert_eq(kpt_http_raw("POST", path, admin_token(), file,
+	cr_assert_eq(kpt_http_raw("POST", path, kpt_admin_token(), file,
 	                          strlen(file), "application/json", NULL, &r),
 	             0);
 	cr_assert_eq(r.status, 200, "%s", r.body);

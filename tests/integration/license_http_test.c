@@ -29,20 +29,6 @@ req(const char *method, const char *path, const char *token, const char *body,
 	return r;
 }
 
-static char *
-login(const char *email, const char *password)
-{
-	char *body =
-	    kpt_jsonf("{s:s, s:s}", "email", email, "password", password);
-	kpt_resp r = req("POST", "/v1/auth/login", NULL, body, 200);
-	char *tok =
-	    strdup(json_string_value(json_object_get(r.json, "accessToken")));
-
-	free(body);
-	kpt_resp_free(&r);
-	return tok;
-}
-
 /* Returns a malloc'd copy of string field name of r's JSON. */
 static char *
 field(const kpt_resp *r, const char *name)
@@ -81,7 +67,7 @@ list_has(const kpt_resp *r, const char *id)
 
 Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	char *product, *lic, *key, path[256], *q;
 	kpt_resp r;
 
@@ -188,7 +174,7 @@ Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
  * in the first links one license to the user. */
 Test(license_http, portal_visibility_for_every_role, .timeout = 120)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	char *product, *org1, *org2, *oadm1, *user1, *user2, *oadm2;
 	char *t_oadm1, *t_user1, *t_user2, *t_oadm2;
 	char *l_own, *l_group, *l_org, *l_other, *group, path[256];
@@ -213,10 +199,10 @@ Test(license_http, portal_visibility_for_every_role, .timeout = 120)
 	user2 = NEW_USER("user2@example.com", "user", org1);
 	oadm2 = NEW_USER("oadm2@example.com", "organization-admin", org2);
 	(void)oadm1;
-	t_oadm1 = login("oadm1@example.com", "portal-pass-1");
-	t_user1 = login("user1@example.com", "portal-pass-1");
-	t_user2 = login("user2@example.com", "portal-pass-1");
-	t_oadm2 = login("oadm2@example.com", "portal-pass-1");
+	t_oadm1 = kpt_login("oadm1@example.com", "portal-pass-1");
+	t_user1 = kpt_login("user1@example.com", "portal-pass-1");
+	t_user2 = kpt_login("user2@example.com", "portal-pass-1");
+	t_oadm2 = kpt_login("oadm2@example.com", "portal-pass-1");
 #define NEW_LICENSE(user, org)                                                 \
 	post_id("/v1/licenses", admin,                                         \
 	        kpt_jsonf("{s:s, s:s*, s:s*}", "productId", product, "userId", \
@@ -389,7 +375,7 @@ owner_counts_agree(void)
 
 Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
 {
-	char *admin = login(kpt_admin_email(), kpt_admin_password());
+	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
 	char *product, *org1, *org2, *oadm, *ua, *ub, *uc, *group;
 	char *t_oadm, *t_ua, *t_ub, *t_uc, path[256];
 	char *a1, *a2, *a3, *b1, *b2, *o1, *c1, *body;
@@ -409,10 +395,10 @@ Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
 	ua = NEW_USER("t-ua@example.com", "user", org1);
 	ub = NEW_USER("t-ub@example.com", "user", org1);
 	uc = NEW_USER("t-uc@example.com", "user", org2);
-	t_oadm = login("t-oadm@example.com", "portal-pass-1");
-	t_ua = login("t-ua@example.com", "portal-pass-1");
-	t_ub = login("t-ub@example.com", "portal-pass-1");
-	t_uc = login("t-uc@example.com", "portal-pass-1");
+	t_oadm = kpt_login("t-oadm@example.com", "portal-pass-1");
+	t_ua = kpt_login("t-ua@example.com", "portal-pass-1");
+	t_ub = kpt_login("t-ub@example.com", "portal-pass-1");
+	t_uc = kpt_login("t-uc@example.com", "portal-pass-1");
 	a1 = NEW_LICENSE(ua, NULL);
 	a2 = NEW_LICENSE(ua, NULL);
 	a3 = NEW_LICENSE(ua, NULL);

@@ -25,27 +25,6 @@ KPT_SUITE()
 
 /* ---- helpers ------------------------------------------------------------ */
 
-static char *
-admin_token(void)
-{
-	static char tok[4096];
-	kpt_resp r;
-	char *body;
-
-	if (tok[0] != '\0')
-		return tok;
-	body = kpt_jsonf("{s:s, s:s}", "email", kpt_admin_email(), "password",
-	                 kpt_admin_password());
-	cr_assert_eq(kpt_http("POST", "/v1/auth/login", NULL, body, NULL, &r),
-	             0);
-	free(body);
-	cr_assert_eq(r.status, 200, "login: %s", r.body);
-	snprintf(tok, sizeof(tok), "%s",
-	         json_string_value(json_object_get(r.json, "accessToken")));
-	kpt_resp_free(&r);
-	return tok;
-}
-
 static void
 make_product(char id[37], char *pk, size_t pklen)
 {
@@ -55,7 +34,7 @@ make_product(char id[37], char *pk, size_t pklen)
 	snprintf(name, sizeof(name), "offline-%d-%ld", getpid(), random());
 	body = kpt_jsonf("{s:s}", "name", name);
 	cr_assert_eq(
-	    kpt_http("POST", "/v1/products", admin_token(), body, NULL, &r), 0);
+	    kpt_http("POST", "/v1/products", kpt_admin_token(), body, NULL, &r), 0);
 	free(body);
 	cr_assert_eq(r.status, 201, "product: %s", r.body);
 	snprintf(id, 37, "%s",
@@ -76,7 +55,7 @@ make_license(const char *product, char id[37], char key[128])
 	                 "allowedDeactivations", 5, "validity", 0,
 	                 "expirationStrategy", "immediate");
 	cr_assert_eq(
-	    kpt_http("POST", "/v1/licenses", admin_token(), body, NULL, &r), 0);
+	    kpt_http("POST", "/v1/licenses", kpt_admin_token(), body, NULL, &r), 0);
 	free(body);
 	cr_assert_eq(r.status, 201, "license: %s", r.body);
 	snprintf(id, 37, "%s",
@@ -175,7 +154,7 @@ post_file(const char *lic, const char *what, const char *query,
 
 	snprintf(path, sizeof(path), "/v1/licenses/%s/%s%s", lic, what,
 	         query != NULL ? query : "");
-	cr_assert_eq(kpt_http_raw("POST", path, admin_token(), text,
+	cr_assert_eq(kpt_http_raw("POST", path, kpt_admin_token(), text,
 	                          strlen(text), "application/json", NULL, r),
 	             0);
 }
@@ -241,7 +220,7 @@ activations(const char *lic)
 	json_t *items;
 
 	snprintf(path, sizeof(path), "/v1/licenses/%s/activations", lic);
-	cr_assert_eq(kpt_http("GET", path, admin_token(), NULL, NULL, &r), 0);
+	cr_assert_eq(kpt_http("GET", path, kpt_admin_token(), NULL, NULL, &r), 0);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	items = json_object_get(r.json, "items");
 	cr_assert(json_is_array(items), "%s", r.body);

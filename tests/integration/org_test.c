@@ -53,25 +53,9 @@ req(const char *method, const char *path, const char *token, const char *body,
 }
 
 static char *
-login(const char *email, const char *password)
-{
-	char *body =
-	    kpt_jsonf("{s:s, s:s}", "email", email, "password", password);
-	kpt_resp r;
-	char *tok;
-
-	cr_assert_eq(req("POST", "/v1/auth/login", NULL, body, &r), 200,
-	             "login %s: %s", email, r.body);
-	tok = strdup(jstr(r.json, "accessToken"));
-	kpt_resp_free(&r);
-	free(body);
-	return tok;
-}
-
-static char *
 admin_token(void)
 {
-	return login(kpt_admin_email(), kpt_admin_password());
+	return kpt_login(kpt_admin_email(), kpt_admin_password());
 }
 
 static char *
@@ -473,12 +457,12 @@ Test(org_http, authorization_matrix, .timeout = 240)
 	oa_a = vendor_user(admin, org_a, "organization-admin", oaa_email);
 	oa_b = vendor_user(admin, org_b, "organization-admin", oab_email);
 	tok[C_ADMIN] = admin;
-	tok[C_OA_A] = login(oaa_email, "correct horse 1");
-	tok[C_OA_B] = login(oab_email, "correct horse 1");
+	tok[C_OA_A] = kpt_login(oaa_email, "correct horse 1");
+	tok[C_OA_B] = kpt_login(oab_email, "correct horse 1");
 	user_a = org_user(tok[C_OA_A], "user", email);
-	tok[C_U_A] = login(email, "correct horse 1");
+	tok[C_U_A] = kpt_login(email, "correct horse 1");
 	user_b = org_user(tok[C_OA_B], "user", email);
-	tok[C_U_B] = login(email, "correct horse 1");
+	tok[C_U_B] = kpt_login(email, "correct horse 1");
 	group_a = create_group(tok[C_OA_A], "Matrix group");
 	lic_a = create_license(org_a);
 	lic_b = create_license(org_b);
@@ -566,9 +550,9 @@ Test(org_http, group_life_cycle, .timeout = 120)
 	char *admin = admin_token(), email[96], oa_email[96];
 	char *org = create_org(admin, "Life", -1);
 	char *oa_id = vendor_user(admin, org, "organization-admin", oa_email);
-	char *oa = login(oa_email, "correct horse 1");
+	char *oa = kpt_login(oa_email, "correct horse 1");
 	char *user = org_user(oa, "user", email);
-	char *utok = login(email, "correct horse 1");
+	char *utok = kpt_login(email, "correct horse 1");
 	char *group = create_group(oa, "Support");
 	char *lic = create_license(org);
 	char path[256];
@@ -635,7 +619,7 @@ Test(org_http, org_admin_user_rules, .timeout = 120)
 	char *admin = admin_token(), oa_email[96], path[256];
 	char *org = create_org(admin, "Rules", -1);
 	char *oa_id = vendor_user(admin, org, "organization-admin", oa_email);
-	char *oa = login(oa_email, "correct horse 1");
+	char *oa = kpt_login(oa_email, "correct horse 1");
 	kpt_resp r;
 
 	cr_assert_eq(req("POST", "/v1/organization/users", oa,
@@ -706,7 +690,7 @@ Test(org_http, allowed_users_cap_holds_under_parallel_creates, .timeout = 120)
 	char *admin = admin_token(), oa_email[96];
 	char *org = create_org(admin, "Capped", 3);
 	char *oa_id = vendor_user(admin, org, "organization-admin", oa_email);
-	char *oa = login(oa_email, "correct horse 1");
+	char *oa = kpt_login(oa_email, "correct horse 1");
 	pthread_t th[10];
 	par p[10];
 	int created = 0, refused = 0;
