@@ -17,6 +17,7 @@
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_pgarr.h"
 #include "kp_service.h"
 
 #include <stdatomic.h>
@@ -70,19 +71,17 @@ auth_outbox_send(kp_rpc_ctx *ctx, kp_rpc_client *c, PGresult *res, int from,
 	kp_rpc_call call = {0};
 	kp_rpc_result r;
 	char **ids = calloc((size_t)(to - from), sizeof(*ids));
-	char *arr = malloc((size_t)(to - from) * 38 + 3);
+	kp_pgarr arr = {0};
 	int rv = KP_EINTERNAL;
 
-	if (ids == NULL || arr == NULL)
+	if (ids == NULL)
 		goto out;
-	strcpy(arr, "{");
 	for (int i = from; i < to; i++) {
 		ids[i - from] = PQgetvalue(res, i, 0);
-		if (i > from)
-			strcat(arr, ",");
-		strcat(arr, ids[i - from]);
+		(void)kp_pgarr_uuid(&arr, ids[i - from]);
 	}
-	strcat(arr, "}");
+	if (kp_pgarr_text(&arr) == NULL)
+		goto out;
 	req.user_id = (char *)"";
 	req.user_ids = ids;
 	req.n_user_ids = (size_t)(to - from);
@@ -99,7 +98,7 @@ auth_outbox_send(kp_rpc_ctx *ctx, kp_rpc_client *c, PGresult *res, int from,
 		goto out;
 	}
 	{
-		const char *p[2] = {arr, req.organization_id};
+		const char *p[2] = {kp_pgarr_text(&arr), req.organization_id};
 
 		rv = kp_db_exec(kp_service_db(ctx),
 		                "DELETE FROM org_outbox WHERE organization_id "
@@ -108,7 +107,7 @@ auth_outbox_send(kp_rpc_ctx *ctx, kp_rpc_client *c, PGresult *res, int from,
 	}
 out:
 	free(ids);
-	free(arr);
+	kp_pgarr_free(&arr);
 	return rv;
 }
 
