@@ -113,7 +113,12 @@ void gw_header(gw_response *w, const char *name, const char *value);
  * On KP_OK *reply (when reply_desc is given) is owned by the caller (free
  * with protobuf_c_message_free_unpacked). On failure the error response is
  * already written into w (status from the kp_err table, the service's code
- * and message, Retry-After when rate limited) and the status is returned. */
+ * and message, Retry-After when rate limited) and the status is returned.
+ * idempotent != 0 lets NNG resend the call (to another replica) when no
+ * answer came within a third of the timeout: only for calls whose second
+ * answer is the same as the first (reads, heartbeats). A resent delete
+ * would answer 404 for what the first attempt deleted, and a resent
+ * activation 200 instead of 201, so those pass 0. */
 int gw_rpc(gw_request *r, gw_response *w, gw_service service,
 	   const char *method, int idempotent, const ProtobufCMessage *req,
 	   const ProtobufCMessageDescriptor *reply_desc,

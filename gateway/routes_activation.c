@@ -82,7 +82,7 @@ act_route_activate(gw_request *r, gw_response *w)
 	req.app_version = (char *)(appv ? appv : "");
 	req.vm_name = (char *)(vm ? vm : "");
 	req.nonce = (char *)(nonce ? nonce : "");
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.Activate", 1,
+	if (gw_rpc(r, w, GW_ACTIVATION, "activation.Activate", 0,
 	           (ProtobufCMessage *)&req,
 	           &keyport__activation__activation_reply__descriptor,
 	           (ProtobufCMessage **)&rep) != KP_OK)
@@ -241,7 +241,7 @@ act_route_offline_activate(gw_request *r, gw_response *w)
 	req.file.data = (uint8_t *)r->body;
 	req.file.len = r->body_len;
 	req.response_validity = validity;
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.OfflineActivate", 1,
+	if (gw_rpc(r, w, GW_ACTIVATION, "activation.OfflineActivate", 0,
 	           (ProtobufCMessage *)&req,
 	           &keyport__activation__offline_activate_reply__descriptor,
 	           (ProtobufCMessage **)&rep) != KP_OK)

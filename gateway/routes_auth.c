@@ -264,7 +264,7 @@ auth_pat_delete(gw_request *r, gw_response *w)
 	if (id == NULL)
 		return;
 	req.id = (char *)id;
-	if (gw_rpc(r, w, GW_AUTH, "auth.DeletePersonalAccessToken", 1,
+	if (gw_rpc(r, w, GW_AUTH, "auth.DeletePersonalAccessToken", 0,
 	           &req.base, NULL, NULL) == KP_OK)
 		gw_empty(w, 204);
 }

@@ -185,7 +185,7 @@ users_delete(gw_request *r, gw_response *w)
 		return;
 	}
 	req.id = (char *)id;
-	if (gw_rpc(r, w, GW_AUTH, "auth.DeleteUser", 1, &req.base, NULL,
+	if (gw_rpc(r, w, GW_AUTH, "auth.DeleteUser", 0, &req.base, NULL,
 	           NULL) == KP_OK)
 		gw_empty(w, 204);
 }
