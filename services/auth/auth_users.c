@@ -70,6 +70,27 @@ auth_user_from_row(PGresult *res, int i, Keyport__Auth__User *u)
 	u->updated_at = PQgetvalue(res, i, 8);
 }
 
+/* auth_users_from_res reads every row of res into *users (the messages,
+ * strings borrowed from res) and *ptrs (pointers to them, for a repeated
+ * field); both malloc'd, the caller frees them. Returns the number of rows,
+ * or -1 when out of memory. */
+static int
+auth_users_from_res(PGresult *res, Keyport__Auth__User **users,
+                    Keyport__Auth__User ***ptrs)
+{
+	int n = PQntuples(res);
+
+	*users = calloc((size_t)n + 1, sizeof(**users));
+	*ptrs = calloc((size_t)n + 1, sizeof(**ptrs));
+	if (*users == NULL || *ptrs == NULL)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		auth_user_from_row(res, i, &(*users)[i]);
+		(*ptrs)[i] = &(*users)[i];
+	}
+	return n;
+}
+
 /* Answers the single user of res. */
 static int
 auth_reply_user(kp_rpc_ctx *ctx, PGresult *res)
@@ -698,16 +719,9 @@ auth_list_users(kp_rpc_ctx *ctx)
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
-	n = PQntuples(res);
-	users = calloc((size_t)n + 1, sizeof(*users));
-	ptrs = calloc((size_t)n + 1, sizeof(*ptrs));
-	if (users == NULL || ptrs == NULL) {
+	if ((n = auth_users_from_res(res, &users, &ptrs)) < 0) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		auth_user_from_row(res, i, &users[i]);
-		ptrs[i] = &users[i];
 	}
 	rep.n_users = (size_t)n;
 	rep.users = ptrs;
@@ -740,31 +754,23 @@ auth_get_users(kp_rpc_ctx *ctx)
 	Keyport__Auth__GetUsersReply rep = KEYPORT__AUTH__GET_USERS_REPLY__INIT;
 	Keyport__Auth__User *users = NULL, **ptrs = NULL;
 	PGresult *res = NULL;
-	char *arr = NULL;
-	size_t len = 3;
+	kp_pgarr ids = {0};
 	int rv, n;
 
 	if ((rv = kp_rpc_unpack(ctx,
 	                        &keyport__auth__get_users_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	/* a text[] literal of the well-formed ids (others cannot exist) */
+	/* the well-formed ids (others cannot exist) */
 	for (size_t i = 0; i < req->n_ids; i++)
-		len += 38;
-	if ((arr = malloc(len)) == NULL) {
+		(void)kp_pgarr_uuid(&ids, req->ids[i]);
+	if (kp_pgarr_text(&ids) == NULL) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	strcpy(arr, "{");
-	for (size_t i = 0; i < req->n_ids; i++)
-		if (kp_uuid_valid(req->ids[i])) {
-			if (arr[1] != '\0')
-				strcat(arr, ",");
-			strcat(arr, req->ids[i]);
-		}
-	strcat(arr, "}");
 	{
-		const char *p[2] = {arr, req->scope_organization_id};
+		const char *p[2] = {kp_pgarr_text(&ids),
+		                    req->scope_organization_id};
 		rv =
 		    kp_db_query(kp_service_db(ctx),
 		                "SELECT " AUTH_USER_COLS " FROM users WHERE id "
@@ -776,22 +782,15 @@ auth_get_users(kp_rpc_ctx *ctx)
 		rv = auth_db_fail(ctx, rv);
 		goto out;
 	}
-	n = PQntuples(res);
-	users = calloc((size_t)n + 1, sizeof(*users));
-	ptrs = calloc((size_t)n + 1, sizeof(*ptrs));
-	if (users == NULL || ptrs == NULL) {
+	if ((n = auth_users_from_res(res, &users, &ptrs)) < 0) {
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
-	}
-	for (int i = 0; i < n; i++) {
-		auth_user_from_row(res, i, &users[i]);
-		ptrs[i] = &users[i];
 	}
 	rep.n_users = (size_t)n;
 	rep.users = ptrs;
 	rv = kp_rpc_reply(ctx, &rep.base);
 out:
-	free(arr);
+	kp_pgarr_free(&ids);
 	free(users);
 	free(ptrs);
 	PQclear(res);
