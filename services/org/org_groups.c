@@ -563,47 +563,36 @@ int
 org_groups_drop_users(kp_db *db, const char *first, char *const *ids, size_t n,
                       const char *org)
 {
-	char *arr;
-	size_t len = 3 + 38;
-	int rv;
+	kp_pgarr arr = {0};
+	const char *p[2];
+	int rv = KP_OK;
 
+	/* the well-formed ids (others cannot be members) */
+	if (first != NULL)
+		(void)kp_pgarr_uuid(&arr, first);
 	for (size_t i = 0; i < n; i++)
-		len += 38;
-	if ((arr = malloc(len)) == NULL)
-		return KP_EINTERNAL;
-	/* a uuid[] literal of the well-formed ids (others cannot be members) */
-	strcpy(arr, "{");
-	for (size_t i = 0; i <= n; i++) {
-		const char *id = i == 0 ? first : ids[i - 1];
-
-		if (id != NULL && kp_uuid_valid(id)) {
-			if (arr[1] != '\0')
-				strcat(arr, ",");
-			strcat(arr, id);
-		}
+		(void)kp_pgarr_uuid(&arr, ids[i]);
+	if ((p[0] = kp_pgarr_text(&arr)) == NULL) {
+		rv = KP_EINTERNAL;
+		goto out;
 	}
-	strcat(arr, "}");
-	{
-		const char *p[] = {arr, org};
-
-		if (arr[1] == '}')
-			rv = KP_OK;
-		else if (org == NULL || org[0] == '\0')
-			rv = kp_db_exec(db,
-			                "DELETE FROM group_users WHERE "
-			                "user_id = ANY($1::uuid[])",
-			                1, p);
-		else if (!kp_uuid_valid(org))
-			rv = KP_OK; /* no such organization, no such group */
-		else
-			rv = kp_db_exec(
-			    db,
-			    "DELETE FROM group_users gu USING user_groups g "
-			    "WHERE g.id = gu.group_id AND g.organization_id = "
-			    "$2::uuid AND gu.user_id = ANY($1::uuid[])",
-			    2, p);
-	}
-	free(arr);
+	p[1] = org;
+	if (arr.n == 0)
+		goto out;
+	if (org == NULL || org[0] == '\0')
+		rv = kp_db_exec(db,
+		                "DELETE FROM group_users WHERE "
+		                "user_id = ANY($1::uuid[])",
+		                1, p);
+	else if (kp_uuid_valid(org)) /* else: no such organization */
+		rv = kp_db_exec(
+		    db,
+		    "DELETE FROM group_users gu USING user_groups g "
+		    "WHERE g.id = gu.group_id AND g.organization_id = "
+		    "$2::uuid AND gu.user_id = ANY($1::uuid[])",
+		    2, p);
+out:
+	kp_pgarr_free(&arr);
 	return rv;
 }
 
