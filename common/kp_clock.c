@@ -58,3 +58,10 @@ kp_deadline(struct timespec *ts, clockid_t clk, int64_t ms)
 		ts->tv_nsec -= 1000000000L;
 	}
 }
+
+char *
+kp_now_param(char *buf)
+{
+	snprintf(buf, KP_NOW_PARAM_LEN, "%lld", (long long)kp_now());
+	return buf;
+}

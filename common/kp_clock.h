@@ -17,6 +17,16 @@ int64_t kp_now(void);
 /* kp_now_ms returns unix milliseconds, offset included. */
 int64_t kp_now_ms(void);
 
+/* KP_NOW_PARAM_LEN is the size of a buffer for kp_now_param. */
+#define KP_NOW_PARAM_LEN 24
+
+/* kp_now_param writes kp_now() as decimal unix seconds into buf (at least
+ * KP_NOW_PARAM_LEN bytes) and returns buf: the one way "now" reaches a
+ * statement, as a text parameter the SQL reads with to_timestamp($n).
+ * Times come back out of SQL the same way, as epoch seconds
+ * (extract(epoch FROM t)::bigint), and are formatted with kp_time_format. */
+char *kp_now_param(char *buf);
+
 /* kp_clock_set_offset sets the offset in seconds (tests only). */
 void kp_clock_set_offset(int64_t seconds);
 

@@ -313,3 +313,37 @@ out:
 	free(methods);
 	return status;
 }
+
+const char *
+kp_service_db_sentence(int status)
+{
+	switch (status) {
+	case KP_EINVAL:
+		return "a value is out of range or malformed";
+	case KP_ECONFLICT:
+		return "a conflicting record exists";
+	case KP_ENOTFOUND:
+		return "not found";
+	case KP_EUNAVAIL:
+		return "the database is unavailable, try again";
+	default:
+		return "the database could not complete the request";
+	}
+}
+
+int
+kp_service_db_fail(kp_rpc_ctx *ctx, int rv, const char *code,
+		   const char *what)
+{
+	const char *state = kp_db_sqlstate(kp_service_db(ctx));
+
+	if (rv == KP_OK)
+		rv = KP_EINTERNAL;
+	if (rv == KP_EUNAVAIL || rv == KP_EINTERNAL)
+		kp_log_error("%s: database failure (%s, SQLSTATE %s)", what,
+			     kp_strerror(rv), state[0] ? state : "none");
+	else
+		kp_log_warn("%s: database refused (%s, SQLSTATE %s)", what,
+			    kp_strerror(rv), state[0] ? state : "none");
+	return kp_rpc_fail(ctx, rv, code, "%s", kp_service_db_sentence(rv));
+}

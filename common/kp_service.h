@@ -63,4 +63,18 @@ int kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
 		    const ProtobufCMessageDescriptor *reply_desc,
 		    ProtobufCMessage **reply);
 
+/* kp_service_db_fail answers a failed database call of a handler: it logs
+ * what (a static description such as "license.UpdateLicense: update"), the
+ * status and the SQLSTATE of the worker's connection (never the server's
+ * message, which may quote input), and sets ctx's answer to rv with a fixed
+ * sentence for rv ("the database is unavailable, try again", "a conflicting
+ * record exists", ...): libpq's own text never reaches a caller. code may
+ * name the API error code (NULL: the status's default). Returns rv. */
+int kp_service_db_fail(kp_rpc_ctx *ctx, int rv, const char *code,
+		       const char *what);
+
+/* kp_service_db_sentence returns the fixed sentence kp_service_db_fail
+ * answers for a status (static). */
+const char *kp_service_db_sentence(int status);
+
 #endif
