@@ -1,6 +1,6 @@
 /* keyport-activation: the activation service process (see kp_service.h for its
  * life). */
-#include "activation_rpc.h"
+#include "activation_app.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -12,6 +12,17 @@ extern const kp_migration activation_migrations[];
 extern const size_t activation_migrations_count;
 
 static act_app activation_app;
+
+static const kp_rpc_method activation_methods[] = {
+    {"activation.Activate", act_activate},
+    {"activation.Heartbeat", act_heartbeat},
+    {"activation.LicenseChanged", act_license_changed},
+    {"activation.Deactivate", act_deactivate},
+    {"activation.ListActivations", act_list},
+    {"activation.Counters", act_counters},
+    {"activation.OfflineActivate", act_offline_activate},
+    {"activation.OfflineDeactivate", act_offline_deactivate},
+};
 
 static void activation_fini(kp_service *svc);
 
@@ -71,8 +82,9 @@ main(int argc, char **argv)
 	    .name = "activation",
 	    .migrations = activation_migrations,
 	    .nmigrations = activation_migrations_count,
-	    .methods = act_methods,
-	    .nmethods = act_methods_count,
+	    .methods = activation_methods,
+	    .nmethods =
+	        sizeof(activation_methods) / sizeof(activation_methods[0]),
 	    .init = activation_init,
 	    .fini = activation_fini,
 	};
