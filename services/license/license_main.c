@@ -39,6 +39,9 @@ static const kp_rpc_method license_methods[] = {
 #define LICENSE_NMETHODS (sizeof(license_methods) / sizeof(license_methods[0]))
 #define LICENSE_NTEST    2
 
+/* the test-only methods are served (KEYPORT_TEST_CLOCK=1) */
+static int license_testing;
+
 static int
 license_init(kp_service *svc, kp_db *db)
 {
@@ -65,6 +68,7 @@ license_init(kp_service *svc, kp_db *db)
 		return rv;
 	}
 	sodium_mprotect_readonly(app->master);
+	app->testing = license_testing;
 	kp_service_set_app(svc, app);
 	return KP_OK;
 }
@@ -83,6 +87,8 @@ license_fini(kp_service *svc)
 int
 main(int argc, char **argv)
 {
+	license_testing =
+	    strcmp(kp_config_str("KEYPORT_TEST_CLOCK", "0"), "1") == 0;
 	kp_service_def def = {
 	    .name = "license",
 	    .migrations = license_migrations,
@@ -93,7 +99,7 @@ main(int argc, char **argv)
 	    .fini = license_fini,
 	};
 
-	if (strcmp(kp_config_str("KEYPORT_TEST_CLOCK", "0"), "1") == 0)
+	if (license_testing)
 		def.nmethods = LICENSE_NMETHODS;
 	return kp_service_main(&def, argc, argv);
 }
