@@ -1,10 +1,13 @@
 /* kp_service: start-up, migrations, RPC serving and orderly stop. */
 #include "kp_service.h"
 
+#include "kp_call.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_services.h"
+#include "rpc/kp_contract.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -14,9 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const kp_service_names[] = {"auth", "org", "license",
-					       "activation", "release"};
-#define KP_SERVICE_N (sizeof(kp_service_names) / sizeof(kp_service_names[0]))
+#define KP_SERVICE_N KP_SERVICES_COUNT
 
 struct kp_service {
 	const kp_service_def *def;
@@ -57,10 +58,9 @@ kp_service_db(const kp_rpc_ctx *ctx)
 kp_rpc_client *
 kp_service_client(const kp_service *svc, const char *name)
 {
-	for (size_t i = 0; i < KP_SERVICE_N; i++)
-		if (strcmp(name, kp_service_names[i]) == 0)
-			return svc->clients[i];
-	return NULL;
+	int i = kp_services_find(name);
+
+	return i < 0 ? NULL : svc->clients[i];
 }
 
 int
@@ -84,6 +84,30 @@ kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
 		ctx->retry_after = res.retry_after;
 		return kp_rpc_fail(ctx, res.status, res.code, "%s",
 				   res.message);
+	}
+	return KP_OK;
+}
+
+int
+kp_service_invoke(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
+                  const ProtobufCMessage *req, ProtobufCMessage **reply)
+{
+	kp_service *svc = kp_service_of(ctx);
+	kp_rpc_client *c = m->service >= 0 && m->service < KP_SERVICE_N
+	                       ? svc->clients[m->service]
+	                       : NULL;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+
+	if (c == NULL)
+		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "no client for %s",
+		                   m->name);
+	call.caller = ctx->caller;
+	call.request_id = ctx->request_id;
+	if (kp_call_invoke(c, m, &call, req, reply, &res) != KP_OK) {
+		ctx->retry_after = res.retry_after;
+		return kp_rpc_fail(ctx, res.status, res.code, "%s",
+		                   res.message);
 	}
 	return KP_OK;
 }
@@ -133,7 +157,7 @@ kp_service_health(void *arg)
 static void
 kp_service_listen_url(const char *name, char *buf, size_t len)
 {
-	const char *v = kp_config_str("KEYPORT_LISTEN_URL", NULL);
+	const char *v = kp_cfg_str(KP_CFG_LISTEN_URL);
 
 	if (v == NULL)
 		v = kp_config_service_url(name);
@@ -168,14 +192,9 @@ static int
 kp_service_prepare(kp_service *svc)
 {
 	kp_db *db = NULL;
-	int64_t wait_s;
-	time_t deadline;
+	time_t deadline = time(NULL) + kp_cfg_int(KP_CFG_DB_WAIT_SECONDS);
 	int rv;
 
-	if ((rv = kp_config_int("KEYPORT_DB_WAIT_SECONDS", 60, 0, 3600,
-				&wait_s)) != KP_OK)
-		return rv;
-	deadline = time(NULL) + wait_s;
 	for (;;) {
 		rv = kp_db_open(&db, svc->db_url, svc->def->name, 1);
 		if (rv == KP_OK)
@@ -218,10 +237,67 @@ out:
 	return rv;
 }
 
+/* The dispatch table of a service: one entry per method of its contract
+ * (test-only ones only with KEYPORT_TEST_CLOCK=1, together with
+ * "<service>.SetClockOffset", named by clock_method). *out is malloc'd. A
+ * contract method without a handler, or a handler table of another size,
+ * is an error at start-up. */
+static int
+kp_service_methods(const kp_service_def *def, const char *clock_method,
+                   kp_rpc_method **out, size_t *n)
+{
+	int id = kp_services_find(def->name);
+	int test = kp_cfg_int(KP_CFG_TEST_CLOCK) == 1;
+	const kp_rpc_desc *contract;
+	size_t count, used = 0;
+	kp_rpc_method *m;
+
+	*out = NULL;
+	*n = 0;
+	if (id < 0) {
+		kp_log_error("%s is not in kp_services.def", def->name);
+		return KP_EINVAL;
+	}
+	contract = kp_contract[id];
+	count = kp_contract_n[id];
+	if (def->nhandlers != count) {
+		kp_log_error("%s has %zu handlers for the %zu methods of its "
+		             "contract",
+		             def->name, def->nhandlers, count);
+		return KP_EINVAL;
+	}
+	if ((m = calloc(count + 1, sizeof(*m))) == NULL)
+		return KP_EINTERNAL;
+	for (size_t i = 0; i < count; i++) {
+		if (def->handlers[i] == NULL) {
+			kp_log_error("%s has no handler", contract[i].name);
+			free(m);
+			return KP_EINVAL;
+		}
+		if (contract[i].test_only && !test)
+			continue;
+		m[used].name = contract[i].name;
+		m[used].fn = def->handlers[i];
+		m[used].desc = &contract[i];
+		used++;
+	}
+	if (test) {
+		m[used].name = clock_method;
+		m[used].fn = kp_service_set_clock;
+		used++;
+		kp_log_warn("KEYPORT_TEST_CLOCK=1: the clock can be moved "
+		            "over RPC; never use this in production");
+	}
+	*out = m;
+	*n = used;
+	return KP_OK;
+}
+
 int
 kp_service_main(const kp_service_def *def, int argc, char **argv)
 {
 	kp_rpc_method *methods = NULL;
+	size_t nmethods = 0;
 	char clock_method[96];
 	kp_service svc;
 	kp_rpc_server *server = NULL;
@@ -241,6 +317,8 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	memset(&svc, 0, sizeof(svc));
 	svc.def = def;
 	kp_log_init(def->name);
+	if (kp_config_load(kp_config_reader(def->name)) != KP_OK)
+		return 2;
 	kp_service_listen_url(def->name, listen_url, sizeof(listen_url));
 	if (argc > 1 && strcmp(argv[1], "--check") == 0)
 		return kp_service_check(def->name, listen_url);
@@ -252,19 +330,23 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 			def->name);
 		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
-	svc.db_url = kp_config_str("KEYPORT_DATABASE_URL", NULL);
+	snprintf(clock_method, sizeof(clock_method), "%s.SetClockOffset",
+	         def->name);
+	if (kp_service_methods(def, clock_method, &methods, &nmethods) != KP_OK)
+		goto out;
+	svc.db_url = kp_cfg_str(KP_CFG_DATABASE_URL);
 	if (svc.db_url == NULL) {
 		kp_log_error("KEYPORT_DATABASE_URL is not set");
 		goto out;
 	}
-	if (kp_config_int("KEYPORT_WORKERS", 8, 1, 256, &workers) != KP_OK)
-		goto out;
-	for (size_t i = 0; i < KP_SERVICE_N; i++) {
-		if (strcmp(kp_service_names[i], def->name) == 0)
+	workers = kp_cfg_int(KP_CFG_WORKERS);
+	for (int i = 0; i < KP_SERVICE_N; i++) {
+		const char *peer = kp_services_name(i);
+
+		if (strcmp(peer, def->name) == 0)
 			continue;
-		if (kp_rpc_client_open(&svc.clients[i], kp_service_names[i],
-				       kp_config_service_url(
-					       kp_service_names[i])) != KP_OK)
+		if (kp_rpc_client_open(&svc.clients[i], peer,
+		                       kp_config_service_url(peer)) != KP_OK)
 			goto out;
 	}
 	if ((rv = kp_service_prepare(&svc)) != KP_OK) {
@@ -276,24 +358,8 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	cfg.service = def->name;
 	cfg.listen_url = listen_url;
 	cfg.workers = (int)workers;
-	cfg.methods = def->methods;
-	cfg.nmethods = def->nmethods;
-	if (strcmp(kp_config_str("KEYPORT_TEST_CLOCK", "0"), "1") == 0) {
-		methods = calloc(def->nmethods + 1, sizeof(*methods));
-		if (methods == NULL)
-			goto out;
-		if (def->nmethods > 0)
-			memcpy(methods, def->methods,
-			       def->nmethods * sizeof(*methods));
-		snprintf(clock_method, sizeof(clock_method),
-			 "%s.SetClockOffset", def->name);
-		methods[def->nmethods].name = clock_method;
-		methods[def->nmethods].fn = kp_service_set_clock;
-		cfg.methods = methods;
-		cfg.nmethods = def->nmethods + 1;
-		kp_log_warn("KEYPORT_TEST_CLOCK=1: the clock can be moved "
-			    "over RPC; never use this in production");
-	}
+	cfg.methods = methods;
+	cfg.nmethods = nmethods;
 	cfg.app = &svc;
 	cfg.worker_init = kp_service_worker_init;
 	cfg.worker_fini = kp_service_worker_fini;
@@ -308,7 +374,7 @@ out:
 	kp_rpc_server_stop(server);
 	if (inited && def->fini != NULL)
 		def->fini(&svc);
-	for (size_t i = 0; i < KP_SERVICE_N; i++)
+	for (int i = 0; i < KP_SERVICE_N; i++)
 		kp_rpc_client_close(svc.clients[i]);
 	free(methods);
 	return status;

@@ -1,6 +1,7 @@
 /* keyport-activation: the activation service process (see kp_service.h for its
  * life). */
 #include "activation_app.h"
+#include "rpc/kp_contract.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -13,15 +14,16 @@ extern const size_t activation_migrations_count;
 
 static act_app activation_app;
 
-static const kp_rpc_method activation_methods[] = {
-    {"activation.Activate", act_activate},
-    {"activation.Heartbeat", act_heartbeat},
-    {"activation.LicenseChanged", act_license_changed},
-    {"activation.Deactivate", act_deactivate},
-    {"activation.ListActivations", act_list},
-    {"activation.Counters", act_counters},
-    {"activation.OfflineActivate", act_offline_activate},
-    {"activation.OfflineDeactivate", act_offline_deactivate},
+/* One handler per method of the generated contract (rpc/kp_contract.h). */
+static const kp_rpc_handler act_handlers[KP_M_ACTIVATION_COUNT] = {
+    [KP_M_ACTIVATION_ACTIVATE] = act_activate,
+    [KP_M_ACTIVATION_HEARTBEAT] = act_heartbeat,
+    [KP_M_ACTIVATION_LICENSE_CHANGED] = act_license_changed,
+    [KP_M_ACTIVATION_DEACTIVATE] = act_deactivate,
+    [KP_M_ACTIVATION_LIST_ACTIVATIONS] = act_list,
+    [KP_M_ACTIVATION_COUNTERS] = act_counters,
+    [KP_M_ACTIVATION_OFFLINE_ACTIVATE] = act_offline_activate,
+    [KP_M_ACTIVATION_OFFLINE_DEACTIVATE] = act_offline_deactivate,
 };
 
 static void activation_fini(kp_service *svc);
@@ -82,9 +84,8 @@ main(int argc, char **argv)
 	    .name = "activation",
 	    .migrations = activation_migrations,
 	    .nmigrations = activation_migrations_count,
-	    .methods = activation_methods,
-	    .nmethods =
-	        sizeof(activation_methods) / sizeof(activation_methods[0]),
+	    .handlers = act_handlers,
+	    .nhandlers = KP_M_ACTIVATION_COUNT,
 	    .init = activation_init,
 	    .fini = activation_fini,
 	};
