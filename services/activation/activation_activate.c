@@ -46,11 +46,8 @@ act_activate(kp_rpc_ctx *ctx)
 	                req->nonce, now);
 out:
 	act_row_clear(&row);
-	if (started)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)started,
-		                                 NULL);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	act_license_free(started);
+	act_license_free(lic);
 	req->client_public_key = cpk;
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
@@ -106,8 +103,7 @@ act_deactivate(kp_rpc_ctx *ctx)
 	rv = act_answer_released(ctx, &row);
 out:
 	act_row_clear(&row);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	act_license_free(lic);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }

@@ -76,6 +76,9 @@ int act_resolve_key(kp_rpc_ctx *ctx, const char *key, const char *product_id,
 int act_get_license(kp_rpc_ctx *ctx, const char *id,
                     Keyport__License__LicenseReply **out);
 
+/* act_license_free frees a license reply; NULL-safe. */
+void act_license_free(Keyport__License__LicenseReply *r);
+
 /* act_metadata returns the license's metadata as a JSON object (new ref). */
 json_t *act_metadata(const Keyport__License__License *l);
 

@@ -154,8 +154,7 @@ out:
 	if (cached)
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)cached,
 		                                 NULL);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	act_license_free(lic);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }

@@ -157,3 +157,10 @@ act_metadata(const Keyport__License__License *l)
 		                                    : ""));
 	return meta;
 }
+
+void
+act_license_free(Keyport__License__LicenseReply *r)
+{
+	if (r != NULL)
+		protobuf_c_message_free_unpacked((ProtobufCMessage *)r, NULL);
+}

@@ -41,8 +41,7 @@ act_list(kp_rpc_ctx *ctx)
 	rv = kp_rpc_reply(ctx, (ProtobufCMessage *)&rep);
 out:
 	act_set_clear(&set);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	act_license_free(lic);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }

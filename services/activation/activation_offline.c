@@ -209,11 +209,8 @@ out:
 	free(file);
 	free(claims.metadata_json);
 	act_row_clear(&row);
-	if (started)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)started,
-		                                 NULL);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	act_license_free(started);
+	act_license_free(lic);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }
@@ -291,8 +288,7 @@ out:
 	if (parsed)
 		kp_offline_deactivation_cleanup(&d);
 	act_row_clear(&row);
-	if (lic)
-		protobuf_c_message_free_unpacked((ProtobufCMessage *)lic, NULL);
+	act_license_free(lic);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }

@@ -165,12 +165,14 @@ out:
 	return rv;
 }
 
-/* Opens the sealed secret key of product_id into sk (sodium_malloc'd by
- * the caller, crypto_sign_SECRETKEYBYTES) and its public key into pk. */
+/* Opens the sealed secret key of product_id into *skp (sodium_malloc'd,
+ * crypto_sign_SECRETKEYBYTES: the caller sodium_frees it, also on failure)
+ * and its public key into pk. */
 static int
-product_open_key(kp_rpc_ctx *ctx, const char *product_id, unsigned char *sk,
+product_open_key(kp_rpc_ctx *ctx, const char *product_id, unsigned char **skp,
                  unsigned char *pk)
 {
+	unsigned char *sk;
 	unsigned char box[crypto_secretbox_NONCEBYTES +
 	                  crypto_secretbox_MACBYTES +
 	                  crypto_sign_SECRETKEYBYTES];
@@ -178,6 +180,8 @@ product_open_key(kp_rpc_ctx *ctx, const char *product_id, unsigned char *sk,
 	license_product_keys keys;
 	int rv;
 
+	if ((sk = *skp = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL)
+		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 	rv = license_store_product_keys(kp_service_db(ctx), product_id, &keys);
 	if (rv == KP_ENOTFOUND)
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, "PRODUCT_NOT_FOUND",
@@ -203,6 +207,14 @@ product_open_key(kp_rpc_ctx *ctx, const char *product_id, unsigned char *sk,
 	return KP_OK;
 }
 
+/* product_internal_only answers the 403 of a request carried for an HTTP
+ * user (it has a role): activation signs as itself. */
+static int
+product_internal_only(kp_rpc_ctx *ctx)
+{
+	return kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL, "internal callers only");
+}
+
 int
 license_sign_token(kp_rpc_ctx *ctx)
 {
@@ -213,20 +225,14 @@ license_sign_token(kp_rpc_ctx *ctx)
 	unsigned char sig[crypto_sign_BYTES];
 	int rv;
 
-	/* internal callers only (activation signs as itself) */
 	if (ctx->caller->role[0] != '\0')
-		return kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL,
-		                   "internal callers only");
+		return product_internal_only(ctx);
 	rv = kp_rpc_unpack(ctx,
 	                   &keyport__license__sign_token_request__descriptor,
 	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		goto out;
-	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
-		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
-		goto out;
-	}
-	if ((rv = product_open_key(ctx, req->product_id, sk, pk)) != KP_OK)
+	if ((rv = product_open_key(ctx, req->product_id, &sk, pk)) != KP_OK)
 		goto out;
 	crypto_sign_detached(sig, NULL, req->payload.data, req->payload.len,
 	                     sk);
@@ -250,21 +256,14 @@ license_get_signing_key(kp_rpc_ctx *ctx)
 	unsigned char *sk = NULL, pk[crypto_sign_PUBLICKEYBYTES];
 	int rv;
 
-	/* internal callers only: a request carried for an HTTP user has a role
-	 */
 	if (ctx->caller->role[0] != '\0')
-		return kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL,
-		                   "internal callers only");
+		return product_internal_only(ctx);
 	rv = kp_rpc_unpack(
 	    ctx, &keyport__license__get_signing_key_request__descriptor,
 	    (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		goto out;
-	if ((sk = sodium_malloc(crypto_sign_SECRETKEYBYTES)) == NULL) {
-		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
-		goto out;
-	}
-	if ((rv = product_open_key(ctx, req->product_id, sk, pk)) != KP_OK)
+	if ((rv = product_open_key(ctx, req->product_id, &sk, pk)) != KP_OK)
 		goto out;
 	reply.secret_key.data = sk;
 	reply.secret_key.len = crypto_sign_SECRETKEYBYTES;
