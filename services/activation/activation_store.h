@@ -1,7 +1,7 @@
 /* activation_store: every statement of the activation schema, and the only
  * code of the service that talks to PostgreSQL (activation_store.c: the
- * activations table, activation_store_heartbeat.c: its heartbeat
- * statements; activation_store_counters.c: license_counters and
+ * activations table, the heartbeat's statements among them;
+ * activation_store_counters.c: license_counters and
  * deactivation_proofs; activation_store_lease.c: the lease sweep and the
  * batched lastSeenAt writes).
  *

@@ -268,7 +268,7 @@ Test(activation_store, list_pages_and_totals)
 	kpt_pg_uuid(lic);
 	kpt_pg_uuid(prod);
 	for (int i = 0; i < 3; i++) {
-		char fp[8];
+		char fp[16];
 		act_row r;
 
 		snprintf(fp, sizeof(fp), "fp-%d", i);

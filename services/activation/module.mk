@@ -4,6 +4,6 @@
 activation_SRCS := $(addprefix services/activation/activation_, \
                      main.c activate.c heartbeat.c list.c offline.c \
                      seat.c license.c token.c lcache.c seen.c lease.c \
-                     store.c store_heartbeat.c store_counters.c \
+                     store.c store_counters.c \
                      store_lease.c)
 activation_LIBS :=
