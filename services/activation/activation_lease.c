@@ -3,6 +3,8 @@
 #include "activation_lease.h"
 #include "activation_store.h"
 
+#include "rpc/kp_contract.h"
+#include "kp_call.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
@@ -45,15 +47,14 @@ act_leases(kp_rpc_client *license, char **ids, size_t n, int64_t *leases)
 	int rv;
 
 	memset(&call, 0, sizeof(call));
-	call.method = "license.GetLicenses";
-	call.idempotent = true;
 	req.n_ids = n;
 	req.ids = ids;
-	rv = kp_rpc_invoke(license, &call, (ProtobufCMessage *)&req,
-	                   &keyport__license__get_licenses_reply__descriptor,
-	                   (ProtobufCMessage **)&rep, &res);
+	rv = kp_call_invoke(license, KP_RPC_LICENSE_GET_LICENSES, &call,
+	                    (ProtobufCMessage *)&req, (ProtobufCMessage **)&rep,
+	                    &res);
 	if (rv != KP_OK) {
-		kp_log_warn("lease sweep: license.GetLicenses: %s %s", res.code,
+		kp_log_warn("lease sweep: %s: %s %s",
+		            KP_RPC_LICENSE_GET_LICENSES->name, res.code,
 		            res.message);
 		return rv;
 	}
