@@ -19,26 +19,18 @@ grep -qxF "$begin" "$readme" && grep -qxF "$end" "$readme" || {
 	exit 1
 }
 
-# README.md with the table between the markers replaced by the tool's.
-render() {
-	awk -v b="$begin" -v e="$end" -v tool="$tool" '
-		$0 == b { print; while ((tool | getline l) > 0) print l; skip = 1; next }
-		$0 == e { skip = 0 }
-		!skip { print }' "$readme"
-}
+. "$root/scripts/doc-table.sh"
+table=$("$tool")
 
 case ${1:-check} in
 write)
-	render >"$readme.tmp" && mv "$readme.tmp" "$readme"
+	doc_table_render "$readme" "$begin" "$end" "$table" >"$readme.tmp" &&
+		mv "$readme.tmp" "$readme"
 	;;
 check)
 	rc=0
-	if ! diff -u "$readme" <(render) >/dev/null; then
-		echo "config-doc: README.md's configuration table differs from common/kp_config.def:"
-		diff -u "$readme" <(render) | sed 's/^/  /' | head -n 40
-		echo "  (run make config-doc)"
-		rc=1
-	fi
+	doc_table_check config-doc "$readme" "$begin" "$end" "$table" \
+		"the table comes from common/kp_config.def: run make config-doc" || rc=1
 	known=$("$tool" --names)
 	# docs/client.md is left out: the client library's constants
 	# (KEYPORT_OK, KEYPORT_EEXPIRED, ...) share the prefix

@@ -34,25 +34,17 @@ table() {
 	}' "$list"
 }
 
-render() {
-	awk -v b="$begin" -v e="$end" -v t="$(table)" '
-		$0 == b { print; print t; skip = 1; next }
-		$0 == e { skip = 0 }
-		!skip { print }' "$doc"
-}
+. "$root/scripts/doc-table.sh"
 
 case ${1:-check} in
 write)
-	render >"$doc.tmp" && mv "$doc.tmp" "$doc"
+	doc_table_render "$doc" "$begin" "$end" "$(table)" >"$doc.tmp" &&
+		mv "$doc.tmp" "$doc"
 	;;
 check)
 	rc=0
-	if ! diff -u "$doc" <(render) >/dev/null; then
-		echo "rpc-contract: docs/rpc-contract.md's method table differs from the contract:"
-		diff -u "$doc" <(render) | sed 's/^/  /' | head -n 40
-		echo "  (run make rpc-doc)"
-		rc=1
-	fi
+	doc_table_check rpc-contract "$doc" "$begin" "$end" "$(table)" \
+		"the table comes from the service blocks: run make rpc-doc" || rc=1
 	# <service>.Health and <service>.SetClockOffset are served by every
 	# service outside the contract (common/kp_rpc.c, common/kp_service.c)
 	# (message names such as keyport.auth.LoginRequest are not methods;

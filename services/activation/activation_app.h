@@ -18,6 +18,7 @@
 #ifndef ACTIVATION_APP_H
 #define ACTIVATION_APP_H
 
+#include "rpc/kp_contract.h"
 #include "activation_lcache.h"
 #include "activation_lease.h"
 #include "activation_seen.h"
@@ -56,13 +57,11 @@ const char *act_license_status(const Keyport__License__License *l, int64_t now);
 int act_license_usable(kp_rpc_ctx *ctx, const Keyport__License__License *l,
                        int64_t now);
 
-/* act_license_call calls method of the license service as an internal
- * caller (key resolution is not subject to a portal user's visibility);
- * *reply owned by the caller on KP_OK. */
-int act_license_call(kp_rpc_ctx *ctx, const char *method,
-                     const ProtobufCMessage *req,
-                     const ProtobufCMessageDescriptor *desc,
-                     ProtobufCMessage **reply);
+/* act_license_call calls method m of the license service's contract as an
+ * internal caller (key resolution is not subject to a portal user's
+ * visibility); *reply (m's reply) owned by the caller on KP_OK. */
+int act_license_call(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
+                     const ProtobufCMessage *req, ProtobufCMessage **reply);
 
 /* act_resolve_key: license.ResolveKey; *out owned by the caller on KP_OK
  * (its license is never NULL). */

@@ -3,6 +3,8 @@
 #include "activation_lease.h"
 #include "activation_store.h"
 
+#include "rpc/kp_contract.h"
+#include "kp_call.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
@@ -45,15 +47,14 @@ act_leases(kp_rpc_client *license, char **ids, size_t n, int64_t *leases)
 	int rv;
 
 	memset(&call, 0, sizeof(call));
-	call.method = "license.GetLicenses";
-	call.idempotent = true;
 	req.n_ids = n;
 	req.ids = ids;
-	rv = kp_rpc_invoke(license, &call, (ProtobufCMessage *)&req,
-	                   &keyport__license__get_licenses_reply__descriptor,
-	                   (ProtobufCMessage **)&rep, &res);
+	rv = kp_call_invoke(license, KP_RPC_LICENSE_GET_LICENSES, &call,
+	                    (ProtobufCMessage *)&req, (ProtobufCMessage **)&rep,
+	                    &res);
 	if (rv != KP_OK) {
-		kp_log_warn("lease sweep: license.GetLicenses: %s %s", res.code,
+		kp_log_warn("lease sweep: %s: %s %s",
+		            KP_RPC_LICENSE_GET_LICENSES->name, res.code,
 		            res.message);
 		return rv;
 	}
@@ -156,13 +157,10 @@ act_sweeper_start(kp_service *svc, act_sweeper **out)
 {
 	pthread_condattr_t ca;
 	act_sweeper *s = NULL;
-	int64_t every;
+	int64_t every = kp_cfg_int(KP_CFG_LEASE_SWEEP_MS);
 	int rv;
 
 	*out = NULL;
-	if ((rv = kp_config_int("KEYPORT_LEASE_SWEEP_MS", 5000, 0, 3600000,
-	                        &every)) != KP_OK)
-		return rv;
 	if (every == 0) {
 		kp_log_info("lease sweep off (KEYPORT_LEASE_SWEEP_MS=0)");
 		return KP_OK;
@@ -171,7 +169,7 @@ act_sweeper_start(kp_service *svc, act_sweeper **out)
 		return KP_EINTERNAL;
 	s->svc = svc;
 	s->every_ms = every;
-	if ((rv = kp_db_open(&s->db, kp_config_str("KEYPORT_DATABASE_URL", ""),
+	if ((rv = kp_db_open(&s->db, kp_cfg_str(KP_CFG_DATABASE_URL),
 	                     "activation", 1)) != KP_OK) {
 		free(s);
 		return rv;

@@ -4,6 +4,7 @@
  * derives from it: its status now and its metadata. */
 #include "activation_app.h"
 
+#include "kp_call.h"
 #include "kp_err.h"
 #include "kp_pgarr.h"
 #include "kp_service.h"
@@ -68,27 +69,10 @@ act_license_usable(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 
 /* act_license_call: see activation_app.h. */
 int
-act_license_call(kp_rpc_ctx *ctx, const char *method,
-                 const ProtobufCMessage *req,
-                 const ProtobufCMessageDescriptor *desc,
-                 ProtobufCMessage **reply)
+act_license_call(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
+                 const ProtobufCMessage *req, ProtobufCMessage **reply)
 {
-	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "license");
-	kp_rpc_call call;
-	kp_rpc_result res;
-
-	memset(&call, 0, sizeof(call));
-	call.method = method;
-	call.request_id = ctx->request_id;
-	call.idempotent = true;
-	if (c == NULL)
-		return kp_rpc_fail(ctx, KP_EUNAVAIL, NULL, "no license client");
-	if (kp_rpc_invoke(c, &call, req, desc, reply, &res) != KP_OK) {
-		ctx->retry_after = res.retry_after;
-		return kp_rpc_fail(ctx, res.status, res.code, "%s",
-		                   res.message);
-	}
-	return KP_OK;
+	return kp_service_invoke_as(ctx, m, NULL, req, reply);
 }
 
 /* act_license_present passes a license reply's outcome rv on, refusing a
@@ -117,9 +101,8 @@ act_resolve_key(kp_rpc_ctx *ctx, const char *key, const char *product_id,
 
 	req.key = (char *)key;
 	req.product_id = (char *)product_id;
-	rv = act_license_call(ctx, "license.ResolveKey",
+	rv = act_license_call(ctx, KP_RPC_LICENSE_RESOLVE_KEY,
 	                      (ProtobufCMessage *)&req,
-	                      &keyport__license__license_reply__descriptor,
 	                      (ProtobufCMessage **)out);
 	return act_license_present(ctx, rv, out);
 }
@@ -137,10 +120,9 @@ act_get_license(kp_rpc_ctx *ctx, const char *id,
 	if (!kp_uuid_valid(id))
 		return kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no such license");
 	req.id = (char *)id;
-	rv = kp_service_call(ctx, "license", "license.GetLicense", 1,
-	                     (ProtobufCMessage *)&req,
-	                     &keyport__license__license_reply__descriptor,
-	                     (ProtobufCMessage **)out);
+	rv = kp_service_invoke(ctx, KP_RPC_LICENSE_GET_LICENSE,
+	                       (ProtobufCMessage *)&req,
+	                       (ProtobufCMessage **)out);
 	return act_license_present(ctx, rv, out);
 }
 

@@ -130,9 +130,8 @@ act_start_expiry(kp_rpc_ctx *ctx, kp_db *db, const Keyport__License__License *l,
 	int rv;
 
 	sreq.license_id = l->id;
-	rv = act_license_call(ctx, "license.StartExpiry",
+	rv = act_license_call(ctx, KP_RPC_LICENSE_START_EXPIRY,
 	                      (ProtobufCMessage *)&sreq,
-	                      &keyport__license__license_reply__descriptor,
 	                      (ProtobufCMessage **)started);
 	if (rv != KP_OK)
 		return rv;

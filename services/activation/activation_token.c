@@ -35,7 +35,7 @@ struct act_signer {
 int
 act_signer_open(act_signer **out)
 {
-	const char *mode = kp_config_str("KEYPORT_ACTIVATION_SIGNING", "cache");
+	const char *mode = kp_cfg_str(KP_CFG_ACTIVATION_SIGNING);
 	act_signer *s;
 
 	*out = NULL;
@@ -101,10 +101,9 @@ act_sign_cached(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 		return KP_OK;
 
 	req.product_id = (char *)product_id;
-	rv = act_license_call(
-	    ctx, "license.GetSigningKey", (ProtobufCMessage *)&req,
-	    &keyport__license__get_signing_key_reply__descriptor,
-	    (ProtobufCMessage **)&reply);
+	rv = act_license_call(ctx, KP_RPC_LICENSE_GET_SIGNING_KEY,
+	                      (ProtobufCMessage *)&req,
+	                      (ProtobufCMessage **)&reply);
 	if (rv != KP_OK)
 		return rv;
 	if (reply->secret_key.len != ACT_SK_BYTES) {
@@ -146,10 +145,9 @@ act_sign_rpc(kp_rpc_ctx *ctx, const char *product_id, const unsigned char *msg,
 	req.product_id = (char *)product_id;
 	req.payload.data = (uint8_t *)msg;
 	req.payload.len = len;
-	rv =
-	    act_license_call(ctx, "license.SignToken", (ProtobufCMessage *)&req,
-	                     &keyport__license__sign_token_reply__descriptor,
-	                     (ProtobufCMessage **)&reply);
+	rv = act_license_call(ctx, KP_RPC_LICENSE_SIGN_TOKEN,
+	                      (ProtobufCMessage *)&req,
+	                      (ProtobufCMessage **)&reply);
 	if (rv != KP_OK)
 		return rv;
 	if (reply->signature.len != crypto_sign_BYTES)

@@ -3,6 +3,7 @@
  * state changes (suspend, revoke, renew, ...) license_state.c's. */
 #include "license_app.h"
 
+#include "rpc/kp_contract.h"
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -269,8 +270,8 @@ license_delete(kp_rpc_ctx *ctx)
 	license_changed_one(ctx, id);
 	/* best effort: org drops the id from its groups (idempotent there) */
 	removed.license_id = (char *)id;
-	if (kp_service_call(ctx, "org", "org.LicenseRemoved", 1, &removed.base,
-	                    NULL, NULL) != KP_OK) {
+	if (kp_service_invoke(ctx, KP_RPC_ORG_LICENSE_REMOVED, &removed.base,
+	                      NULL) != KP_OK) {
 		kp_log_warn("org.LicenseRemoved %s failed: %s", id,
 		            ctx->message);
 		ctx->status = KP_OK;

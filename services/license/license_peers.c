@@ -3,6 +3,7 @@
  * activation (the totals of licenses, and that licenses changed). */
 #include "license_app.h"
 
+#include "rpc/kp_contract.h"
 #include "kp_err.h"
 #include "kp_log.h"
 #include "proto/activation.pb-c.h"
@@ -43,9 +44,8 @@ license_owner_check(kp_rpc_ctx *ctx, const char *user_id, const char **org_id,
 
 	if (user_id[0] != '\0') {
 		ureq.id = (char *)user_id;
-		rv = kp_service_call(ctx, "auth", "auth.GetUser", 1, &ureq.base,
-		                     &keyport__auth__user_reply__descriptor,
-		                     (ProtobufCMessage **)&u);
+		rv = kp_service_invoke(ctx, KP_RPC_AUTH_GET_USER, &ureq.base,
+		                       (ProtobufCMessage **)&u);
 		if (rv != KP_OK) {
 			if (license_peer_missing(ctx))
 				rv = KP_OK;
@@ -73,8 +73,8 @@ license_owner_check(kp_rpc_ctx *ctx, const char *user_id, const char **org_id,
 	    (u == NULL || u->user == NULL ||
 	     strcasecmp(*org_id, u->user->organization_id) != 0)) {
 		oreq.id = (char *)*org_id;
-		rv = kp_service_call(ctx, "org", "org.GetOrganization", 1,
-		                     &oreq.base, NULL, NULL);
+		rv = kp_service_invoke(ctx, KP_RPC_ORG_GET_ORGANIZATION,
+		                       &oreq.base, NULL);
 		if (rv != KP_OK) {
 			if (license_peer_missing(ctx))
 				rv = KP_OK;
@@ -107,10 +107,8 @@ license_counters(kp_rpc_ctx *ctx, license_set *s)
 		ids[i] = s->rows[i].msg.id;
 	req.n_license_ids = s->n;
 	req.license_ids = ids;
-	rv = kp_service_call(ctx, "activation", "activation.Counters", 1,
-	                     &req.base,
-	                     &keyport__activation__counters_reply__descriptor,
-	                     (ProtobufCMessage **)&reply);
+	rv = kp_service_invoke(ctx, KP_RPC_ACTIVATION_COUNTERS, &req.base,
+	                       (ProtobufCMessage **)&reply);
 	if (rv != KP_OK) {
 		if (license_peer_missing(ctx))
 			rv = KP_OK; /* no activation service yet: zeros */
@@ -142,8 +140,8 @@ license_changed(kp_rpc_ctx *ctx, size_t n, char **ids)
 		return;
 	req.n_license_ids = n;
 	req.license_ids = ids;
-	if (kp_service_call(ctx, "activation", "activation.LicenseChanged", 1,
-	                    &req.base, NULL, NULL) != KP_OK) {
+	if (kp_service_invoke(ctx, KP_RPC_ACTIVATION_LICENSE_CHANGED, &req.base,
+	                      NULL) != KP_OK) {
 		kp_log_warn("activation.LicenseChanged (%zu licenses) failed: "
 		            "%s",
 		            n, ctx->message);
@@ -170,9 +168,8 @@ license_visible_ids(kp_rpc_ctx *ctx, Keyport__Org__VisibleLicensesReply **out)
 
 	*out = NULL;
 	req.user_id = (char *)ctx->caller->user_id;
-	rv = kp_service_call(ctx, "org", "org.VisibleLicenses", 1, &req.base,
-	                     &keyport__org__visible_licenses_reply__descriptor,
-	                     (ProtobufCMessage **)out);
+	rv = kp_service_invoke(ctx, KP_RPC_ORG_VISIBLE_LICENSES, &req.base,
+	                       (ProtobufCMessage **)out);
 	if (rv != KP_OK && !license_peer_missing(ctx))
 		return rv;
 	return KP_OK;
