@@ -357,3 +357,85 @@ Test(keyport, online_needs_a_server)
 	cr_assert_eq(keyport_set_product_key(c, "nope"), KEYPORT_EINVAL);
 	keyport_client_free(c);
 }
+
+Test(keyport, version_options_and_check_without_state, .init = setup,
+     .fini = teardown)
+{
+	keyport_client *c = keyport_client_new(path("state.json"));
+
+	cr_assert_str_eq(keyport_version(), KEYPORT_VERSION);
+	cr_assert_eq(keyport_set_timeout(c, 0), KEYPORT_EINVAL);
+	cr_assert_eq(keyport_set_timeout(c, 3601), KEYPORT_EINVAL);
+	cr_assert_eq(keyport_set_timeout(c, 5), KEYPORT_OK);
+	cr_assert_eq(keyport_set_grace_period(c, 10), KEYPORT_EINVAL,
+	             "the grace must exceed the interval (3600)");
+	cr_assert_eq(keyport_set_heartbeat_interval(c, 5), KEYPORT_OK);
+	cr_assert_eq(keyport_set_grace_period(c, 10), KEYPORT_OK);
+	cr_assert_eq(keyport_set_heartbeat_interval(c, 10), KEYPORT_EINVAL);
+	cr_assert_eq(keyport_set_proxy(c, "socks5h://127.0.0.1:1080"), 0);
+	cr_assert_eq(keyport_set_ca_file(c, "/etc/ssl/certs/ca.pem"), 0);
+	cr_assert_eq(keyport_set_server_key(c, "sha256//AAAA"), 0);
+	cr_assert_eq(keyport_set_app_version(c, "1.0.0"), 0);
+	{
+		char big[100];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		cr_assert_eq(keyport_set_app_version(c, big), KEYPORT_EINVAL);
+	}
+	cr_assert_eq(keyport_check(c), KEYPORT_CHECK_NOT_ACTIVATED);
+	cr_assert_str_eq(keyport_check_str(KEYPORT_CHECK_GRACE), "grace");
+	cr_assert_str_eq(keyport_check_str(KEYPORT_CHECK_UNREACHABLE),
+	                 "unreachable");
+	cr_assert_str_eq(keyport_check_str(99), "error");
+	cr_assert_str_eq(keyport_license_id(c), "");
+	cr_assert_eq(keyport_license_allowed_activations(c), -2);
+	cr_assert_eq(keyport_last_contact(c), 0);
+	keyport_client_free(c);
+}
+
+/* The Windows platform part (registry MachineGuid, %APPDATA%, MoveFileEx)
+ * cross-compiled and linked into a Windows executable with Debian's
+ * gcc-mingw-w64, with the same warnings as the rest of the tree. It is
+ * built, not run (no Windows here); the rest of libkeyport is not built for
+ * Windows (no mingw libcurl, libsodium, jansson in Debian). */
+Test(keyport, win_platform_parts_cross_compile, .init = setup, .fini = teardown)
+{
+	const char *root = getenv("KEYPORT_ROOT");
+	char cmd[2048], exe[512], mz[2];
+	unsigned char pe[6];
+	FILE *f;
+	long off;
+
+	snprintf(exe, sizeof(exe), "%s/plat.exe", dir);
+	put(path("main.c"),
+	    "#include <stdio.h>\n#include \"keyport_plat.h\"\n"
+	    "int main(void) { char a[256], b[64]; "
+	    "keyport_plat_machine_id(a, sizeof a); "
+	    "keyport_plat_hostname(a, sizeof a); "
+	    "keyport_plat_hw_addr(NULL, a, sizeof a); "
+	    "keyport_plat_os(a, sizeof a, b, sizeof b); "
+	    "keyport_plat_state_path(a, sizeof a); "
+	    "keyport_plat_mkdir_parent(a); "
+	    "return keyport_plat_write_atomic(a, \"{}\", 2) != 0; }\n");
+	snprintf(cmd, sizeof(cmd),
+	         "x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror "
+	         "-I'%s/client' -o '%s' '%s/client/keyport_plat_win.c' '%s' "
+	         "-ladvapi32 >'%s/cc.log' 2>&1",
+	         root != NULL ? root : ".", exe, root != NULL ? root : ".",
+	         path("main.c"), dir);
+	cr_assert_eq(system(cmd), 0, "cross-compile failed: %s", cmd);
+	/* a PE image for x86-64: "MZ", then at e_lfanew "PE\0\0" 0x8664 */
+	f = fopen(exe, "rb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fread(mz, 1, 2, f), 2);
+	cr_assert_eq(memcmp(mz, "MZ", 2), 0);
+	cr_assert_eq(fseek(f, 0x3c, SEEK_SET), 0);
+	off = fgetc(f);
+	off |= (long)fgetc(f) << 8;
+	cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+	cr_assert_eq(fread(pe, 1, 6, f), 6);
+	fclose(f);
+	cr_assert_eq(memcmp(pe, "PE\0\0", 4), 0);
+	cr_assert_eq(pe[4] | pe[5] << 8, 0x8664);
+}
