@@ -50,6 +50,7 @@ LIB_COMMON := $(BUILD)/lib/libkpcommon.a
 LIB_CLIENT := $(BUILD)/lib/libkeyport.a
 BIN        := $(BUILD)/bin
 TESTBIN    := $(BUILD)/test
+TOOLS      := $(BUILD)/tools/kp-config-doc
 
 BINARIES := $(BIN)/keyport-gateway $(SERVICES:%=$(BIN)/keyport-%)
 ifneq ($(client_CLI_SRCS),)
@@ -63,7 +64,7 @@ UNIT_TESTS := $(if $(COMMON_TESTS),$(TESTBIN)/unit-common) \
 IT_BINS    := $(IT_TESTS:tests/integration/%_test.c=$(TESTBIN)/it-%)
 
 .PHONY: all build deps run test test-unit test-integration lint bench \
-        format clean san-test
+        format clean san-test config-doc
 .DEFAULT_GOAL := build
 .SECONDEXPANSION:
 # generated sources are kept, not treated as intermediates
@@ -122,6 +123,10 @@ $(BIN)/keyport: $(call obj,$(client_CLI_SRCS)) $(LIB_CLIENT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(client_LIBS)
 
+$(BUILD)/tools/kp-config-doc: $(call obj,common/tools/config_doc.c) $(LIB_COMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # ---- tests --------------------------------------------------------------
 $(TESTBIN)/unit-common: $(call obj,$(COMMON_TESTS)) $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $(dir $@)
@@ -148,7 +153,7 @@ run: deps
 	@BUILD=$(BUILD) scripts/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory build $(UNIT_TESTS) $(IT_BINS)
+	@$(MAKE) --no-print-directory build $(TOOLS) $(UNIT_TESTS) $(IT_BINS)
 	@BUILD=$(BUILD) scripts/test.sh $(UNIT_TESTS) $(IT_BINS)
 
 # the whole suite with ASan and UBSan; a sanitizer report of a test binary
@@ -162,6 +167,10 @@ bench: deps
 
 lint:
 	@scripts/lint.sh
+
+# rewrites README.md's configuration table from common/kp_config.def
+config-doc: $(TOOLS)
+	@BUILD=$(BUILD) scripts/config-doc.sh write
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

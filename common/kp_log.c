@@ -1,6 +1,8 @@
 /* kp_log: JSON log lines, escaped by jansson, one write(2) per line. */
 #include "kp_log.h"
 
+#include "kp_config.h"
+
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,7 +21,7 @@ static const char *const kp_log_names[] = {"debug", "info", "warn", "error"};
 void
 kp_log_init(const char *component)
 {
-	const char *lvl = getenv("KEYPORT_LOG_LEVEL");
+	const char *lvl = kp_cfg_str(KP_CFG_LOG_LEVEL);
 
 	snprintf(kp_log_component, sizeof(kp_log_component), "%s",
 		 component ? component : "keyport");

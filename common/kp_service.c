@@ -5,6 +5,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_services.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -14,9 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *const kp_service_names[] = {"auth", "org", "license",
-					       "activation", "release"};
-#define KP_SERVICE_N (sizeof(kp_service_names) / sizeof(kp_service_names[0]))
+#define KP_SERVICE_N KP_SERVICES_COUNT
 
 struct kp_service {
 	const kp_service_def *def;
@@ -57,10 +56,9 @@ kp_service_db(const kp_rpc_ctx *ctx)
 kp_rpc_client *
 kp_service_client(const kp_service *svc, const char *name)
 {
-	for (size_t i = 0; i < KP_SERVICE_N; i++)
-		if (strcmp(name, kp_service_names[i]) == 0)
-			return svc->clients[i];
-	return NULL;
+	int i = kp_services_find(name);
+
+	return i < 0 ? NULL : svc->clients[i];
 }
 
 int
@@ -133,7 +131,7 @@ kp_service_health(void *arg)
 static void
 kp_service_listen_url(const char *name, char *buf, size_t len)
 {
-	const char *v = kp_config_str("KEYPORT_LISTEN_URL", NULL);
+	const char *v = kp_cfg_str(KP_CFG_LISTEN_URL);
 
 	if (v == NULL)
 		v = kp_config_service_url(name);
@@ -168,14 +166,9 @@ static int
 kp_service_prepare(kp_service *svc)
 {
 	kp_db *db = NULL;
-	int64_t wait_s;
-	time_t deadline;
+	time_t deadline = time(NULL) + kp_cfg_int(KP_CFG_DB_WAIT_SECONDS);
 	int rv;
 
-	if ((rv = kp_config_int("KEYPORT_DB_WAIT_SECONDS", 60, 0, 3600,
-				&wait_s)) != KP_OK)
-		return rv;
-	deadline = time(NULL) + wait_s;
 	for (;;) {
 		rv = kp_db_open(&db, svc->db_url, svc->def->name, 1);
 		if (rv == KP_OK)
@@ -241,6 +234,8 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	memset(&svc, 0, sizeof(svc));
 	svc.def = def;
 	kp_log_init(def->name);
+	if (kp_config_load(kp_config_reader(def->name)) != KP_OK)
+		return 2;
 	kp_service_listen_url(def->name, listen_url, sizeof(listen_url));
 	if (argc > 1 && strcmp(argv[1], "--check") == 0)
 		return kp_service_check(def->name, listen_url);
@@ -252,19 +247,19 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 			def->name);
 		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
-	svc.db_url = kp_config_str("KEYPORT_DATABASE_URL", NULL);
+	svc.db_url = kp_cfg_str(KP_CFG_DATABASE_URL);
 	if (svc.db_url == NULL) {
 		kp_log_error("KEYPORT_DATABASE_URL is not set");
 		goto out;
 	}
-	if (kp_config_int("KEYPORT_WORKERS", 8, 1, 256, &workers) != KP_OK)
-		goto out;
-	for (size_t i = 0; i < KP_SERVICE_N; i++) {
-		if (strcmp(kp_service_names[i], def->name) == 0)
+	workers = kp_cfg_int(KP_CFG_WORKERS);
+	for (int i = 0; i < KP_SERVICE_N; i++) {
+		const char *peer = kp_services_name(i);
+
+		if (strcmp(peer, def->name) == 0)
 			continue;
-		if (kp_rpc_client_open(&svc.clients[i], kp_service_names[i],
-				       kp_config_service_url(
-					       kp_service_names[i])) != KP_OK)
+		if (kp_rpc_client_open(&svc.clients[i], peer,
+		                       kp_config_service_url(peer)) != KP_OK)
 			goto out;
 	}
 	if ((rv = kp_service_prepare(&svc)) != KP_OK) {
@@ -278,7 +273,7 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	cfg.workers = (int)workers;
 	cfg.methods = def->methods;
 	cfg.nmethods = def->nmethods;
-	if (strcmp(kp_config_str("KEYPORT_TEST_CLOCK", "0"), "1") == 0) {
+	if (kp_cfg_int(KP_CFG_TEST_CLOCK) == 1) {
 		methods = calloc(def->nmethods + 1, sizeof(*methods));
 		if (methods == NULL)
 			goto out;
@@ -308,7 +303,7 @@ out:
 	kp_rpc_server_stop(server);
 	if (inited && def->fini != NULL)
 		def->fini(&svc);
-	for (size_t i = 0; i < KP_SERVICE_N; i++)
+	for (int i = 0; i < KP_SERVICE_N; i++)
 		kp_rpc_client_close(svc.clients[i]);
 	free(methods);
 	return status;

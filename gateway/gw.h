@@ -29,13 +29,12 @@ typedef enum gw_access {
 	GW_ADMIN,      /* the vendor admin */
 } gw_access;
 
-/* The services the gateway talks to, indexes into gw_state.clients. */
+/* The services the gateway talks to, indexes into gw_state.clients, in the
+ * order of common/kp_services.def (the same as kp_services_id). */
 typedef enum gw_service {
-	GW_AUTH = 0,
-	GW_ORG,
-	GW_LICENSE,
-	GW_ACTIVATION,
-	GW_RELEASE,
+#define KP_SERVICE(id, name, port) GW_##id,
+#include "kp_services.def"
+#undef KP_SERVICE
 	GW_NSERVICES,
 } gw_service;
 

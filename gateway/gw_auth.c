@@ -162,9 +162,7 @@ gw_auth_revoked(gw_state *gw, const char *user_id, int64_t iat)
 int
 gw_auth_init(gw_state *gw)
 {
-	if (kp_config_int("KEYPORT_GW_REVOCATION_REFRESH_MS", 5000, 10, 600000,
-	                  &gw_rev_interval_ms) != KP_OK)
-		return KP_EINVAL;
+	gw_rev_interval_ms = kp_cfg_int(KP_CFG_GW_REVOCATION_REFRESH_MS);
 	/* auth may start after the gateway: a miss is retried on demand */
 	if (kp_rpc_client_pipes(gw->clients[GW_AUTH]) > 0)
 		gw_auth_fetch(gw, 1000);

@@ -7,6 +7,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_services.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -15,15 +16,12 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const gw_main_services[GW_NSERVICES] = {
-	"auth", "org", "license", "activation", "release"};
-
 int
 main(int argc, char **argv)
 {
 	gw_state gw;
 	struct MHD_Daemon *d = NULL;
-	int64_t port, threads, limit;
+	int port, threads;
 	sigset_t sigs;
 	int sig, status = 1;
 
@@ -46,27 +44,26 @@ main(int argc, char **argv)
 		kp_log_error("libsodium failed to initialise");
 		goto out;
 	}
-	if (kp_config_int("KEYPORT_HTTP_PORT", 8080, 1, 65535, &port) !=
-		    KP_OK ||
-	    kp_config_int("KEYPORT_HTTP_THREADS", 8, 1, 256, &threads) !=
-		    KP_OK ||
-	    kp_config_int("KEYPORT_BODY_LIMIT", 1048576, 1024,
-			  (int64_t)1 << 30, &limit) != KP_OK)
+	if (kp_config_load(KP_CFG_R_GATEWAY) != KP_OK) {
+		status = 2;
 		goto out;
-	gw.body_limit = (size_t)limit;
+	}
+	port = (int)kp_cfg_int(KP_CFG_HTTP_PORT);
+	threads = (int)kp_cfg_int(KP_CFG_HTTP_THREADS);
+	gw.body_limit = (size_t)kp_cfg_int(KP_CFG_BODY_LIMIT);
 	gw.started = (int64_t)time(NULL);
 	for (int i = 0; i < GW_NSERVICES; i++)
-		if (kp_rpc_client_open(&gw.clients[i], gw_main_services[i],
-				       kp_config_service_url(
-					       gw_main_services[i])) != KP_OK)
+		if (kp_rpc_client_open(
+		        &gw.clients[i], kp_services_name(i),
+		        kp_config_service_url(kp_services_name(i))) != KP_OK)
 			goto out;
 	if (gw_metrics_init(gw_router_count()) != 0 ||
 	    gw_auth_init(&gw) != KP_OK)
 		goto out;
-	if ((d = gw_http_start(&gw, (int)port, (int)threads)) == NULL)
+	if ((d = gw_http_start(&gw, port, threads)) == NULL)
 		goto out;
-	kp_log_info("listening on http://0.0.0.0:%d with %d threads",
-		    (int)port, (int)threads);
+	kp_log_info("listening on http://0.0.0.0:%d with %d threads", port,
+	            threads);
 	sigwait(&sigs, &sig);
 	kp_log_info("stopping on signal %d", sig);
 	status = 0;

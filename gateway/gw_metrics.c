@@ -4,6 +4,7 @@
 #include "gw.h"
 #include "gw_router.h"
 #include "kp_err.h"
+#include "kp_services.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -16,9 +17,6 @@ static const double gw_metrics_bounds[] = {0.001, 0.0025, 0.005, 0.01,
 					   0.5,   1,      2.5,   5};
 #define GW_NBOUNDS  (sizeof(gw_metrics_bounds) / sizeof(gw_metrics_bounds[0]))
 #define GW_NSTATUS  16 /* distinct statuses remembered per route */
-
-static const char *const gw_metrics_services[GW_NSERVICES] = {
-	"auth", "org", "license", "activation", "release"};
 
 typedef struct gw_metrics_route {
 	int statuses[GW_NSTATUS];
@@ -173,10 +171,10 @@ gw_metrics_render(size_t *len)
 	for (int s = 0; s < GW_NSERVICES; s++)
 		for (int k = 1; k < KP_STATUS_COUNT; k++)
 			gw_buf_printf(&b,
-				      "keyport_rpc_errors_total{service=\"%s\","
-				      "code=\"%s\"} %lu\n",
-				      gw_metrics_services[s], kp_err_code(k),
-				      gw_metrics_rpc[s][k]);
+			              "keyport_rpc_errors_total{service=\"%s\","
+			              "code=\"%s\"} %lu\n",
+			              kp_services_name(s), kp_err_code(k),
+			              gw_metrics_rpc[s][k]);
 	pthread_mutex_unlock(&gw_metrics_mu);
 	if (b.failed) {
 		free(b.p);

@@ -2,13 +2,11 @@
 #include "gw.h"
 #include "gw_metrics.h"
 #include "kp_err.h"
+#include "kp_services.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const ops_names[GW_NSERVICES] = {
-	"auth", "org", "license", "activation", "release"};
 
 /* GET /healthz: the gateway process is up. */
 static void
@@ -42,12 +40,12 @@ ops_readyz(gw_request *r, gw_response *w)
 				      : "not answering";
 		if (why != NULL && strcmp(why, "database unreachable") == 0)
 			db_down = 1;
-		json_object_set_new(services, ops_names[i],
-				    json_string(why ? why : "ok"));
+		json_object_set_new(services, kp_services_name(i),
+		                    json_string(why ? why : "ok"));
 		if (why != NULL && used < sizeof(down))
 			used += (size_t)snprintf(
-				down + used, sizeof(down) - used, "%s%s (%s)",
-				used ? ", " : "", ops_names[i], why);
+			    down + used, sizeof(down) - used, "%s%s (%s)",
+			    used ? ", " : "", kp_services_name(i), why);
 	}
 	json_object_set_new(services, "database",
 			    json_string(db_down ? "unreachable" : "ok"));

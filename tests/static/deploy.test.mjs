@@ -24,11 +24,11 @@ function knownEnv() {
 }
 const KNOWN = knownEnv();
 
-// Default service addresses from common/kp_config.c: {service: port}.
+// Default service addresses from common/kp_services.def: {service: port}.
 function defaultPorts() {
   const out = {};
-  for (const m of read('common/kp_config.c').matchAll(/\{"(\w+)", "KEYPORT_(\w+)_URL", "tcp:\/\/[^:]+:(\d+)"\}/g))
-    out[m[1]] = Number(m[3]);
+  for (const m of read('common/kp_services.def').matchAll(/^KP_SERVICE\(\w+, "(\w+)", (\d+)\)/gm))
+    out[m[1]] = Number(m[2]);
   return out;
 }
 const PORTS = defaultPorts();
@@ -217,7 +217,7 @@ test('k8s: env names known, references resolve', () => {
           const listen = c.env.find((e) => e.name === 'KEYPORT_LISTEN_URL').value;
           const port = urlParts(listen).port;
           assert.ok(c.ports.some((p) => p.containerPort === port), `${id}: listens on ${port} but exposes it not`);
-          assert.equal(port, PORTS[c.command[0].slice(8)], `${id}: port differs from kp_config.c default`);
+          assert.equal(port, PORTS[c.command[0].slice(8)], `${id}: port differs from kp_services.def default`);
         }
       }
     }

@@ -51,11 +51,12 @@ export function sources(exts = ['.c', '.h']) {
   return out;
 }
 
-// The KEYPORT_* environment variables the programs read: string literals
-// in the C sources passed to getenv/kp_config_* (or listed in kp_config.c's
-// service table). Protobuf-C macros (KEYPORT__X) are not variables.
+// The KEYPORT_* environment variables the programs read: the table of
+// common/kp_config.def, plus string literals in the C sources passed to
+// getenv/kp_config_*. Protobuf-C macros (KEYPORT__X) are not variables.
 export function envVarsRead() {
   const names = new Set();
+  for (const m of read('common/kp_config.def').matchAll(/^KP_CFG\((\w+),/gm)) names.add(`KEYPORT_${m[1]}`);
   for (const f of sources(['.c'])) {
     if (f.startsWith('tests/') || f.endsWith('_test.c')) continue;
     for (const m of read(f).matchAll(/"(KEYPORT_[A-Z0-9_]+)"/g)) {
