@@ -31,16 +31,18 @@ $(CLIENT_PC): client/keyport.pc.in Makefile
 build: $(CLIENT_SO) $(CLIENT_PC)
 
 # make install-client [PREFIX=/usr/local] [DESTDIR=]: header, libraries,
-# keyport.pc and the keyport tool
+# keyport.pc (written for PREFIX) and the keyport tool. The build's own
+# $(CLIENT_PC) is for PREFIX=/usr/local unless given at build time.
 .PHONY: install-client
-install-client: $(CLIENT_SO) $(CLIENT_PC) $(BUILD)/bin/keyport $(BUILD)/lib/libkeyport.a
+install-client: $(CLIENT_SO) $(BUILD)/bin/keyport $(BUILD)/lib/libkeyport.a
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 0644 client/keyport.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0755 $(CLIENT_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf $(notdir $(CLIENT_SO)) $(DESTDIR)$(PREFIX)/lib/libkeyport.so.$(KEYPORT_SOVERSION)
 	ln -sf libkeyport.so.$(KEYPORT_SOVERSION) $(DESTDIR)$(PREFIX)/lib/libkeyport.so
 	install -m 0644 $(BUILD)/lib/libkeyport.a $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 $(CLIENT_PC) $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' client/keyport.pc.in \
+	    >$(DESTDIR)$(PREFIX)/lib/pkgconfig/keyport.pc
 	install -m 0755 $(BUILD)/bin/keyport $(DESTDIR)$(PREFIX)/bin/
 
 # the client's integration test drives the library itself too
