@@ -34,7 +34,7 @@ typedef struct cli_opts {
 	    *limit, *name, *version, *notes, *status, *file;
 	const char *pos[CLI_MAXPOS]; /* positional arguments after cmd */
 	int npos;
-	int json, help;
+	int json, help, version_req;
 } cli_opts;
 
 /* cli_usage prints "keyport: <msg>" and a hint to stderr, returns

@@ -341,10 +341,8 @@ parse(int argc, char **argv, cli_opts *o)
 				o->version = argv[++i];
 				continue;
 			}
-			if (o->cmd == NULL) {
-				o->cmd = "--version";
-				continue;
-			}
+			o->version_req = 1;
+			continue;
 		}
 		for (f = 0; f < nf; f++) {
 			size_t n = strlen(flags[f].name);
@@ -624,7 +622,7 @@ main(int argc, char **argv)
 	rc = parse(argc, argv, &o);
 	if (rc != 0)
 		return rc;
-	if (o.cmd != NULL && strcmp(o.cmd, "--version") == 0) {
+	if (o.version_req) {
 		if (o.json)
 			printf("{\"keyport\":\"%s\",\"libkeyport\":\"%s\"}\n",
 			       KEYPORT_VERSION, keyport_version());
