@@ -524,6 +524,100 @@ Test(client, failed_state_write_loses_no_seat, .timeout = 90)
 	cr_assert_eq(total_activations(l.id), 1);
 }
 
+/* ---- TLS: the CA file and the pinned server key ------------------------ */
+
+static char tls_pid[512];
+
+/* stops the HTTPS front of the test below (the pid it recorded) */
+static void
+tls_stop(void)
+{
+	char cmd[1024];
+
+	if (tls_pid[0] == '\0')
+		return;
+	snprintf(cmd, sizeof(cmd), "kill \"$(cat '%s')\" 2>/dev/null", tls_pid);
+	if (system(cmd) != 0)
+		fprintf(stderr, "the TLS front had already stopped\n");
+}
+
+Test(client, ca_file_and_pinned_server_key_over_tls, .timeout = 120,
+     .fini = tls_stop)
+{
+	const char *root = getenv("KEYPORT_ROOT");
+	char cmd[4096], pin[256], url[128], pf[512];
+	product p;
+	license l;
+	FILE *f;
+	int port = 0;
+
+	if (root == NULL)
+		root = ".";
+	wpath("cert.pem"); /* makes workdir */
+	/* a self-signed certificate for 127.0.0.1 and the sha256 pin of its
+	 * public key, as curl --pinnedpubkey takes it */
+	snprintf(cmd, sizeof(cmd),
+	         "cd '%s' && openssl req -x509 -newkey ec -pkeyopt "
+	         "ec_paramgen_curve:P-256 -nodes -keyout key.pem -out cert.pem "
+	         "-days 2 -subj /CN=127.0.0.1 -addext "
+	         "subjectAltName=IP:127.0.0.1 2>/dev/null && openssl x509 "
+	         "-in cert.pem -pubkey -noout | openssl pkey -pubin -outform "
+	         "der | openssl dgst -sha256 -binary | base64 >pin.txt",
+	         workdir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	slurp(wpath("pin.txt"), pin + 8, sizeof(pin) - 8);
+	memcpy(pin, "sha256//", 8);
+	pin[strcspn(pin, "\n")] = '\0';
+	snprintf(tls_pid, sizeof(tls_pid), "%s", wpath("tls.pid"));
+	snprintf(pf, sizeof(pf), "%s", wpath("tls.port"));
+	snprintf(cmd, sizeof(cmd),
+	         "python3 '%s/tests/integration/client_tls_proxy.py' '%s' '%s' "
+	         "'%s' '%s' >/dev/null 2>&1 & echo $! >'%s'",
+	         root, wpath("cert.pem"), wpath("key.pem"), kpt_url(), pf,
+	         tls_pid);
+	cr_assert_eq(system(cmd), 0);
+	for (int i = 0; i < 300 && access(pf, R_OK) != 0; i++)
+		usleep(100000);
+	f = fopen(pf, "r");
+	cr_assert_not_null(f, "the TLS front did not start");
+	cr_assert_eq(fscanf(f, "%d", &port), 1);
+	fclose(f);
+	snprintf(url, sizeof(url), "https://127.0.0.1:%d", port);
+
+	make_product(&p);
+	make_license(&p, 1, 0, &l);
+	/* the system's CAs do not know the certificate: no answer */
+	cr_assert_eq(kp("",
+	                "--state '%s' activate --server '%s' --key '%s' "
+	                "--product '%s' --product-key '%s'",
+	                wpath("tls.json"), url, l.key, p.id, p.pk),
+	             8, "%s", last_err);
+	cr_assert_eq(total_activations(l.id), 0);
+	/* with its CA file it is trusted */
+	cr_assert_eq(kp("",
+	                "--state '%s' activate --server '%s' --key '%s' "
+	                "--product '%s' --product-key '%s' --ca-file '%s'",
+	                wpath("tls.json"), url, l.key, p.id, p.pk,
+	                wpath("cert.pem")),
+	             0, "%s", last_err);
+	/* the right pin is accepted, another refused */
+	cr_assert_eq(kp("",
+	                "--state '%s' heartbeat --ca-file '%s' "
+	                "--server-key '%s'",
+	                wpath("tls.json"), wpath("cert.pem"), pin),
+	             0, "%s %s", pin, last_err);
+	cr_assert_eq(kp("",
+	                "--state '%s' heartbeat --ca-file '%s' "
+	                "--server-key "
+	                "'sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	                "'",
+	                wpath("tls.json"), wpath("cert.pem")),
+	             8, "%s", last_err);
+	cr_assert(strstr(last_err, "public key") != NULL ||
+	              strstr(last_err, "pinned") != NULL,
+	          "%s", last_err);
+}
+
 /* ---- the library itself ----------------------------------------------- */
 
 static int sync_pipe[2];
