@@ -62,6 +62,7 @@ keyport_check(keyport_client *c)
 	int64_t now = keyport_now(), seen, age;
 	int rc = KEYPORT_CHECK_ERROR, r;
 
+	c->verified = 0;
 	if (keyport_state_load(c, &st) != KEYPORT_OK)
 		return KEYPORT_CHECK_ERROR;
 	token = keyport_st_str(st, "token");
@@ -91,6 +92,7 @@ keyport_check(keyport_client *c)
 		                 : "the stored token is malformed");
 		goto out;
 	}
+	c->verified = 1;
 	seen = keyport_st_int(st, "lastSeenClock");
 	if (keyport_st_int(st, "newestIssuedAt") > seen)
 		seen = keyport_st_int(st, "newestIssuedAt");

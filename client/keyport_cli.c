@@ -446,7 +446,7 @@ print_check(keyport_client *c, const cli_opts *o)
 	    "{s:s, s:b, s:s, s:s*, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, "
 	    "s:o, s:o*, s:s}",
 	    "result", keyport_check_str(r), "valid", ex == CLI_OK, "verified",
-	    r == KEYPORT_CHECK_TAMPERED ? "no" : "yes", "reason",
+	    c->verified ? "yes" : "no", "reason",
 	    r == KEYPORT_CHECK_OK ? NULL : why, "licenseId",
 	    keyport_license_id(c), "activationId", keyport_activation_id(c),
 	    "productId", keyport_product_id(c), "type", keyport_license_type(c),

@@ -15,6 +15,7 @@ struct keyport_client {
 	char server_code[64];
 	unsigned char pk[32];
 	int have_pk;
+	int verified; /* the last keyport_check verified the signature */
 	long timeout;
 	char proxy[1024];
 	char ca_file[4096];

@@ -426,6 +426,7 @@ Test(client, tampered_token_is_refused, .timeout = 90)
 	cr_assert_str_eq(out_str("result"), "tampered");
 	cr_assert(strstr(out_str("reason"), "not signed") != NULL, "%s",
 	          last_out);
+	cr_assert_str_eq(out_str("verified"), "no");
 	/* the genuine token checked with another product's key */
 	cr_assert_eq(kp("", "--state '%s' status --product-key '%s'",
 	                wpath("t.json"), other.pk),
@@ -488,6 +489,8 @@ Test(client, grace_unreachable_recovery_and_clock_set_back, .timeout = 120,
 	             "%s", last_out);
 	cr_assert_str_eq(out_str("result"), "tampered");
 	cr_assert(strstr(out_str("reason"), "clock") != NULL, "%s", last_out);
+	cr_assert_str_eq(out_str("verified"), "yes",
+	                 "genuine, the clock is not");
 }
 
 Test(client, failed_state_write_loses_no_seat, .timeout = 90)
