@@ -9,7 +9,7 @@ FROM debian:12-slim AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential make pkg-config \
-      libnng-dev libprotobuf-c-dev protobuf-c-compiler \
+      libnng-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
       libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev \
       libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*

@@ -33,6 +33,13 @@ TESTLIBS := -lcriterion
 PROTOS       := $(sort $(wildcard proto/*.proto))
 PROTO_C      := $(PROTOS:proto/%.proto=$(GEN)/proto/%.pb-c.c)
 PROTO_H      := $(PROTO_C:.c=.h)
+# descriptor.proto (libprotobuf-dev): proto/rpc_options.proto extends it
+PROTO_INC    := /usr/include
+DESC_C       := $(GEN)/google/protobuf/descriptor.pb-c.c
+# the RPC contract, generated from the service blocks (common/tools/rpc_gen.c)
+CONTRACT_C   := $(GEN)/rpc/kp_contract.c
+CONTRACT_H   := $(GEN)/rpc/kp_contract.h
+GEN_H        := $(PROTO_H) $(DESC_C:.c=.h) $(CONTRACT_H)
 COMMON_SRCS  := $(filter-out %_test.c,$(sort $(wildcard common/*.c)))
 COMMON_TESTS := $(sort $(wildcard common/*_test.c))
 GATEWAY_SRCS := $(filter-out %_test.c,$(sort $(wildcard gateway/*.c)))
@@ -50,7 +57,7 @@ LIB_COMMON := $(BUILD)/lib/libkpcommon.a
 LIB_CLIENT := $(BUILD)/lib/libkeyport.a
 BIN        := $(BUILD)/bin
 TESTBIN    := $(BUILD)/test
-TOOLS      := $(BUILD)/tools/kp-config-doc
+TOOLS      := $(BUILD)/tools/kp-config-doc $(BUILD)/tools/kp-rpc-gen
 
 BINARIES := $(BIN)/keyport-gateway $(SERVICES:%=$(BIN)/keyport-%)
 ifneq ($(client_CLI_SRCS),)
@@ -64,7 +71,7 @@ UNIT_TESTS := $(if $(COMMON_TESTS),$(TESTBIN)/unit-common) \
 IT_BINS    := $(IT_TESTS:tests/integration/%_test.c=$(TESTBIN)/it-%)
 
 .PHONY: all build deps run test test-unit test-integration lint bench \
-        format clean san-test config-doc
+        format clean san-test config-doc rpc-doc
 .DEFAULT_GOAL := build
 .SECONDEXPANSION:
 # generated sources are kept, not treated as intermediates
@@ -75,24 +82,51 @@ build: $(BINARIES)
 # ---- generated code -----------------------------------------------------
 $(GEN)/proto/%.pb-c.c $(GEN)/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
-	protoc-c --proto_path=. --c_out=$(GEN) $<
+	protoc-c --proto_path=. --proto_path=$(PROTO_INC) --c_out=$(GEN) $<
+
+$(DESC_C) $(DESC_C:.c=.h): $(PROTO_INC)/google/protobuf/descriptor.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=$(PROTO_INC) --c_out=$(GEN) google/protobuf/descriptor.proto
+
+$(GEN)/rpc/contract.pb: $(PROTOS)
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=. --proto_path=$(PROTO_INC) --include_imports \
+	    --descriptor_set_out=$@ $(PROTOS)
+
+$(CONTRACT_C) $(CONTRACT_H) $(GEN)/rpc/contract.txt: $(GEN)/rpc/contract.pb $(BUILD)/tools/kp-rpc-gen
+	$(BUILD)/tools/kp-rpc-gen $< $(CONTRACT_H) $(CONTRACT_C) $(GEN)/rpc/contract.txt
 
 $(GEN)/%_migrations.c: scripts/embed-sql.sh $$(sort $$(wildcard services/$$*/sql/*.sql)) | $(GEN)
 	scripts/embed-sql.sh $* $@ $(sort $(wildcard services/$*/sql/*.sql))
 $(GEN):
 	@mkdir -p $@
 
-# every object may include generated protobuf headers
-$(BUILD)/obj/%.o: %.c | $(PROTO_H)
+# every object may include generated protobuf and contract headers
+$(BUILD)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/gen/%.o: $(GEN)/%.c | $(PROTO_H)
+# the generator itself needs only the descriptor's header
+$(BUILD)/obj/common/tools/rpc_gen.o: common/tools/rpc_gen.c | $(DESC_C:.c=.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/gen/google/protobuf/descriptor.pb-c.o: $(DESC_C) | $(DESC_C:.c=.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+$(BUILD)/obj/common/kp_services.o: common/kp_services.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c | $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
 # ---- libraries and binaries ---------------------------------------------
-$(LIB_PROTO): $(PROTO_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o)
+$(LIB_PROTO): $(PROTO_C:$(GEN)/%.c=$(BUILD)/obj/gen/%.o) \
+              $(BUILD)/obj/gen/google/protobuf/descriptor.pb-c.o \
+              $(BUILD)/obj/gen/rpc/kp_contract.o
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
 
@@ -122,6 +156,10 @@ $(LIB_CLIENT): $(call obj,$(client_LIB_SRCS))
 $(BIN)/keyport: $(call obj,$(client_CLI_SRCS)) $(LIB_CLIENT)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(client_LIBS)
+
+$(BUILD)/tools/kp-rpc-gen: $(call obj,common/tools/rpc_gen.c common/kp_services.c) $(BUILD)/obj/gen/google/protobuf/descriptor.pb-c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lprotobuf-c
 
 $(BUILD)/tools/kp-config-doc: $(call obj,common/tools/config_doc.c) $(LIB_COMMON)
 	@mkdir -p $(dir $@)
@@ -153,7 +191,7 @@ run: deps
 	@BUILD=$(BUILD) scripts/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory build $(TOOLS) $(UNIT_TESTS) $(IT_BINS)
+	@$(MAKE) --no-print-directory build $(TOOLS) $(GEN)/rpc/contract.txt $(UNIT_TESTS) $(IT_BINS)
 	@BUILD=$(BUILD) scripts/test.sh $(UNIT_TESTS) $(IT_BINS)
 
 # the whole suite with ASan and UBSan; a sanitizer report of a test binary
@@ -167,6 +205,10 @@ bench: deps
 
 lint:
 	@scripts/lint.sh
+
+# rewrites docs/rpc-contract.md's method table from the service blocks
+rpc-doc: $(GEN)/rpc/contract.txt
+	@BUILD=$(BUILD) scripts/rpc-contract.sh write
 
 # rewrites README.md's configuration table from common/kp_config.def
 config-doc: $(TOOLS)

@@ -45,6 +45,7 @@ typedef struct kp_rpc_worker {
 
 struct kp_rpc_server {
 	const kp_rpc_server_config *cfg;
+	kp_rpc_method *sorted; /* cfg->methods by name, for bsearch */
 	nng_socket sock;
 	char health_method[64];
 	int nworkers;
@@ -117,6 +118,13 @@ kp_rpc_health_handler(kp_rpc_ctx *ctx)
 }
 
 /* Serves one unpacked envelope into ctx (status, code, payload). */
+static int
+kp_rpc_method_cmp(const void *a, const void *b)
+{
+	return strcmp(((const kp_rpc_method *)a)->name,
+	              ((const kp_rpc_method *)b)->name);
+}
+
 static void
 kp_rpc_dispatch(kp_rpc_server *s, kp_rpc_worker *w, const Keyport__Envelope *env,
 		kp_rpc_ctx *ctx)
@@ -136,9 +144,17 @@ kp_rpc_dispatch(kp_rpc_server *s, kp_rpc_worker *w, const Keyport__Envelope *env
 		fn = kp_rpc_health_handler;
 		app = s;
 	}
-	for (size_t i = 0; fn == NULL && i < cfg->nmethods; i++)
-		if (strcmp(env->method, cfg->methods[i].name) == 0)
-			fn = cfg->methods[i].fn;
+	if (fn == NULL) {
+		kp_rpc_method key = {.name = env->method};
+		const kp_rpc_method *m =
+		    bsearch(&key, s->sorted, cfg->nmethods, sizeof(key),
+		            kp_rpc_method_cmp);
+
+		if (m != NULL) {
+			fn = m->fn;
+			ctx->desc = m->desc;
+		}
+	}
 	ctx->app = app;
 	if (fn == NULL) {
 		kp_rpc_fail(ctx, KP_ENOTFOUND, "UNKNOWN_METHOD",
@@ -253,8 +269,20 @@ kp_rpc_server_start(kp_rpc_server **out, const kp_rpc_server_config *cfg)
 	s->nworkers = cfg->workers > 0 ? cfg->workers : 1;
 	snprintf(s->health_method, sizeof(s->health_method), "%s.Health",
 		 cfg->service);
-	if ((s->workers = calloc(s->nworkers, sizeof(*s->workers))) == NULL)
+	if ((s->workers = calloc(s->nworkers, sizeof(*s->workers))) == NULL ||
+	    (s->sorted = calloc(cfg->nmethods + 1, sizeof(*s->sorted))) == NULL)
 		goto out;
+	if (cfg->nmethods > 0)
+		memcpy(s->sorted, cfg->methods,
+		       cfg->nmethods * sizeof(*s->sorted));
+	qsort(s->sorted, cfg->nmethods, sizeof(*s->sorted), kp_rpc_method_cmp);
+	for (size_t i = 1; i < cfg->nmethods; i++)
+		if (strcmp(s->sorted[i - 1].name, s->sorted[i].name) == 0) {
+			kp_log_error("%s: method %s is served twice",
+			             cfg->service, s->sorted[i].name);
+			rv = KP_EINVAL;
+			goto out;
+		}
 	if ((nrv = nng_rep0_open(&s->sock)) != 0) {
 		rv = kp_rpc_nng_status(nrv);
 		goto out;
@@ -306,6 +334,7 @@ kp_rpc_server_stop(kp_rpc_server *s)
 			nng_aio_free(w->aio);
 	}
 	free(s->workers);
+	free(s->sorted);
 	free(s);
 }
 

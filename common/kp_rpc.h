@@ -2,7 +2,9 @@
  *
  * Server: a rep0 socket with N workers; each worker owns one nng_ctx, one
  * nng_aio and its own per-worker state (a database connection), receives an
- * Envelope, dispatches on its method name through a table and sends a Reply.
+ * Envelope, finds its method by name in a sorted table (binary search; the
+ * table is built by kp_service from the generated contract) and sends a
+ * Reply.
  * Every service also answers "<service>.Health".
  *
  * Client: a req0 socket that dials one or more addresses (replicas), one
@@ -19,6 +21,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- the contract ---------------------------------------------------- */
+
+/* Who may call a method: the gateway, or a service by kp_services_id. */
+#define KP_RPC_FROM_GATEWAY     (1u << 0)
+#define KP_RPC_FROM_SERVICE(id) (1u << (1 + (id)))
+
+/* One method of the RPC contract. The tables are generated from the service
+ * blocks of proto/<service>.proto ($(GEN)/rpc/kp_contract.h, by
+ * common/tools/rpc_gen.c): kp_contract_auth[KP_M_AUTH_LOGIN], also named
+ * KP_RPC_AUTH_LOGIN. Static; never freed. */
+typedef struct kp_rpc_desc {
+	const char *name; /* "<service>.<Method>" */
+	int service;      /* kp_services_id of the service serving it */
+	int index;        /* in that service's table */
+	const ProtobufCMessageDescriptor *request;
+	const ProtobufCMessageDescriptor *reply;
+	bool idempotent;  /* a resend (to another replica) is safe */
+	bool test_only;   /* served only with KEYPORT_TEST_CLOCK=1 */
+	unsigned callers; /* KP_RPC_FROM_* of who may call it */
+} kp_rpc_desc;
+
 /* ---- server ---------------------------------------------------------- */
 
 /* One request being served. Handlers read the request fields and answer
@@ -26,6 +49,7 @@
  * duration of the handler call only. */
 typedef struct kp_rpc_ctx {
 	const char *method;
+	const kp_rpc_desc *desc; /* the contract's method; NULL for built-ins */
 	const char *request_id;
 	const Keyport__Caller *caller; /* never NULL; fields may be "" */
 	ProtobufCBinaryData payload;
@@ -48,6 +72,7 @@ typedef int (*kp_rpc_handler)(kp_rpc_ctx *ctx);
 typedef struct kp_rpc_method {
 	const char *name; /* "<service>.<Name>" */
 	kp_rpc_handler fn;
+	const kp_rpc_desc *desc; /* NULL for a method outside the contract */
 } kp_rpc_method;
 
 typedef struct kp_rpc_server_config {

@@ -6,6 +6,7 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_services.h"
+#include "rpc/kp_contract.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -211,10 +212,67 @@ out:
 	return rv;
 }
 
+/* The dispatch table of a service: one entry per method of its contract
+ * (test-only ones only with KEYPORT_TEST_CLOCK=1, together with
+ * "<service>.SetClockOffset", named by clock_method). *out is malloc'd. A
+ * contract method without a handler, or a handler table of another size,
+ * is an error at start-up. */
+static int
+kp_service_methods(const kp_service_def *def, const char *clock_method,
+                   kp_rpc_method **out, size_t *n)
+{
+	int id = kp_services_find(def->name);
+	int test = kp_cfg_int(KP_CFG_TEST_CLOCK) == 1;
+	const kp_rpc_desc *contract;
+	size_t count, used = 0;
+	kp_rpc_method *m;
+
+	*out = NULL;
+	*n = 0;
+	if (id < 0) {
+		kp_log_error("%s is not in kp_services.def", def->name);
+		return KP_EINVAL;
+	}
+	contract = kp_contract[id];
+	count = kp_contract_n[id];
+	if (def->nhandlers != count) {
+		kp_log_error("%s has %zu handlers for the %zu methods of its "
+		             "contract",
+		             def->name, def->nhandlers, count);
+		return KP_EINVAL;
+	}
+	if ((m = calloc(count + 1, sizeof(*m))) == NULL)
+		return KP_EINTERNAL;
+	for (size_t i = 0; i < count; i++) {
+		if (def->handlers[i] == NULL) {
+			kp_log_error("%s has no handler", contract[i].name);
+			free(m);
+			return KP_EINVAL;
+		}
+		if (contract[i].test_only && !test)
+			continue;
+		m[used].name = contract[i].name;
+		m[used].fn = def->handlers[i];
+		m[used].desc = &contract[i];
+		used++;
+	}
+	if (test) {
+		m[used].name = clock_method;
+		m[used].fn = kp_service_set_clock;
+		used++;
+		kp_log_warn("KEYPORT_TEST_CLOCK=1: the clock can be moved "
+		            "over RPC; never use this in production");
+	}
+	*out = m;
+	*n = used;
+	return KP_OK;
+}
+
 int
 kp_service_main(const kp_service_def *def, int argc, char **argv)
 {
 	kp_rpc_method *methods = NULL;
+	size_t nmethods = 0;
 	char clock_method[96];
 	kp_service svc;
 	kp_rpc_server *server = NULL;
@@ -247,6 +305,10 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 			def->name);
 		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
+	snprintf(clock_method, sizeof(clock_method), "%s.SetClockOffset",
+	         def->name);
+	if (kp_service_methods(def, clock_method, &methods, &nmethods) != KP_OK)
+		goto out;
 	svc.db_url = kp_cfg_str(KP_CFG_DATABASE_URL);
 	if (svc.db_url == NULL) {
 		kp_log_error("KEYPORT_DATABASE_URL is not set");
@@ -271,24 +333,8 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	cfg.service = def->name;
 	cfg.listen_url = listen_url;
 	cfg.workers = (int)workers;
-	cfg.methods = def->methods;
-	cfg.nmethods = def->nmethods;
-	if (kp_cfg_int(KP_CFG_TEST_CLOCK) == 1) {
-		methods = calloc(def->nmethods + 1, sizeof(*methods));
-		if (methods == NULL)
-			goto out;
-		if (def->nmethods > 0)
-			memcpy(methods, def->methods,
-			       def->nmethods * sizeof(*methods));
-		snprintf(clock_method, sizeof(clock_method),
-			 "%s.SetClockOffset", def->name);
-		methods[def->nmethods].name = clock_method;
-		methods[def->nmethods].fn = kp_service_set_clock;
-		cfg.methods = methods;
-		cfg.nmethods = def->nmethods + 1;
-		kp_log_warn("KEYPORT_TEST_CLOCK=1: the clock can be moved "
-			    "over RPC; never use this in production");
-	}
+	cfg.methods = methods;
+	cfg.nmethods = nmethods;
 	cfg.app = &svc;
 	cfg.worker_init = kp_service_worker_init;
 	cfg.worker_fini = kp_service_worker_fini;

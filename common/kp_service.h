@@ -1,9 +1,12 @@
 /* kp_service: the one main() of every Keyport service.
  *
  * A service is a table: its name (which is also its PostgreSQL schema), its
- * embedded migrations and its RPC methods, plus optional start-up and
- * shut-down hooks. kp_service_main does the rest the same way for all five:
- * blocks SIGINT/SIGTERM before any library starts a thread, waits for the
+ * embedded migrations and one handler per method of its generated contract
+ * (rpc/kp_contract.h, from the service block of proto/<name>.proto), plus
+ * optional start-up and shut-down hooks. A contract method without a
+ * handler stops the start, naming it; test-only methods are served only
+ * with KEYPORT_TEST_CLOCK=1. kp_service_main does the rest the same way for all
+ * five: blocks SIGINT/SIGTERM before any library starts a thread, waits for the
  * database, applies the migrations under an advisory lock, runs init, serves
  * RPC with KEYPORT_WORKERS workers (each with its own database connection),
  * and on a signal stops in order. `--check` sends one health RPC to the
@@ -24,8 +27,11 @@ typedef struct kp_service_def {
 	const char *name; /* "auth", "org", ...: schema and RPC prefix */
 	const kp_migration *migrations;
 	size_t nmigrations;
-	const kp_rpc_method *methods;
-	size_t nmethods;
+	/* handlers[KP_M_<NAME>_...]: one per method of the contract, in its
+	 * order (a designated initializer per method); nhandlers is the
+	 * table's KP_M_<NAME>_COUNT. */
+	const kp_rpc_handler *handlers;
+	size_t nhandlers;
 	/* Once, after migrations, with a connection of its own (borrowed for
 	 * the call). Sets the service's state with kp_service_set_app.
 	 * Returns a kp_status; a failure stops the start. */

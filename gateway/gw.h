@@ -4,7 +4,7 @@
  * table (gw_routes.c collects each area's table), authenticates it when the
  * route asks for it, and calls the route's handler on the complete request.
  * A handler turns JSON into a protobuf request, calls one service over NNG
- * with gw_rpc, and turns the reply into JSON with gw_json / gw_error. A
+ * with gw_call, and turns the reply into JSON with gw_json / gw_error. A
  * paged list route is one gw_list_rpc call.
  */
 #ifndef GW_H
@@ -12,6 +12,7 @@
 
 #include "kp_pgarr.h" /* kp_uuid_valid */
 #include "kp_rpc.h"
+#include "rpc/kp_contract.h"
 
 #include <jansson.h>
 #include <microhttpd.h>
@@ -108,20 +109,19 @@ void gw_header(gw_response *w, const char *name, const char *value);
 
 /* ---- RPC (gw_http.c) --------------------------------------------------- */
 
-/* gw_rpc calls method on service with the request's caller and request id.
- * On KP_OK *reply (when reply_desc is given) is owned by the caller (free
- * with protobuf_c_message_free_unpacked). On failure the error response is
- * already written into w (status from the kp_err table, the service's code
- * and message, Retry-After when rate limited) and the status is returned.
- * idempotent != 0 lets NNG resend the call (to another replica) when no
- * answer came within a third of the timeout: only for calls whose second
- * answer is the same as the first (reads, heartbeats). A resent delete
- * would answer 404 for what the first attempt deleted, and a resent
- * activation 200 instead of 201, so those pass 0. */
-int gw_rpc(gw_request *r, gw_response *w, gw_service service,
-	   const char *method, int idempotent, const ProtobufCMessage *req,
-	   const ProtobufCMessageDescriptor *reply_desc,
-	   ProtobufCMessage **reply);
+/* gw_call calls method m of the contract (rpc/kp_contract.h, e.g.
+ * KP_RPC_AUTH_LOGIN) on its service with the request's caller and request
+ * id. On KP_OK and when reply is not NULL, *reply (m's reply message) is
+ * owned by the caller (free with protobuf_c_message_free_unpacked). On
+ * failure the error response is already written into w (status from the
+ * kp_err table, the service's code and message, Retry-After when rate
+ * limited) and the status is returned. The contract's idempotent flag lets
+ * NNG resend the call (to another replica) when no answer came within a
+ * third of the timeout: only methods whose second answer is the first
+ * (reads, heartbeats) have it. A resent delete would answer 404 for what
+ * the first attempt deleted, and a resent activation 200 instead of 201. */
+int gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
+            const ProtobufCMessage *req, ProtobufCMessage **reply);
 
 /* ---- input (gw_input.c) ------------------------------------------------ */
 
@@ -179,26 +179,22 @@ typedef int (*gw_list_filter)(gw_request *r, gw_response *w,
 
 /* gw_list_rpc answers a paged list route: reads ?page= and ?limit=
  * (gw_page) into req's int32 fields "page" and "limit", runs filter (may be
- * NULL), calls method on service (idempotent), converts every item of the
+ * NULL), calls method m (gw_call), converts every item of the
  * reply's repeated message field items_field with to_json and answers 200
  * {items,page,limit,total} (total: the reply's int64 field "total").
  * req and the strings it points to are borrowed (the caller's, typically
  * on its stack); the reply is unpacked and freed inside. Every failure is
  * answered in w (400 from gw_page or filter, the service's error, 500 when
- * req or reply_desc lack those fields). */
-void gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
-                 const char *method, ProtobufCMessage *req,
-                 const ProtobufCMessageDescriptor *reply_desc,
-                 const char *items_field, gw_item_json to_json,
-                 gw_list_filter filter);
+ * req or m's reply lack those fields). */
+void gw_list_rpc(gw_request *r, gw_response *w, const kp_rpc_desc *m,
+                 ProtobufCMessage *req, const char *items_field,
+                 gw_item_json to_json, gw_list_filter filter);
 
 /* gw_list_rpc_text is gw_list_rpc with to_text writing each item's JSON
  * straight into the response text: the same answer, without building a
  * jansson tree (~10x less CPU for a page of 50 licenses). */
-void gw_list_rpc_text(gw_request *r, gw_response *w, gw_service service,
-                      const char *method, ProtobufCMessage *req,
-                      const ProtobufCMessageDescriptor *reply_desc,
-                      const char *items_field, gw_item_text to_text,
-                      gw_list_filter filter);
+void gw_list_rpc_text(gw_request *r, gw_response *w, const kp_rpc_desc *m,
+                      ProtobufCMessage *req, const char *items_field,
+                      gw_item_text to_text, gw_list_filter filter);
 
 #endif

@@ -8,6 +8,7 @@
  */
 #include "gw_auth.h"
 
+#include "kp_call.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
@@ -57,14 +58,12 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	gw_auth_last_fetch = now;
 	pthread_rwlock_unlock(&gw_auth_lock);
 
-	call.method = "auth.PublicKeys";
 	call.timeout_ms = timeout_ms;
-	call.idempotent = true;
-	rv = kp_rpc_invoke(gw->clients[GW_AUTH], &call, NULL,
-	                   &keyport__auth__public_keys_reply__descriptor,
-	                   (ProtobufCMessage **)&rep, &res);
+	rv = kp_call_invoke(gw->clients[GW_AUTH], KP_RPC_AUTH_PUBLIC_KEYS,
+	                    &call, NULL, (ProtobufCMessage **)&rep, &res);
 	if (rv != KP_OK) {
-		kp_log_warn("auth.PublicKeys: %s", res.message);
+		kp_log_warn("%s: %s", KP_RPC_AUTH_PUBLIC_KEYS->name,
+		            res.message);
 		return rv;
 	}
 	memset(&ks, 0, sizeof(ks));
@@ -116,13 +115,11 @@ gw_auth_revocations_refresh(gw_state *gw)
 		return;
 	}
 	gw_rev_last = now;
-	call.method = "auth.Revocations";
 	call.timeout_ms = 1000;
-	call.idempotent = true;
-	if (kp_rpc_invoke(gw->clients[GW_AUTH], &call, NULL,
-	                  &keyport__auth__revocations_reply__descriptor,
-	                  (ProtobufCMessage **)&rep, &res) != KP_OK) {
-		kp_log_warn("auth.Revocations: %s", res.message);
+	if (kp_call_invoke(gw->clients[GW_AUTH], KP_RPC_AUTH_REVOCATIONS, &call,
+	                   NULL, (ProtobufCMessage **)&rep, &res) != KP_OK) {
+		kp_log_warn("%s: %s", KP_RPC_AUTH_REVOCATIONS->name,
+		            res.message);
 		pthread_mutex_unlock(&gw_rev_fetch);
 		return;
 	}
@@ -197,9 +194,8 @@ gw_auth_pat(gw_request *r, gw_response *w, const char *token)
 	int rv;
 
 	req.token = (char *)token;
-	rv = gw_rpc(r, w, GW_AUTH, "auth.Authenticate", 1, &req.base,
-	            &keyport__auth__authenticate_reply__descriptor,
-	            (ProtobufCMessage **)&rep);
+	rv = gw_call(r, w, KP_RPC_AUTH_AUTHENTICATE, &req.base,
+	             (ProtobufCMessage **)&rep);
 	if (rv != KP_OK)
 		return -1;
 	if (rep->caller == NULL || rep->caller->user_id == NULL ||

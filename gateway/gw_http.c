@@ -3,6 +3,7 @@
 
 #include "gw_auth.h"
 #include "gw_metrics.h"
+#include "kp_call.h"
 #include "gw_router.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -110,20 +111,18 @@ gw_header(gw_response *w, const char *name, const char *value)
 /* ---- RPC ---------------------------------------------------------------- */
 
 int
-gw_rpc(gw_request *r, gw_response *w, gw_service service, const char *method,
-       int idempotent, const ProtobufCMessage *req,
-       const ProtobufCMessageDescriptor *reply_desc, ProtobufCMessage **reply)
+gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
+        const ProtobufCMessage *req, ProtobufCMessage **reply)
 {
+	gw_service service = (gw_service)m->service;
 	kp_rpc_call call = {0};
 	kp_rpc_result res;
 	int rv;
 
-	call.method = method;
 	call.caller = r->authenticated ? &r->caller : NULL;
 	call.request_id = r->request_id;
-	call.idempotent = idempotent != 0;
-	rv = kp_rpc_invoke(r->gw->clients[service], &call, req, reply_desc,
-			   reply, &res);
+	rv =
+	    kp_call_invoke(r->gw->clients[service], m, &call, req, reply, &res);
 	if (rv == KP_OK)
 		return KP_OK;
 	if (rv == KP_EUNAVAIL || rv == KP_EINTERNAL)

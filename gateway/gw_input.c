@@ -197,16 +197,16 @@ gw_list_field(const ProtobufCMessageDescriptor *desc, const char *name,
 #define GW_FIELD(msg, f, type) (*(type *)((char *)(msg) + (f)->offset))
 
 /* The common part of the list routes: reads the page into req, calls
- * method and leaves the reply (*rep, the caller's), its items and total.
+ * method m and leaves the reply (*rep, the caller's), its items and total.
  * Returns 0, or -1 with the failure answered. */
 static int
-gw_list_call(gw_request *r, gw_response *w, gw_service service,
-             const char *method, ProtobufCMessage *req,
-             const ProtobufCMessageDescriptor *reply_desc,
-             const char *items_field, gw_list_filter filter,
-             ProtobufCMessage **rep, ProtobufCMessage ***items, size_t *n,
-             int *page, int *limit, int64_t *total)
+gw_list_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
+             ProtobufCMessage *req, const char *items_field,
+             gw_list_filter filter, ProtobufCMessage **rep,
+             ProtobufCMessage ***items, size_t *n, int *page, int *limit,
+             int64_t *total)
 {
+	const ProtobufCMessageDescriptor *reply_desc = m->reply;
 	const ProtobufCFieldDescriptor *fpage, *flimit, *fitems, *ftotal;
 
 	*rep = NULL;
@@ -221,7 +221,7 @@ gw_list_call(gw_request *r, gw_response *w, gw_service service,
 	                       PROTOBUF_C_TYPE_INT64);
 	if (fpage == NULL || flimit == NULL || fitems == NULL ||
 	    ftotal == NULL) {
-		gw_error(w, 500, "INTERNAL", "%s: not a list method", method);
+		gw_error(w, 500, "INTERNAL", "%s: not a list method", m->name);
 		return -1;
 	}
 	if (gw_page(r, w, page, limit) != 0 ||
@@ -229,7 +229,7 @@ gw_list_call(gw_request *r, gw_response *w, gw_service service,
 		return -1;
 	GW_FIELD(req, fpage, int32_t) = *page;
 	GW_FIELD(req, flimit, int32_t) = *limit;
-	if (gw_rpc(r, w, service, method, 1, req, reply_desc, rep) != KP_OK)
+	if (gw_call(r, w, m, req, rep) != KP_OK)
 		return -1;
 	*n = *(size_t *)((char *)*rep + fitems->quantifier_offset);
 	*items = GW_FIELD(*rep, fitems, ProtobufCMessage **);
@@ -238,11 +238,9 @@ gw_list_call(gw_request *r, gw_response *w, gw_service service,
 }
 
 void
-gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
-            const char *method, ProtobufCMessage *req,
-            const ProtobufCMessageDescriptor *reply_desc,
-            const char *items_field, gw_item_json to_json,
-            gw_list_filter filter)
+gw_list_rpc(gw_request *r, gw_response *w, const kp_rpc_desc *m,
+            ProtobufCMessage *req, const char *items_field,
+            gw_item_json to_json, gw_list_filter filter)
 {
 	ProtobufCMessage *rep = NULL, **items;
 	json_t *arr;
@@ -250,8 +248,8 @@ gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
 	int page, limit;
 	int64_t total;
 
-	if (gw_list_call(r, w, service, method, req, reply_desc, items_field,
-	                 filter, &rep, &items, &n, &page, &limit, &total) != 0)
+	if (gw_list_call(r, w, m, req, items_field, filter, &rep, &items, &n,
+	                 &page, &limit, &total) != 0)
 		return;
 	arr = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -261,11 +259,9 @@ gw_list_rpc(gw_request *r, gw_response *w, gw_service service,
 }
 
 void
-gw_list_rpc_text(gw_request *r, gw_response *w, gw_service service,
-                 const char *method, ProtobufCMessage *req,
-                 const ProtobufCMessageDescriptor *reply_desc,
-                 const char *items_field, gw_item_text to_text,
-                 gw_list_filter filter)
+gw_list_rpc_text(gw_request *r, gw_response *w, const kp_rpc_desc *m,
+                 ProtobufCMessage *req, const char *items_field,
+                 gw_item_text to_text, gw_list_filter filter)
 {
 	ProtobufCMessage *rep = NULL, **items;
 	gw_jw jw = GW_JW_INIT;
@@ -273,8 +269,8 @@ gw_list_rpc_text(gw_request *r, gw_response *w, gw_service service,
 	int page, limit;
 	int64_t total;
 
-	if (gw_list_call(r, w, service, method, req, reply_desc, items_field,
-	                 filter, &rep, &items, &n, &page, &limit, &total) != 0)
+	if (gw_list_call(r, w, m, req, items_field, filter, &rep, &items, &n,
+	                 &page, &limit, &total) != 0)
 		return;
 	/* the key order of gw_list */
 	gw_jw_lit(&jw, "{\"items\":[");

@@ -82,10 +82,8 @@ act_route_activate(gw_request *r, gw_response *w)
 	req.app_version = (char *)(appv ? appv : "");
 	req.vm_name = (char *)(vm ? vm : "");
 	req.nonce = (char *)(nonce ? nonce : "");
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.Activate", 0,
-	           (ProtobufCMessage *)&req,
-	           &keyport__activation__activation_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ACTIVATION_ACTIVATE, (ProtobufCMessage *)&req,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
 	gw_json(w, rep->created ? 201 : 200, act_reply_json(rep));
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
@@ -113,10 +111,8 @@ act_route_heartbeat(gw_request *r, gw_response *w)
 	req.activation_id = (char *)id;
 	req.key = (char *)key;
 	req.nonce = (char *)(nonce ? nonce : "");
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.Heartbeat", 1,
-	           (ProtobufCMessage *)&req,
-	           &keyport__activation__activation_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ACTIVATION_HEARTBEAT, (ProtobufCMessage *)&req,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
 	gw_json(w, 200, act_reply_json(rep));
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
@@ -132,10 +128,8 @@ act_deactivate_common(gw_request *r, gw_response *w,
 {
 	Keyport__Activation__DeactivateReply *rep = NULL;
 
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.Deactivate", 0,
-	           (ProtobufCMessage *)req,
-	           &keyport__activation__deactivate_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ACTIVATION_DEACTIVATE, (ProtobufCMessage *)req,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	if (status == 204 || rep->activation == NULL)
 		gw_empty(w, 204);
@@ -183,9 +177,7 @@ act_route_list(gw_request *r, gw_response *w)
 
 	if ((req.license_id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
-	gw_list_rpc(r, w, GW_ACTIVATION, "activation.ListActivations",
-	            &req.base,
-	            &keyport__activation__list_activations_reply__descriptor,
+	gw_list_rpc(r, w, KP_RPC_ACTIVATION_LIST_ACTIVATIONS, &req.base,
 	            "activations", act_item_json, NULL);
 }
 
@@ -241,10 +233,9 @@ act_route_offline_activate(gw_request *r, gw_response *w)
 	req.file.data = (uint8_t *)r->body;
 	req.file.len = r->body_len;
 	req.response_validity = validity;
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.OfflineActivate", 0,
-	           (ProtobufCMessage *)&req,
-	           &keyport__activation__offline_activate_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ACTIVATION_OFFLINE_ACTIVATE,
+	            (ProtobufCMessage *)&req,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	gw_body(w, 200, "application/json; charset=utf-8", rep->file.data,
 	        rep->file.len);
@@ -277,10 +268,9 @@ act_route_offline_deactivate(gw_request *r, gw_response *w)
 	req.license_id = (char *)lic;
 	req.file.data = (uint8_t *)r->body;
 	req.file.len = r->body_len;
-	if (gw_rpc(r, w, GW_ACTIVATION, "activation.OfflineDeactivate", 0,
-	           (ProtobufCMessage *)&req,
-	           &keyport__activation__deactivate_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ACTIVATION_OFFLINE_DEACTIVATE,
+	            (ProtobufCMessage *)&req,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	gw_json(w, 200,
 	        json_pack("{s:s, s:o}", "activationId", rep->activation->id,

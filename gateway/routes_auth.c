@@ -60,9 +60,8 @@ auth_login(gw_request *r, gw_response *w)
 	req.email = (char *)email;
 	req.password = (char *)pw;
 	req.client_address = peer;
-	if (gw_rpc(r, w, GW_AUTH, "auth.Login", 0, &req.base,
-	           &keyport__auth__token_pair__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_LOGIN, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK)
 		auth_pair_json(w, rep);
 out:
 	json_decref(in);
@@ -83,9 +82,8 @@ auth_refresh(gw_request *r, gw_response *w)
 	if (gw_input_string(w, in, "refreshToken", 1, 256, &rt) != 0)
 		goto out;
 	req.refresh_token = (char *)rt;
-	if (gw_rpc(r, w, GW_AUTH, "auth.Refresh", 0, &req.base,
-	           &keyport__auth__token_pair__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_REFRESH, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK)
 		auth_pair_json(w, rep);
 out:
 	json_decref(in);
@@ -104,8 +102,7 @@ auth_logout(gw_request *r, gw_response *w)
 	if (gw_input_string(w, in, "refreshToken", 1, 256, &rt) != 0)
 		goto out;
 	req.refresh_token = (char *)rt;
-	if (gw_rpc(r, w, GW_AUTH, "auth.Logout", 1, &req.base, NULL, NULL) ==
-	    KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_LOGOUT, &req.base, NULL) == KP_OK)
 		gw_empty(w, 204);
 out:
 	json_decref(in);
@@ -128,9 +125,8 @@ auth_me(gw_request *r, gw_response *w)
 	Keyport__Auth__UserReply *rep = NULL;
 
 	req.id = r->caller.user_id;
-	if (gw_rpc(r, w, GW_AUTH, "auth.GetUser", 1, &req.base,
-	           &keyport__auth__user_reply__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_GET_USER, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK)
 		auth_user_reply(w, 200, rep);
 }
 
@@ -157,9 +153,8 @@ auth_me_patch(gw_request *r, gw_response *w)
 	req.last_name = (char *)(last ? last : "");
 	req.has_email = email != NULL;
 	req.email = (char *)(email ? email : "");
-	if (gw_rpc(r, w, GW_AUTH, "auth.UpdateUser", 0, &req.base,
-	           &keyport__auth__user_reply__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_UPDATE_USER, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK)
 		auth_user_reply(w, 200, rep);
 out:
 	json_decref(in);
@@ -182,8 +177,8 @@ auth_me_password(gw_request *r, gw_response *w)
 	req.current_password = (char *)cur;
 	req.new_password = (char *)nw;
 	req.session_id = r->session_id;
-	if (gw_rpc(r, w, GW_AUTH, "auth.ChangePassword", 0, &req.base, NULL,
-	           NULL) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_CHANGE_PASSWORD, &req.base, NULL) ==
+	    KP_OK)
 		gw_empty(w, 204);
 out:
 	json_decref(in);
@@ -225,9 +220,8 @@ auth_pat_create(gw_request *r, gw_response *w)
 		goto out;
 	req.name = (char *)name;
 	req.expires_in_days = days;
-	if (gw_rpc(r, w, GW_AUTH, "auth.CreatePersonalAccessToken", 0,
-	           &req.base, &keyport__auth__pat_reply__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK) {
+	if (gw_call(r, w, KP_RPC_AUTH_CREATE_PERSONAL_ACCESS_TOKEN, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK) {
 		gw_json(w, 201, auth_pat_json(rep->token));
 		keyport__auth__pat_reply__free_unpacked(rep, NULL);
 	}
@@ -248,9 +242,8 @@ auth_pat_list(gw_request *r, gw_response *w)
 	Keyport__Auth__ListPatsRequest req =
 	    KEYPORT__AUTH__LIST_PATS_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_AUTH, "auth.ListPersonalAccessTokens", &req.base,
-	            &keyport__auth__list_pats_reply__descriptor, "tokens",
-	            auth_pat_item_json, NULL);
+	gw_list_rpc(r, w, KP_RPC_AUTH_LIST_PERSONAL_ACCESS_TOKENS, &req.base,
+	            "tokens", auth_pat_item_json, NULL);
 }
 
 /* DELETE /v1/personal-access-tokens/{id} -> 204 */
@@ -264,8 +257,8 @@ auth_pat_delete(gw_request *r, gw_response *w)
 	if (id == NULL)
 		return;
 	req.id = (char *)id;
-	if (gw_rpc(r, w, GW_AUTH, "auth.DeletePersonalAccessToken", 0,
-	           &req.base, NULL, NULL) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_DELETE_PERSONAL_ACCESS_TOKEN, &req.base,
+	            NULL) == KP_OK)
 		gw_empty(w, 204);
 }
 

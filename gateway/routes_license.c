@@ -240,9 +240,8 @@ products_create(gw_request *r, gw_response *w)
 		goto out;
 	}
 	req.name = (char *)name;
-	if (gw_rpc(r, w, GW_LICENSE, "license.CreateProduct", 0, &req.base,
-	           &keyport__license__product_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_LICENSE_CREATE_PRODUCT, &req.base,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
 	gw_json(w, 201, product_json(rep->product));
 out:
@@ -263,9 +262,8 @@ products_list(gw_request *r, gw_response *w)
 	Keyport__License__ListProductsRequest req =
 	    KEYPORT__LICENSE__LIST_PRODUCTS_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_LICENSE, "license.ListProducts", &req.base,
-	            &keyport__license__list_products_reply__descriptor,
-	            "products", product_item_json, NULL);
+	gw_list_rpc(r, w, KP_RPC_LICENSE_LIST_PRODUCTS, &req.base, "products",
+	            product_item_json, NULL);
 }
 
 /* ---- licenses -------------------------------------------------------------
@@ -322,9 +320,8 @@ licenses_create(gw_request *r, gw_response *w)
 	req.organization_id = (char *)s;
 	if (input_metadata(w, in, &req.n_metadata, &meta, &req.metadata) != 0)
 		goto out;
-	if (gw_rpc(r, w, GW_LICENSE, "license.CreateLicense", 0, &req.base,
-	           &keyport__license__license_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_LICENSE_CREATE_LICENSE, &req.base,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
 	answer_license(w, 201, rep);
 out:
@@ -379,8 +376,7 @@ licenses_list(gw_request *r, gw_response *w)
 	Keyport__License__ListLicensesRequest req =
 	    KEYPORT__LICENSE__LIST_LICENSES_REQUEST__INIT;
 
-	gw_list_rpc_text(r, w, GW_LICENSE, "license.ListLicenses", &req.base,
-	                 &keyport__license__list_licenses_reply__descriptor,
+	gw_list_rpc_text(r, w, KP_RPC_LICENSE_LIST_LICENSES, &req.base,
 	                 "licenses", license_item_text, licenses_list_filter);
 }
 
@@ -390,8 +386,7 @@ licenses_mine(gw_request *r, gw_response *w)
 	Keyport__License__ListMyLicensesRequest req =
 	    KEYPORT__LICENSE__LIST_MY_LICENSES_REQUEST__INIT;
 
-	gw_list_rpc_text(r, w, GW_LICENSE, "license.ListMyLicenses", &req.base,
-	                 &keyport__license__list_licenses_reply__descriptor,
+	gw_list_rpc_text(r, w, KP_RPC_LICENSE_LIST_MY_LICENSES, &req.base,
 	                 "licenses", license_item_text, NULL);
 }
 
@@ -409,9 +404,8 @@ licenses_get(gw_request *r, gw_response *w)
 		return;
 	req.id = (char *)id;
 	req.with_counters = 1;
-	if (gw_rpc(r, w, GW_LICENSE, "license.GetLicense", 1, &req.base,
-	           &keyport__license__license_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_LICENSE_GET_LICENSE, &req.base,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	answer_license(w, 200, rep);
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -482,9 +476,8 @@ licenses_patch(gw_request *r, gw_response *w)
 		}
 		req.metadata = umetap;
 	}
-	if (gw_rpc(r, w, GW_LICENSE, "license.UpdateLicense", 0, &req.base,
-	           &keyport__license__license_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_LICENSE_UPDATE_LICENSE, &req.base,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
 	answer_license(w, 200, rep);
 out:
@@ -507,14 +500,14 @@ licenses_delete(gw_request *r, gw_response *w)
 	if (id == NULL)
 		return;
 	req.id = (char *)id;
-	if (gw_rpc(r, w, GW_LICENSE, "license.DeleteLicense", 0, &req.base,
-	           NULL, NULL) != KP_OK)
+	if (gw_call(r, w, KP_RPC_LICENSE_DELETE_LICENSE, &req.base, NULL) !=
+	    KP_OK)
 		return;
 	gw_empty(w, 204);
 }
 
 static void
-licenses_op(gw_request *r, gw_response *w, const char *method)
+licenses_op(gw_request *r, gw_response *w, const kp_rpc_desc *method)
 {
 	Keyport__License__LicenseIdRequest req =
 	    KEYPORT__LICENSE__LICENSE_ID_REQUEST__INIT;
@@ -524,9 +517,8 @@ licenses_op(gw_request *r, gw_response *w, const char *method)
 	if (id == NULL)
 		return;
 	req.id = (char *)id;
-	if (gw_rpc(r, w, GW_LICENSE, method, 0, &req.base,
-	           &keyport__license__license_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, method, &req.base, (ProtobufCMessage **)&rep) !=
+	    KP_OK)
 		return;
 	answer_license(w, 200, rep);
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -535,25 +527,25 @@ licenses_op(gw_request *r, gw_response *w, const char *method)
 static void
 licenses_suspend(gw_request *r, gw_response *w)
 {
-	licenses_op(r, w, "license.SuspendLicense");
+	licenses_op(r, w, KP_RPC_LICENSE_SUSPEND_LICENSE);
 }
 
 static void
 licenses_unsuspend(gw_request *r, gw_response *w)
 {
-	licenses_op(r, w, "license.UnsuspendLicense");
+	licenses_op(r, w, KP_RPC_LICENSE_UNSUSPEND_LICENSE);
 }
 
 static void
 licenses_revoke(gw_request *r, gw_response *w)
 {
-	licenses_op(r, w, "license.RevokeLicense");
+	licenses_op(r, w, KP_RPC_LICENSE_REVOKE_LICENSE);
 }
 
 static void
 licenses_renew(gw_request *r, gw_response *w)
 {
-	licenses_op(r, w, "license.RenewLicense");
+	licenses_op(r, w, KP_RPC_LICENSE_RENEW_LICENSE);
 }
 
 static const gw_route license_routes[] = {

@@ -87,14 +87,12 @@ org_input_fields(gw_response *w, json_t *in, int create, const char **name,
 }
 
 static void
-org_reply(gw_request *r, gw_response *w, int status, const char *method,
+org_reply(gw_request *r, gw_response *w, int status, const kp_rpc_desc *method,
           const ProtobufCMessage *req)
 {
 	Keyport__Org__OrganizationReply *rep = NULL;
 
-	if (gw_rpc(r, w, GW_ORG, method, 0, req,
-	           &keyport__org__organization_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, method, req, (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	gw_json(w, status, org_json(rep->organization));
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -119,7 +117,7 @@ orgs_create(gw_request *r, gw_response *w)
 		q.description = (char *)(desc ? desc : "");
 		q.allowed_users = allowed;
 		q.has_allowed_users = has;
-		org_reply(r, w, 201, "org.CreateOrganization", &q.base);
+		org_reply(r, w, 201, KP_RPC_ORG_CREATE_ORGANIZATION, &q.base);
 	}
 	json_decref(in);
 }
@@ -136,8 +134,7 @@ orgs_list(gw_request *r, gw_response *w)
 	Keyport__Org__ListOrganizationsRequest q =
 	    KEYPORT__ORG__LIST_ORGANIZATIONS_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_ORG, "org.ListOrganizations", &q.base,
-	            &keyport__org__list_organizations_reply__descriptor,
+	gw_list_rpc(r, w, KP_RPC_ORG_LIST_ORGANIZATIONS, &q.base,
 	            "organizations", org_item_json, NULL);
 }
 
@@ -149,7 +146,7 @@ orgs_get(gw_request *r, gw_response *w)
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
-	org_reply(r, w, 200, "org.GetOrganization", &q.base);
+	org_reply(r, w, 200, KP_RPC_ORG_GET_ORGANIZATION, &q.base);
 }
 
 static void
@@ -175,7 +172,7 @@ orgs_update(gw_request *r, gw_response *w)
 		q.description = (char *)(desc ? desc : "");
 		q.has_allowed_users = has;
 		q.allowed_users = allowed;
-		org_reply(r, w, 200, "org.UpdateOrganization", &q.base);
+		org_reply(r, w, 200, KP_RPC_ORG_UPDATE_ORGANIZATION, &q.base);
 	}
 	json_decref(in);
 }
@@ -196,8 +193,8 @@ orgs_delete(gw_request *r, gw_response *w)
 		return;
 	}
 	q.cascade = cascade != NULL && strcmp(cascade, "true") == 0;
-	if (gw_rpc(r, w, GW_ORG, "org.DeleteOrganization", 0, &q.base, NULL,
-	           NULL) == KP_OK)
+	if (gw_call(r, w, KP_RPC_ORG_DELETE_ORGANIZATION, &q.base, NULL) ==
+	    KP_OK)
 		gw_empty(w, 204);
 }
 
@@ -215,20 +212,18 @@ org_mine(gw_request *r, gw_response *w)
 		return;
 	}
 	q.id = r->caller.organization_id;
-	org_reply(r, w, 200, "org.GetOrganization", &q.base);
+	org_reply(r, w, 200, KP_RPC_ORG_GET_ORGANIZATION, &q.base);
 }
 
 /* ---- the organization admin's users ------------------------------------- */
 
 static void
-user_reply(gw_request *r, gw_response *w, int status, const char *method,
+user_reply(gw_request *r, gw_response *w, int status, const kp_rpc_desc *method,
            const ProtobufCMessage *req)
 {
 	Keyport__Auth__UserReply *rep = NULL;
 
-	if (gw_rpc(r, w, GW_ORG, method, 0, req,
-	           &keyport__auth__user_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, method, req, (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	gw_json(w, status, gw_user_json(rep->user));
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -254,7 +249,7 @@ users_create(gw_request *r, gw_response *w)
 		q.first_name = (char *)(first ? first : "");
 		q.last_name = (char *)(last ? last : "");
 		q.role = (char *)(role ? role : "user");
-		user_reply(r, w, 201, "org.CreateOrgUser", &q.base);
+		user_reply(r, w, 201, KP_RPC_ORG_CREATE_ORG_USER, &q.base);
 	}
 	json_decref(in);
 }
@@ -265,8 +260,7 @@ users_list(gw_request *r, gw_response *w)
 	Keyport__Org__ListOrganizationsRequest q =
 	    KEYPORT__ORG__LIST_ORGANIZATIONS_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_ORG, "org.ListOrgUsers", &q.base,
-	            &keyport__auth__list_users_reply__descriptor, "users",
+	gw_list_rpc(r, w, KP_RPC_ORG_LIST_ORG_USERS, &q.base, "users",
 	            gw_user_item_json, NULL);
 }
 
@@ -277,7 +271,7 @@ users_get(gw_request *r, gw_response *w)
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
-	user_reply(r, w, 200, "org.GetOrgUser", &q.base);
+	user_reply(r, w, 200, KP_RPC_ORG_GET_ORG_USER, &q.base);
 }
 
 static void
@@ -312,7 +306,7 @@ users_update(gw_request *r, gw_response *w)
 #undef SET
 		q.has_disabled = has_disabled;
 		q.disabled = disabled;
-		user_reply(r, w, 200, "org.UpdateOrgUser", &q.base);
+		user_reply(r, w, 200, KP_RPC_ORG_UPDATE_ORG_USER, &q.base);
 	}
 	json_decref(in);
 }
@@ -324,22 +318,19 @@ users_delete(gw_request *r, gw_response *w)
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
-	if (gw_rpc(r, w, GW_ORG, "org.DeleteOrgUser", 0, &q.base, NULL, NULL) ==
-	    KP_OK)
+	if (gw_call(r, w, KP_RPC_ORG_DELETE_ORG_USER, &q.base, NULL) == KP_OK)
 		gw_empty(w, 204);
 }
 
 /* ---- user groups --------------------------------------------------------- */
 
 static void
-group_reply(gw_request *r, gw_response *w, int status, const char *method,
-            const ProtobufCMessage *req, int members)
+group_reply(gw_request *r, gw_response *w, int status,
+            const kp_rpc_desc *method, const ProtobufCMessage *req, int members)
 {
 	Keyport__Org__GroupReply *rep = NULL;
 
-	if (gw_rpc(r, w, GW_ORG, method, 0, req,
-	           &keyport__org__group_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, method, req, (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	gw_json(w, status, group_json(rep->group, members));
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -359,7 +350,7 @@ groups_create(gw_request *r, gw_response *w)
 	    gw_input_string(w, in, "description", 0, 2000, &desc) == 0) {
 		q.name = (char *)name;
 		q.description = (char *)(desc ? desc : "");
-		group_reply(r, w, 201, "org.CreateGroup", &q.base, 0);
+		group_reply(r, w, 201, KP_RPC_ORG_CREATE_GROUP, &q.base, 0);
 	}
 	json_decref(in);
 }
@@ -376,8 +367,7 @@ groups_list(gw_request *r, gw_response *w)
 	Keyport__Org__ListGroupsRequest q =
 	    KEYPORT__ORG__LIST_GROUPS_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_ORG, "org.ListGroups", &q.base,
-	            &keyport__org__list_groups_reply__descriptor, "groups",
+	gw_list_rpc(r, w, KP_RPC_ORG_LIST_GROUPS, &q.base, "groups",
 	            group_item_json, NULL);
 }
 
@@ -388,7 +378,7 @@ groups_get(gw_request *r, gw_response *w)
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
-	group_reply(r, w, 200, "org.GetGroup", &q.base, 1);
+	group_reply(r, w, 200, KP_RPC_ORG_GET_GROUP, &q.base, 1);
 }
 
 static void
@@ -408,7 +398,7 @@ groups_update(gw_request *r, gw_response *w)
 		q.name = (char *)(name ? name : "");
 		q.has_description = desc != NULL;
 		q.description = (char *)(desc ? desc : "");
-		group_reply(r, w, 200, "org.UpdateGroup", &q.base, 0);
+		group_reply(r, w, 200, KP_RPC_ORG_UPDATE_GROUP, &q.base, 0);
 	}
 	json_decref(in);
 }
@@ -420,13 +410,12 @@ groups_delete(gw_request *r, gw_response *w)
 
 	if ((q.id = (char *)gw_param_uuid(r, w, 0)) == NULL)
 		return;
-	if (gw_rpc(r, w, GW_ORG, "org.DeleteGroup", 0, &q.base, NULL, NULL) ==
-	    KP_OK)
+	if (gw_call(r, w, KP_RPC_ORG_DELETE_GROUP, &q.base, NULL) == KP_OK)
 		gw_empty(w, 204);
 }
 
 static void
-groups_member(gw_request *r, gw_response *w, const char *method)
+groups_member(gw_request *r, gw_response *w, const kp_rpc_desc *method)
 {
 	Keyport__Org__GroupMemberRequest q =
 	    KEYPORT__ORG__GROUP_MEMBER_REQUEST__INIT;
@@ -434,45 +423,43 @@ groups_member(gw_request *r, gw_response *w, const char *method)
 	if ((q.group_id = (char *)gw_param_uuid(r, w, 0)) == NULL ||
 	    (q.member_id = (char *)gw_param_uuid(r, w, 1)) == NULL)
 		return;
-	if (gw_rpc(r, w, GW_ORG, method, 1, &q.base, NULL, NULL) == KP_OK)
+	if (gw_call(r, w, method, &q.base, NULL) == KP_OK)
 		gw_empty(w, 204);
 }
 
 static void
 groups_add_user(gw_request *r, gw_response *w)
 {
-	groups_member(r, w, "org.AddGroupUser");
+	groups_member(r, w, KP_RPC_ORG_ADD_GROUP_USER);
 }
 
 static void
 groups_remove_user(gw_request *r, gw_response *w)
 {
-	groups_member(r, w, "org.RemoveGroupUser");
+	groups_member(r, w, KP_RPC_ORG_REMOVE_GROUP_USER);
 }
 
 static void
 groups_add_license(gw_request *r, gw_response *w)
 {
-	groups_member(r, w, "org.AddGroupLicense");
+	groups_member(r, w, KP_RPC_ORG_ADD_GROUP_LICENSE);
 }
 
 static void
 groups_remove_license(gw_request *r, gw_response *w)
 {
-	groups_member(r, w, "org.RemoveGroupLicense");
+	groups_member(r, w, KP_RPC_ORG_REMOVE_GROUP_LICENSE);
 }
 
 /* ---- customization (vendor admin) ---------------------------------------- */
 
 static void
-custom_reply(gw_request *r, gw_response *w, const char *method,
+custom_reply(gw_request *r, gw_response *w, const kp_rpc_desc *method,
              const ProtobufCMessage *req)
 {
 	Keyport__Org__CustomizationReply *rep = NULL;
 
-	if (gw_rpc(r, w, GW_ORG, method, 0, req,
-	           &keyport__org__customization_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, method, req, (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	gw_json(w, 200, custom_json(rep->customization));
 	protobuf_c_message_free_unpacked(&rep->base, NULL);
@@ -483,7 +470,7 @@ custom_get(gw_request *r, gw_response *w)
 {
 	Keyport__Org__Empty q = KEYPORT__ORG__EMPTY__INIT;
 
-	custom_reply(r, w, "org.GetCustomization", &q.base);
+	custom_reply(r, w, KP_RPC_ORG_GET_CUSTOMIZATION, &q.base);
 }
 
 static void
@@ -502,7 +489,7 @@ custom_put(gw_request *r, gw_response *w)
 		q.portal_name = (char *)name;
 		q.logo_url = (char *)(logo ? logo : "");
 		q.custom_domain = (char *)(domain ? domain : "");
-		custom_reply(r, w, "org.PutCustomization", &q.base);
+		custom_reply(r, w, KP_RPC_ORG_PUT_CUSTOMIZATION, &q.base);
 	}
 	json_decref(in);
 }
@@ -514,7 +501,7 @@ custom_logo(gw_request *r, gw_response *w)
 
 	q.data.data = (uint8_t *)r->body;
 	q.data.len = r->body != NULL ? r->body_len : 0;
-	custom_reply(r, w, "org.PutLogo", &q.base);
+	custom_reply(r, w, KP_RPC_ORG_PUT_LOGO, &q.base);
 }
 
 static const gw_route org_routes[] = {

@@ -35,9 +35,8 @@ portal_branding(gw_request *r, gw_response *w)
 			*colon = '\0';
 	}
 	q.host = host;
-	if (gw_rpc(r, w, GW_ORG, "org.GetBranding", 1, &q.base,
-	           &keyport__org__customization_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ORG_GET_BRANDING, &q.base,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	gw_json(w, 200,
 	        json_pack("{s:s, s:o, s:o}", "portalName",
@@ -56,9 +55,8 @@ portal_logo(gw_request *r, gw_response *w)
 	Keyport__Org__LogoReply *rep = NULL;
 	const char *type;
 
-	if (gw_rpc(r, w, GW_ORG, "org.GetLogo", 1, &q.base,
-	           &keyport__org__logo_reply__descriptor,
-	           (ProtobufCMessage **)&rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ORG_GET_LOGO, &q.base,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		return;
 	/* the type was decided by magic bytes at upload; only these four */
 	if (strcmp(rep->content_type, "image/png") == 0)

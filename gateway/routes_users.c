@@ -59,9 +59,8 @@ users_create(gw_request *r, gw_response *w)
 	req.last_name = (char *)(last ? last : "");
 	req.role = (char *)(role ? role : "user");
 	req.organization_id = (char *)org;
-	if (gw_rpc(r, w, GW_AUTH, "auth.CreateUser", 0, &req.base,
-	           &keyport__auth__user_reply__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_CREATE_USER, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK)
 		users_reply(w, 201, rep);
 out:
 	json_decref(in);
@@ -91,8 +90,7 @@ users_list(gw_request *r, gw_response *w)
 	Keyport__Auth__ListUsersRequest req =
 	    KEYPORT__AUTH__LIST_USERS_REQUEST__INIT;
 
-	gw_list_rpc(r, w, GW_AUTH, "auth.ListUsers", &req.base,
-	            &keyport__auth__list_users_reply__descriptor, "users",
+	gw_list_rpc(r, w, KP_RPC_AUTH_LIST_USERS, &req.base, "users",
 	            gw_user_item_json, users_list_filter);
 }
 
@@ -108,9 +106,8 @@ users_get(gw_request *r, gw_response *w)
 	if (id == NULL)
 		return;
 	req.id = (char *)id;
-	if (gw_rpc(r, w, GW_AUTH, "auth.GetUser", 1, &req.base,
-	           &keyport__auth__user_reply__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_GET_USER, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK)
 		users_reply(w, 200, rep);
 }
 
@@ -161,9 +158,8 @@ users_patch(gw_request *r, gw_response *w)
 	req.disabled = disabled;
 	req.has_organization_id = has_org;
 	req.organization_id = (char *)org;
-	if (gw_rpc(r, w, GW_AUTH, "auth.UpdateUser", 0, &req.base,
-	           &keyport__auth__user_reply__descriptor,
-	           (ProtobufCMessage **)&rep) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_UPDATE_USER, &req.base,
+	            (ProtobufCMessage **)&rep) == KP_OK)
 		users_reply(w, 200, rep);
 out:
 	json_decref(in);
@@ -185,8 +181,7 @@ users_delete(gw_request *r, gw_response *w)
 		return;
 	}
 	req.id = (char *)id;
-	if (gw_rpc(r, w, GW_AUTH, "auth.DeleteUser", 0, &req.base, NULL,
-	           NULL) == KP_OK)
+	if (gw_call(r, w, KP_RPC_AUTH_DELETE_USER, &req.base, NULL) == KP_OK)
 		gw_empty(w, 204);
 }
 

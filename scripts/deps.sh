@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
 	build-essential make pkg-config
-	libnng-dev libprotobuf-c-dev protobuf-c-compiler
+	libnng-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
 	libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev
 	libcurl4-openssl-dev libcriterion-dev
 	postgresql postgresql-contrib

@@ -55,6 +55,8 @@ done
 lint_rc=0
 echo "==> configuration table (common/kp_config.def)"
 "$root/scripts/config-doc.sh" check || lint_rc=1
+echo "==> RPC contract (docs/rpc-contract.md)"
+"$root/scripts/rpc-contract.sh" check || lint_rc=1
 if [ -x "$root/scripts/lint.sh" ]; then
 	echo "==> lint (OpenAPI and deployment files)"
 	"$root/scripts/lint.sh" || lint_rc=1
@@ -63,6 +65,6 @@ fi
 if [ ${#failed_bins[@]} -gt 0 ]; then
 	echo "failed: ${failed_bins[*]}"
 fi
-[ $lint_rc -ne 0 ] && echo "failed: scripts/lint.sh or scripts/config-doc.sh"
+[ $lint_rc -ne 0 ] && echo "failed: scripts/lint.sh, scripts/config-doc.sh or scripts/rpc-contract.sh"
 echo "[====] Synthesis: Tested: $tested | Passing: $passing | Failing: $failing | Crashing: $crashing "
 [ ${#failed_bins[@]} -eq 0 ] && [ $lint_rc -eq 0 ] && [ "$tested" -gt 0 ]

@@ -71,8 +71,8 @@ main(int argc, char **argv)
 	    .name = "activation",
 	    .migrations = activation_migrations,
 	    .nmigrations = activation_migrations_count,
-	    .methods = act_methods,
-	    .nmethods = act_methods_count,
+	    .handlers = act_handlers,
+	    .nhandlers = KP_M_ACTIVATION_COUNT,
 	    .init = activation_init,
 	    .fini = activation_fini,
 	};

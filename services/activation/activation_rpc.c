@@ -1113,14 +1113,13 @@ out:
 	return rv;
 }
 
-const kp_rpc_method act_methods[] = {
-    {"activation.Activate", act_activate},
-    {"activation.Heartbeat", act_heartbeat},
-    {"activation.LicenseChanged", act_license_changed},
-    {"activation.Deactivate", act_deactivate},
-    {"activation.ListActivations", act_list},
-    {"activation.Counters", act_counters},
-    {"activation.OfflineActivate", act_offline_activate},
-    {"activation.OfflineDeactivate", act_offline_deactivate},
+const kp_rpc_handler act_handlers[KP_M_ACTIVATION_COUNT] = {
+    [KP_M_ACTIVATION_ACTIVATE] = act_activate,
+    [KP_M_ACTIVATION_HEARTBEAT] = act_heartbeat,
+    [KP_M_ACTIVATION_LICENSE_CHANGED] = act_license_changed,
+    [KP_M_ACTIVATION_DEACTIVATE] = act_deactivate,
+    [KP_M_ACTIVATION_LIST_ACTIVATIONS] = act_list,
+    [KP_M_ACTIVATION_COUNTERS] = act_counters,
+    [KP_M_ACTIVATION_OFFLINE_ACTIVATE] = act_offline_activate,
+    [KP_M_ACTIVATION_OFFLINE_DEACTIVATE] = act_offline_deactivate,
 };
-const size_t act_methods_count = sizeof(act_methods) / sizeof(act_methods[0]);

@@ -7,6 +7,7 @@
 #include "activation_seen.h"
 #include "activation_token.h"
 #include "kp_rpc.h"
+#include "rpc/kp_contract.h"
 
 #include <stddef.h>
 
@@ -18,7 +19,7 @@ typedef struct act_app {
 	act_sweeper *sweeper; /* NULL when KEYPORT_LEASE_SWEEP_MS=0 */
 } act_app;
 
-extern const kp_rpc_method act_methods[];
-extern const size_t act_methods_count;
+/* One handler per method of the generated contract (rpc/kp_contract.h). */
+extern const kp_rpc_handler act_handlers[KP_M_ACTIVATION_COUNT];
 
 #endif

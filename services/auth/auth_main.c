@@ -1,5 +1,6 @@
 /* keyport-auth: the auth service process (see kp_service.h for its life
  * and auth_app.h for its modules). */
+#include "rpc/kp_contract.h"
 #include "auth_app.h"
 
 #include "kp_err.h"
@@ -46,33 +47,33 @@ auth_fini(kp_service *svc)
 	auth_keys_free(&auth_state);
 }
 
-static const kp_rpc_method auth_methods[] = {
-    {"auth.Login", auth_login},
-    {"auth.Refresh", auth_refresh},
-    {"auth.Logout", auth_logout},
-    {"auth.PublicKeys", auth_public_keys},
-    {"auth.Revocations", auth_revocations},
-    {"auth.Authenticate", auth_authenticate},
-    {"auth.ChangePassword", auth_change_password},
-    {"auth.CreateUser", auth_create_user},
-    {"auth.GetUser", auth_get_user},
-    {"auth.UpdateUser", auth_update_user},
-    {"auth.DeleteUser", auth_delete_user},
-    {"auth.ListUsers", auth_list_users},
-    {"auth.GetUsers", auth_get_users},
-    {"auth.CountUsers", auth_count_users},
-    {"auth.DeleteOrganizationUsers", auth_delete_org_users},
-    {"auth.CreatePersonalAccessToken", auth_pat_create},
-    {"auth.ListPersonalAccessTokens", auth_pat_list},
-    {"auth.DeletePersonalAccessToken", auth_pat_delete},
+static const kp_rpc_handler auth_handlers[KP_M_AUTH_COUNT] = {
+    [KP_M_AUTH_LOGIN] = auth_login,
+    [KP_M_AUTH_REFRESH] = auth_refresh,
+    [KP_M_AUTH_LOGOUT] = auth_logout,
+    [KP_M_AUTH_PUBLIC_KEYS] = auth_public_keys,
+    [KP_M_AUTH_REVOCATIONS] = auth_revocations,
+    [KP_M_AUTH_AUTHENTICATE] = auth_authenticate,
+    [KP_M_AUTH_CHANGE_PASSWORD] = auth_change_password,
+    [KP_M_AUTH_CREATE_USER] = auth_create_user,
+    [KP_M_AUTH_GET_USER] = auth_get_user,
+    [KP_M_AUTH_UPDATE_USER] = auth_update_user,
+    [KP_M_AUTH_DELETE_USER] = auth_delete_user,
+    [KP_M_AUTH_LIST_USERS] = auth_list_users,
+    [KP_M_AUTH_GET_USERS] = auth_get_users,
+    [KP_M_AUTH_COUNT_USERS] = auth_count_users,
+    [KP_M_AUTH_DELETE_ORGANIZATION_USERS] = auth_delete_org_users,
+    [KP_M_AUTH_CREATE_PERSONAL_ACCESS_TOKEN] = auth_pat_create,
+    [KP_M_AUTH_LIST_PERSONAL_ACCESS_TOKENS] = auth_pat_list,
+    [KP_M_AUTH_DELETE_PERSONAL_ACCESS_TOKEN] = auth_pat_delete,
 };
 
 static const kp_service_def auth_service = {
     .name = "auth",
     .migrations = auth_migrations,
     .nmigrations = 0,
-    .methods = auth_methods,
-    .nmethods = sizeof(auth_methods) / sizeof(auth_methods[0]),
+    .handlers = auth_handlers,
+    .nhandlers = KP_M_AUTH_COUNT,
     .init = auth_init,
     .fini = auth_fini,
 };

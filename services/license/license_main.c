@@ -1,5 +1,6 @@
 /* keyport-license: the license service process (see kp_service.h for its
  * life): products and their signing keys, licenses. */
+#include "rpc/kp_contract.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -12,32 +13,29 @@
 extern const kp_migration license_migrations[];
 extern const size_t license_migrations_count;
 
-static const kp_rpc_method license_methods[] = {
-    {"license.CreateProduct", license_product_create},
-    {"license.ListProducts", license_product_list},
-    {"license.SignToken", license_sign_token},
-    {"license.GetSigningKey", license_get_signing_key},
-    {"license.CreateLicense", license_create},
-    {"license.ListLicenses", license_list},
-    {"license.ListMyLicenses", license_list_mine},
-    {"license.GetLicense", license_get},
-    {"license.GetLicenses", license_get_many},
-    {"license.ResolveKey", license_resolve_key},
-    {"license.UpdateLicense", license_update},
-    {"license.DeleteLicense", license_delete},
-    {"license.SuspendLicense", license_suspend},
-    {"license.UnsuspendLicense", license_unsuspend},
-    {"license.RevokeLicense", license_revoke},
-    {"license.RenewLicense", license_renew},
-    {"license.StartExpiry", license_start_expiry},
-    {"license.CountOrganizationLicenses", license_count_org},
-    {"license.DeleteOrganizationLicenses", license_delete_org},
-    /* test-only: the last two, served under KEYPORT_TEST_CLOCK=1 */
-    {"license.Stats", license_stats},
-    {"license.SeedLicenses", license_seed},
+static const kp_rpc_handler license_handlers[KP_M_LICENSE_COUNT] = {
+    [KP_M_LICENSE_CREATE_PRODUCT] = license_product_create,
+    [KP_M_LICENSE_LIST_PRODUCTS] = license_product_list,
+    [KP_M_LICENSE_SIGN_TOKEN] = license_sign_token,
+    [KP_M_LICENSE_GET_SIGNING_KEY] = license_get_signing_key,
+    [KP_M_LICENSE_CREATE_LICENSE] = license_create,
+    [KP_M_LICENSE_LIST_LICENSES] = license_list,
+    [KP_M_LICENSE_LIST_MY_LICENSES] = license_list_mine,
+    [KP_M_LICENSE_GET_LICENSE] = license_get,
+    [KP_M_LICENSE_GET_LICENSES] = license_get_many,
+    [KP_M_LICENSE_RESOLVE_KEY] = license_resolve_key,
+    [KP_M_LICENSE_UPDATE_LICENSE] = license_update,
+    [KP_M_LICENSE_DELETE_LICENSE] = license_delete,
+    [KP_M_LICENSE_SUSPEND_LICENSE] = license_suspend,
+    [KP_M_LICENSE_UNSUSPEND_LICENSE] = license_unsuspend,
+    [KP_M_LICENSE_REVOKE_LICENSE] = license_revoke,
+    [KP_M_LICENSE_RENEW_LICENSE] = license_renew,
+    [KP_M_LICENSE_START_EXPIRY] = license_start_expiry,
+    [KP_M_LICENSE_COUNT_ORGANIZATION_LICENSES] = license_count_org,
+    [KP_M_LICENSE_DELETE_ORGANIZATION_LICENSES] = license_delete_org,
+    [KP_M_LICENSE_STATS] = license_stats,
+    [KP_M_LICENSE_SEED_LICENSES] = license_seed,
 };
-#define LICENSE_NMETHODS (sizeof(license_methods) / sizeof(license_methods[0]))
-#define LICENSE_NTEST    2
 
 static int
 license_init(kp_service *svc, kp_db *db)
@@ -87,13 +85,11 @@ main(int argc, char **argv)
 	    .name = "license",
 	    .migrations = license_migrations,
 	    .nmigrations = license_migrations_count,
-	    .methods = license_methods,
-	    .nmethods = LICENSE_NMETHODS - LICENSE_NTEST,
+	    .handlers = license_handlers,
+	    .nhandlers = KP_M_LICENSE_COUNT,
 	    .init = license_init,
 	    .fini = license_fini,
 	};
 
-	if (strcmp(kp_config_str("KEYPORT_TEST_CLOCK", "0"), "1") == 0)
-		def.nmethods = LICENSE_NMETHODS;
 	return kp_service_main(&def, argc, argv);
 }

@@ -1,39 +1,40 @@
 /* keyport-org: the org service process (see kp_service.h for its life):
  * organizations, the organization admin's users (through auth), user
  * groups, license visibility through groups, portal customization. */
+#include "rpc/kp_contract.h"
 #include "org_app.h"
 
 extern const kp_migration org_migrations[];
 extern const size_t org_migrations_count;
 
-static const kp_rpc_method org_methods[] = {
-    {"org.CreateOrganization", org_create},
-    {"org.ListOrganizations", org_list},
-    {"org.GetOrganization", org_get},
-    {"org.UpdateOrganization", org_update},
-    {"org.DeleteOrganization", org_delete},
-    {"org.CreateOrgUser", org_user_create},
-    {"org.ListOrgUsers", org_user_list},
-    {"org.GetOrgUser", org_user_get},
-    {"org.UpdateOrgUser", org_user_update},
-    {"org.DeleteOrgUser", org_user_delete},
-    {"org.CreateGroup", org_group_create},
-    {"org.ListGroups", org_group_list},
-    {"org.GetGroup", org_group_get},
-    {"org.UpdateGroup", org_group_update},
-    {"org.DeleteGroup", org_group_delete},
-    {"org.AddGroupUser", org_group_add_user},
-    {"org.RemoveGroupUser", org_group_remove_user},
-    {"org.AddGroupLicense", org_group_add_license},
-    {"org.RemoveGroupLicense", org_group_remove_license},
-    {"org.VisibleLicenses", org_visible_licenses},
-    {"org.UserRemoved", org_user_removed},
-    {"org.LicenseRemoved", org_license_removed},
-    {"org.GetCustomization", org_custom_get},
-    {"org.PutCustomization", org_custom_put},
-    {"org.PutLogo", org_logo_put},
-    {"org.GetLogo", org_logo_get},
-    {"org.GetBranding", org_branding},
+static const kp_rpc_handler org_handlers[KP_M_ORG_COUNT] = {
+    [KP_M_ORG_CREATE_ORGANIZATION] = org_create,
+    [KP_M_ORG_LIST_ORGANIZATIONS] = org_list,
+    [KP_M_ORG_GET_ORGANIZATION] = org_get,
+    [KP_M_ORG_UPDATE_ORGANIZATION] = org_update,
+    [KP_M_ORG_DELETE_ORGANIZATION] = org_delete,
+    [KP_M_ORG_CREATE_ORG_USER] = org_user_create,
+    [KP_M_ORG_LIST_ORG_USERS] = org_user_list,
+    [KP_M_ORG_GET_ORG_USER] = org_user_get,
+    [KP_M_ORG_UPDATE_ORG_USER] = org_user_update,
+    [KP_M_ORG_DELETE_ORG_USER] = org_user_delete,
+    [KP_M_ORG_CREATE_GROUP] = org_group_create,
+    [KP_M_ORG_LIST_GROUPS] = org_group_list,
+    [KP_M_ORG_GET_GROUP] = org_group_get,
+    [KP_M_ORG_UPDATE_GROUP] = org_group_update,
+    [KP_M_ORG_DELETE_GROUP] = org_group_delete,
+    [KP_M_ORG_ADD_GROUP_USER] = org_group_add_user,
+    [KP_M_ORG_REMOVE_GROUP_USER] = org_group_remove_user,
+    [KP_M_ORG_ADD_GROUP_LICENSE] = org_group_add_license,
+    [KP_M_ORG_REMOVE_GROUP_LICENSE] = org_group_remove_license,
+    [KP_M_ORG_VISIBLE_LICENSES] = org_visible_licenses,
+    [KP_M_ORG_USER_REMOVED] = org_user_removed,
+    [KP_M_ORG_LICENSE_REMOVED] = org_license_removed,
+    [KP_M_ORG_GET_CUSTOMIZATION] = org_custom_get,
+    [KP_M_ORG_PUT_CUSTOMIZATION] = org_custom_put,
+    [KP_M_ORG_PUT_LOGO] = org_logo_put,
+    [KP_M_ORG_GET_LOGO] = org_logo_get,
+    [KP_M_ORG_GET_BRANDING] = org_branding,
 };
 
 int
@@ -43,8 +44,8 @@ main(int argc, char **argv)
 	    .name = "org",
 	    .migrations = org_migrations,
 	    .nmigrations = org_migrations_count,
-	    .methods = org_methods,
-	    .nmethods = sizeof(org_methods) / sizeof(org_methods[0]),
+	    .handlers = org_handlers,
+	    .nhandlers = KP_M_ORG_COUNT,
 	};
 
 	return kp_service_main(&def, argc, argv);
