@@ -439,3 +439,63 @@ Test(keyport, win_platform_parts_cross_compile, .init = setup, .fini = teardown)
 	cr_assert_eq(memcmp(pe, "PE\0\0", 4), 0);
 	cr_assert_eq(pe[4] | pe[5] << 8, 0x8664);
 }
+
+/* a program linked to the sanitized library (make SAN=1) needs the
+ * sanitizer runtimes too */
+#if defined(__SANITIZE_ADDRESS__)
+static const char san_cc[] = "-fsanitize=address,undefined";
+#else
+static const char san_cc[] = "";
+#endif
+
+/* The shared library as a vendor links it: soname libkeyport.so.1, only
+ * the keyport_* API exported, and keyport.pc giving the flags that build
+ * and run a program against it (from a prefix made of links to the build's
+ * files, as make install-client lays them out). */
+Test(keyport, shared_library_soname_exports_and_pkgconfig, .init = setup,
+     .fini = teardown)
+{
+	const char *bin = getenv("KEYPORT_BIN_DIR");
+	const char *root = getenv("KEYPORT_ROOT");
+	char lib[512], cmd[16384], out[512];
+	FILE *p;
+	size_t n;
+
+	cr_assert_not_null(bin, "run through make test (KEYPORT_BIN_DIR)");
+	cr_assert_not_null(root);
+	snprintf(lib, sizeof(lib), "%s/../lib", bin);
+	snprintf(cmd, sizeof(cmd),
+	         "readelf -d '%s/libkeyport.so.1' | grep -q "
+	         "'SONAME.*\\[libkeyport.so.1\\]'",
+	         lib);
+	cr_assert_eq(system(cmd), 0, "no soname libkeyport.so.1");
+	snprintf(cmd, sizeof(cmd),
+	         "nm -D --defined-only '%s/libkeyport.so.1' | awk '{print $3}' "
+	         "| grep -v '^keyport_' | grep -v '^_' | head -n 5",
+	         lib);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0);
+	cr_assert_str_eq(out, "", "exported beyond the API: %s", out);
+	snprintf(cmd, sizeof(cmd),
+	         "mkdir -p '%s/p/include' '%s/p/lib' && ln -s "
+	         "'%s/client/keyport.h' '%s/p/include/' && ln -s "
+	         "'%s/libkeyport.so.1' '%s/p/lib/libkeyport.so' && "
+	         "printf '#include <keyport.h>\\n#include <stdio.h>\\nint "
+	         "main(void){puts(keyport_version());return 0;}\\n' >'%s/v.c' "
+	         "&& cc %s -o '%s/v' '%s/v.c' $(PKG_CONFIG_PATH='%s/pkgconfig' "
+	         "pkg-config --define-variable=prefix='%s/p' --cflags --libs "
+	         "keyport) && LD_LIBRARY_PATH='%s' '%s/v' >'%s/v.out'",
+	         dir, dir, root, dir, lib, dir, dir, san_cc, dir, dir, lib, dir,
+	         lib, dir, dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/v.out", dir);
+	p = fopen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	fclose(p);
+	cr_assert_str_eq(out, KEYPORT_VERSION "\n");
+}
