@@ -327,6 +327,30 @@ Test(client, activate_with_slash_and_app_version_then_valid, .timeout = 90)
 	                 "LICENSE_NOT_FOUND");
 }
 
+Test(client, seat_freed_on_the_server_is_not_activated_here, .timeout = 90)
+{
+	product p;
+	license l;
+	char path[256];
+	kpt_resp r;
+
+	make_product(&p);
+	make_license(&p, 1, 0, &l);
+	cr_assert_eq(ACTIVATE("freed.json", &p, &l, "--json"), 0, "%s",
+	             last_err);
+	/* the vendor (or a portal user) frees the machine's seat */
+	snprintf(path, sizeof(path), "/v1/licenses/%s/activations/%s", l.id,
+	         out_str("activated"));
+	cr_assert_eq(
+	    kpt_http("DELETE", path, kpt_admin_token(), NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 204, "%s: %s", path, r.body);
+	kpt_resp_free(&r);
+	cr_assert_eq(kp("", "--state '%s' heartbeat", wpath("freed.json")), 3,
+	             "%s", last_err);
+	cr_assert(strstr(last_err, "deactivated") != NULL, "%s", last_err);
+	cr_assert_eq(kp("", "--state '%s' status", wpath("freed.json")), 3);
+}
+
 Test(client, suspended_and_revoked_exit_nonzero_via_license_commands,
      .timeout = 90)
 {
