@@ -1,6 +1,7 @@
 /* kp_service: start-up, migrations, RPC serving and orderly stop. */
 #include "kp_service.h"
 
+#include "kp_call.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
@@ -83,6 +84,30 @@ kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
 		ctx->retry_after = res.retry_after;
 		return kp_rpc_fail(ctx, res.status, res.code, "%s",
 				   res.message);
+	}
+	return KP_OK;
+}
+
+int
+kp_service_invoke(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
+                  const ProtobufCMessage *req, ProtobufCMessage **reply)
+{
+	kp_service *svc = kp_service_of(ctx);
+	kp_rpc_client *c = m->service >= 0 && m->service < KP_SERVICE_N
+	                       ? svc->clients[m->service]
+	                       : NULL;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+
+	if (c == NULL)
+		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "no client for %s",
+		                   m->name);
+	call.caller = ctx->caller;
+	call.request_id = ctx->request_id;
+	if (kp_call_invoke(c, m, &call, req, reply, &res) != KP_OK) {
+		ctx->retry_after = res.retry_after;
+		return kp_rpc_fail(ctx, res.status, res.code, "%s",
+		                   res.message);
 	}
 	return KP_OK;
 }

@@ -69,6 +69,15 @@ int kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
 		    const ProtobufCMessageDescriptor *reply_desc,
 		    ProtobufCMessage **reply);
 
+/* kp_service_invoke calls method m of the contract (rpc/kp_contract.h,
+ * e.g. KP_RPC_LICENSE_GET_LICENSE) on its service, passing on the caller
+ * and request id of ctx; name, resend safety and reply message come from
+ * m. On KP_OK and when reply is not NULL, *reply owns m's reply. On failure
+ * the outcome is also set as ctx's answer (so a handler can just return the
+ * status). */
+int kp_service_invoke(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
+                      const ProtobufCMessage *req, ProtobufCMessage **reply);
+
 /* kp_service_db_fail answers a failed database call of a handler: it logs
  * what (a static description such as "license.UpdateLicense: update"), the
  * status and the SQLSTATE of the worker's connection (never the server's

@@ -8,12 +8,14 @@
  */
 #include "gw_auth.h"
 
+#include "gw_call.h"
+#include "gw_response.h"
+#include "kp_access.h"
 #include "kp_call.h"
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
-#include "kp_access.h"
 #include "proto/auth.pb-c.h"
 
 #include <pthread.h>

@@ -3,8 +3,9 @@
 
 #include "gw_auth.h"
 #include "gw_metrics.h"
-#include "kp_call.h"
+#include "gw_response.h"
 #include "gw_router.h"
+#include "kp_call.h"
 #include "kp_err.h"
 #include "kp_log.h"
 
@@ -29,8 +30,6 @@ typedef struct gw_conn {
 	struct timespec start;
 } gw_conn;
 
-/* ---- responses ---------------------------------------------------------- */
-
 static void
 gw_response_reset(gw_response *w)
 {
@@ -38,109 +37,6 @@ gw_response_reset(gw_response *w)
 	for (int i = 0; i < w->nheaders; i++)
 		free(w->header_values[i]);
 	memset(w, 0, sizeof(*w));
-}
-
-void
-gw_body(gw_response *w, int status, const char *content_type,
-	const void *data, size_t len)
-{
-	free(w->body);
-	w->body = malloc(len + 1);
-	w->len = 0;
-	w->status = status;
-	w->content_type = content_type;
-	if (w->body == NULL) {
-		w->status = 500;
-		return;
-	}
-	if (len > 0)
-		memcpy(w->body, data, len);
-	w->body[len] = '\0';
-	w->len = len;
-}
-
-void
-gw_json(gw_response *w, int status, json_t *body)
-{
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-
-	json_decref(body);
-	free(w->body);
-	w->body = text;
-	w->len = text ? strlen(text) : 0;
-	w->status = text ? status : 500;
-	w->content_type = "application/json; charset=utf-8";
-}
-
-void
-gw_error(gw_response *w, int status, const char *code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	gw_json(w, status,
-		json_pack("{s:{s:s, s:s}}", "error", "code", code, "message",
-			  msg));
-}
-
-void
-gw_empty(gw_response *w, int status)
-{
-	free(w->body);
-	w->body = NULL;
-	w->len = 0;
-	w->status = status;
-	w->content_type = NULL;
-}
-
-void
-gw_header(gw_response *w, const char *name, const char *value)
-{
-	if (w->nheaders == GW_MAX_HEADERS)
-		return;
-	w->headers[w->nheaders][0] = name;
-	w->header_values[w->nheaders] = strdup(value);
-	w->headers[w->nheaders][1] = w->header_values[w->nheaders];
-	if (w->header_values[w->nheaders] != NULL)
-		w->nheaders++;
-}
-
-/* ---- RPC ---------------------------------------------------------------- */
-
-int
-gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
-        const ProtobufCMessage *req, ProtobufCMessage **reply)
-{
-	gw_service service = (gw_service)m->service;
-	kp_rpc_call call = {0};
-	kp_rpc_result res;
-	int rv;
-
-	call.caller = r->authenticated ? &r->caller : NULL;
-	call.request_id = r->request_id;
-	rv =
-	    kp_call_invoke(r->gw->clients[service], m, &call, req, reply, &res);
-	if (rv == KP_OK)
-		return KP_OK;
-	if (rv == KP_EUNAVAIL || rv == KP_EINTERNAL)
-		gw_metrics_rpc_error(service, rv);
-	if (rv == KP_EINTERNAL) {
-		/* internals stay in the service's log, under this request id */
-		gw_error(w, 500, "INTERNAL", "internal error (request %s)",
-			 r->request_id);
-		return rv;
-	}
-	gw_error(w, kp_err_http(rv), res.code, "%s", res.message);
-	if (rv == KP_ERATELIMIT) {
-		char ra[16];
-		snprintf(ra, sizeof(ra), "%u",
-			 res.retry_after > 0 ? res.retry_after : 1);
-		gw_header(w, "Retry-After", ra);
-	}
-	return rv;
 }
 
 /* ---- the request's life --------------------------------------------------- */

@@ -1,6 +1,8 @@
 /* gw_jw: JSON text written straight into one buffer (see gw_jw.h). */
 #include "gw_jw.h"
 
+#include "gw_response.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 

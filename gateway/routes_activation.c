@@ -3,6 +3,10 @@
  * license. Each route is one RPC to the activation service, which checks
  * the license through the license service itself. */
 #include "gw.h"
+#include "gw_call.h"
+#include "gw_input.h"
+#include "gw_list.h"
+#include "gw_response.h"
 #include "kp_err.h"
 #include "kp_offline.h"
 #include "proto/activation.pb-c.h"

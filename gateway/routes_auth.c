@@ -1,6 +1,10 @@
 /* routes_auth: sessions (/v1/auth/...), the caller's profile (/v1/me) and the
  * vendor admin's personal access tokens. */
 #include "gw.h"
+#include "gw_call.h"
+#include "gw_input.h"
+#include "gw_list.h"
+#include "gw_response.h"
 #include "gw_user.h"
 #include "kp_err.h"
 #include "proto/auth.pb-c.h"

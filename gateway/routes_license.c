@@ -1,9 +1,14 @@
 /* routes_license: products and licenses (vendor admin) and the portal's
  * license views (GET /v1/me/licenses, GET /v1/licenses/{id}). Every handler
  * is JSON in, one call to the license service, JSON out. */
-#include "gw.h"
-#include "gw_jw.h"
 #include "routes_license.h"
+
+#include "gw.h"
+#include "gw_call.h"
+#include "gw_input.h"
+#include "gw_jw.h"
+#include "gw_list.h"
+#include "gw_response.h"
 #include "kp_err.h"
 #include "proto/license.pb-c.h"
 

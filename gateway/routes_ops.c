@@ -1,6 +1,7 @@
 /* routes_ops: /healthz, /readyz and /metrics. */
 #include "gw.h"
 #include "gw_metrics.h"
+#include "gw_response.h"
 #include "kp_err.h"
 #include "kp_services.h"
 

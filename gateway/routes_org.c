@@ -2,6 +2,10 @@
  * and user groups, and the vendor's portal customization. Every route
  * calls the org service, which scopes by the caller it is passed. */
 #include "gw.h"
+#include "gw_call.h"
+#include "gw_input.h"
+#include "gw_list.h"
+#include "gw_response.h"
 #include "gw_user.h"
 #include "kp_err.h"
 #include "proto/org.pb-c.h"

@@ -1,6 +1,8 @@
 /* routes_portal: the public portal branding (chosen by the request's Host)
  * and the vendor's uploaded logo. */
 #include "gw.h"
+#include "gw_call.h"
+#include "gw_response.h"
 #include "kp_err.h"
 #include "proto/org.pb-c.h"
 

@@ -1,5 +1,9 @@
 /* routes_users: the vendor admin's user management (/v1/users). */
 #include "gw.h"
+#include "gw_call.h"
+#include "gw_input.h"
+#include "gw_list.h"
+#include "gw_response.h"
 #include "gw_user.h"
 #include "kp_err.h"
 #include "proto/auth.pb-c.h"

@@ -1,0 +1,75 @@
+/* gw_response: the answer of a route. */
+#include "gw_response.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+gw_body(gw_response *w, int status, const char *content_type, const void *data,
+        size_t len)
+{
+	free(w->body);
+	w->body = malloc(len + 1);
+	w->len = 0;
+	w->status = status;
+	w->content_type = content_type;
+	if (w->body == NULL) {
+		w->status = 500;
+		return;
+	}
+	if (len > 0)
+		memcpy(w->body, data, len);
+	w->body[len] = '\0';
+	w->len = len;
+}
+
+void
+gw_json(gw_response *w, int status, json_t *body)
+{
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+
+	json_decref(body);
+	free(w->body);
+	w->body = text;
+	w->len = text ? strlen(text) : 0;
+	w->status = text ? status : 500;
+	w->content_type = "application/json; charset=utf-8";
+}
+
+void
+gw_error(gw_response *w, int status, const char *code, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	gw_json(
+	    w, status,
+	    json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
+}
+
+void
+gw_empty(gw_response *w, int status)
+{
+	free(w->body);
+	w->body = NULL;
+	w->len = 0;
+	w->status = status;
+	w->content_type = NULL;
+}
+
+void
+gw_header(gw_response *w, const char *name, const char *value)
+{
+	if (w->nheaders == GW_MAX_HEADERS)
+		return;
+	w->headers[w->nheaders][0] = name;
+	w->header_values[w->nheaders] = strdup(value);
+	w->headers[w->nheaders][1] = w->header_values[w->nheaders];
+	if (w->header_values[w->nheaders] != NULL)
+		w->nheaders++;
+}
