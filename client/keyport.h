@@ -14,8 +14,13 @@
  * older than those (by more than KEYPORT_CLOCK_SKEW seconds) is refused as
  * KEYPORT_EROLLBACK.
  *
+ * keyport_check (below) is the one decision call; docs/client.md is the
+ * integration guide. Tests move the library's clock forward (never back)
+ * with $KEYPORT_TEST_CLOCK_OFFSET (seconds).
+ *
  * Not thread-safe per object; use one keyport_client per thread.
- * Depends on libcurl, libsodium and jansson only.
+ * Depends on libcurl, libsodium and jansson only. The shared library
+ * (libkeyport.so.1) exports the KEYPORT_API functions only.
  */
 #ifndef KEYPORT_H
 #define KEYPORT_H
@@ -131,13 +136,22 @@ KEYPORT_API int keyport_set_product_key(keyport_client *c,
                                         const char *public_key);
 
 /* keyport_activate: POST server/v1/activations {key, productId,
- * fingerprint, hostname, os, osVersion, nonce}; checks the token (signature
- * when pinned, nonce, fingerprint, product, rollback) and stores it. */
+ * fingerprint, hostname, os, osVersion, appVersion, nonce} (trailing
+ * slashes of server are dropped); checks the token (signature when pinned,
+ * nonce, fingerprint, product, rollback) and stores it. The state file is
+ * written before the server is asked (KEYPORT_EIO, nothing sent, when it
+ * cannot be); when it cannot be written after the answer, the new
+ * activation is deactivated on the server before KEYPORT_EIO is returned,
+ * so no seat is lost. A refusal is KEYPORT_ESERVER with the server's code
+ * in keyport_server_code (LICENSE_SUSPENDED, ACTIVATION_LIMIT_REACHED...). */
 KEYPORT_API int keyport_activate(keyport_client *c, const char *server,
                                  const char *key, const char *product_id);
 
 /* keyport_heartbeat: POST /v1/activations/{id}/heartbeat {key, nonce};
- * stores the fresh token after the same checks. */
+ * stores the fresh token (which carries the license's current status)
+ * after the same checks. When the server no longer knows the activation
+ * (freed from the portal, lease ended) the state forgets it and the call
+ * returns KEYPORT_ENOTACTIVE. */
 KEYPORT_API int keyport_heartbeat(keyport_client *c);
 
 /* keyport_deactivate: POST /v1/activations/{id}/deactivate {key}; clears

@@ -499,8 +499,9 @@ keyport_latest_release(keyport_client *c, const char *platform,
                        const char *channel, keyport_release *out)
 {
 	json_t *st = NULL, *reply = NULL;
-	char path[512], url[2048], hdr[256];
+	char path[1024], url[2048], hdr[256];
 	char *ep = NULL, *ec = NULL;
+	size_t n;
 	long status;
 	int rc;
 
@@ -522,9 +523,22 @@ keyport_latest_release(keyport_client *c, const char *platform,
 		keyport_fail(c, rc, "out of memory");
 		goto out;
 	}
-	snprintf(path, sizeof(path),
-	         "/v1/products/%s/releases/latest?platform=%s&channel=%s",
-	         keyport_st_str(st, "productId"), ep, ec);
+	/* only the filters given: the server's defaults otherwise (channel
+	 * stable) */
+	if (strlen(ep) + strlen(ec) + 200 > sizeof(path)) {
+		rc = keyport_fail(c, KEYPORT_EINVAL,
+		                  "platform or channel too long");
+		goto out;
+	}
+	n = (size_t)snprintf(path, sizeof(path),
+	                     "/v1/products/%.128s/releases/latest",
+	                     keyport_st_str(st, "productId"));
+	if (ep[0] != '\0')
+		n += (size_t)snprintf(path + n, sizeof(path) - n,
+		                      "?platform=%s", ep);
+	if (ec[0] != '\0')
+		snprintf(path + n, sizeof(path) - n, "%cchannel=%s",
+		         ep[0] != '\0' ? '&' : '?', ec);
 	if (keyport_url(url, sizeof(url), keyport_st_str(st, "server"), path) !=
 	        0 ||
 	    (size_t)snprintf(hdr, sizeof(hdr), "X-License-Key: %s",
