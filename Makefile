@@ -143,7 +143,7 @@ $(BIN)/keyport-$(1): $(call obj,$($(1)_SRCS)) $(BUILD)/obj/gen/$(1)_migrations.o
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $($(1)_LIBS) $$(LDLIBS)
 
-$(TESTBIN)/unit-$(1): $(call obj,$(wildcard services/$(1)/*_test.c) $(filter-out services/$(1)/$(1)_main.c,$($(1)_SRCS))) $(BUILD)/obj/gen/$(1)_migrations.o $(LIB_COMMON) $(LIB_PROTO)
+$(TESTBIN)/unit-$(1): $(call obj,$(wildcard services/$(1)/*_test.c) $(filter-out services/$(1)/$(1)_main.c,$($(1)_SRCS)) tests/harness/kpt_pg.c) $(BUILD)/obj/gen/$(1)_migrations.o $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $($(1)_LIBS) $$(LDLIBS) $$(TESTLIBS)
 endef

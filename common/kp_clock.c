@@ -60,8 +60,14 @@ kp_deadline(struct timespec *ts, clockid_t clk, int64_t ms)
 }
 
 char *
+kp_time_param(int64_t t, char *buf)
+{
+	snprintf(buf, KP_NOW_PARAM_LEN, "%lld", (long long)t);
+	return buf;
+}
+
+char *
 kp_now_param(char *buf)
 {
-	snprintf(buf, KP_NOW_PARAM_LEN, "%lld", (long long)kp_now());
-	return buf;
+	return kp_time_param(kp_now(), buf);
 }

@@ -27,6 +27,10 @@ int64_t kp_now_ms(void);
  * (extract(epoch FROM t)::bigint), and are formatted with kp_time_format. */
 char *kp_now_param(char *buf);
 
+/* kp_time_param is kp_now_param for a time t the caller read once (so that
+ * the statements and the code of one request agree on "now"). */
+char *kp_time_param(int64_t t, char *buf);
+
 /* kp_clock_set_offset sets the offset in seconds (tests only). */
 void kp_clock_set_offset(int64_t seconds);
 

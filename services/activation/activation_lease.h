@@ -1,8 +1,9 @@
 /* activation_lease: the lease sweep. An online activation of a license with
  * leaseSeconds > 0 that is not seen (activation or heartbeat) for longer
  * than the lease is released: deactivated_at becomes the moment its lease
- * ran out. Besides the lazy releases in activation_rpc.c (at activation time
- * under the license lock, and on the lapsed activation's own heartbeat), a
+ * ran out. Besides the lazy releases (activation_seat.c: at activation time
+ * under the license lock; activation_heartbeat.c: on the lapsed
+ * activation's own heartbeat), a
  * thread of every activation process runs act_lease_sweep every
  * KEYPORT_LEASE_SWEEP_MS. Replicas may sweep at once: rows are claimed with
  * FOR UPDATE SKIP LOCKED and the release is idempotent. See docs/design.md

@@ -1,6 +1,7 @@
 /* keyport-activation: the activation service process (see kp_service.h for its
  * life). */
-#include "activation_rpc.h"
+#include "activation_app.h"
+#include "rpc/kp_contract.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -12,6 +13,18 @@ extern const kp_migration activation_migrations[];
 extern const size_t activation_migrations_count;
 
 static act_app activation_app;
+
+/* One handler per method of the generated contract (rpc/kp_contract.h). */
+static const kp_rpc_handler act_handlers[KP_M_ACTIVATION_COUNT] = {
+    [KP_M_ACTIVATION_ACTIVATE] = act_activate,
+    [KP_M_ACTIVATION_HEARTBEAT] = act_heartbeat,
+    [KP_M_ACTIVATION_LICENSE_CHANGED] = act_license_changed,
+    [KP_M_ACTIVATION_DEACTIVATE] = act_deactivate,
+    [KP_M_ACTIVATION_LIST_ACTIVATIONS] = act_list,
+    [KP_M_ACTIVATION_COUNTERS] = act_counters,
+    [KP_M_ACTIVATION_OFFLINE_ACTIVATE] = act_offline_activate,
+    [KP_M_ACTIVATION_OFFLINE_DEACTIVATE] = act_offline_deactivate,
+};
 
 static void activation_fini(kp_service *svc);
 

@@ -1,11 +1,11 @@
 /* activation_seen: the batched lastSeenAt writer (see the header). */
 #include "activation_seen.h"
+#include "activation_store.h"
 
 #include "kp_clock.h"
 #include "kp_db.h"
 #include "kp_err.h"
 #include "kp_log.h"
-#include "kp_pgarr.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -18,29 +18,17 @@
  * notes beyond it wait for the one after (memory stays bounded). */
 #define ACT_SEEN_MAX 100000
 
-typedef struct act_seen_note_t {
-	char id[37];
-	int64_t at;
-} act_seen_note_t;
-
 struct act_seen {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
 	int started, stopping;
 	int64_t flush_ms;
-	act_seen_note_t *notes; /* pending, owned */
+	act_seen_mark *notes; /* pending, owned */
 	size_t n, cap;
 	kp_db *db;                /* the writer thread's */
 	pthread_mutex_t write_mu; /* one flush at a time */
 };
-
-/* Moves last_seen_at forward only, for live activations. */
-static const char *const act_seen_sql =
-    "UPDATE activations a SET last_seen_at = to_timestamp(v.at) FROM "
-    "(SELECT id, max(at) AS at FROM unnest($1::uuid[], $2::bigint[]) AS "
-    "u(id, at) GROUP BY id) v WHERE a.id = v.id AND a.deactivated_at IS "
-    "NULL AND a.last_seen_at < to_timestamp(v.at)";
 
 void
 act_seen_note(act_seen *s, const char *id, int64_t at)
@@ -50,7 +38,7 @@ act_seen_note(act_seen *s, const char *id, int64_t at)
 	pthread_mutex_lock(&s->mu);
 	if (s->n == s->cap && s->cap < ACT_SEEN_MAX) {
 		size_t cap = s->cap ? s->cap * 2 : 256;
-		act_seen_note_t *n = realloc(s->notes, cap * sizeof(*n));
+		act_seen_mark *n = realloc(s->notes, cap * sizeof(*n));
 
 		if (n != NULL) {
 			s->notes = n;
@@ -68,9 +56,7 @@ act_seen_note(act_seen *s, const char *id, int64_t at)
 int
 act_seen_flush(act_seen *s)
 {
-	act_seen_note_t *notes = NULL;
-	kp_pgarr ids = {0}, ats = {0};
-	const char *p[2];
+	act_seen_mark *notes = NULL;
 	size_t n = 0;
 	int rv = KP_OK;
 
@@ -85,21 +71,12 @@ act_seen_flush(act_seen *s)
 	pthread_mutex_unlock(&s->mu);
 	if (n == 0)
 		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (kp_pgarr_uuid(&ids, notes[i].id))
-			kp_pgarr_int(&ats, notes[i].at);
-	if ((p[0] = kp_pgarr_text(&ids)) == NULL ||
-	    (p[1] = kp_pgarr_text(&ats)) == NULL) {
-		rv = KP_EINTERNAL;
-		goto out;
-	}
-	if ((rv = kp_db_exec(s->db, act_seen_sql, 2, p)) != KP_OK)
-		kp_log_warn("lastSeenAt of %zu heartbeats not written: %s", n,
-		            kp_db_message(s->db));
+	if ((rv = act_store_seen_write(s->db, notes, n)) != KP_OK)
+		kp_log_warn("lastSeenAt of %zu heartbeats not written (%s, "
+		            "SQLSTATE %s)",
+		            n, kp_strerror(rv), kp_db_sqlstate(s->db));
 out:
 	pthread_mutex_unlock(&s->write_mu);
-	kp_pgarr_free(&ids);
-	kp_pgarr_free(&ats);
 	free(notes);
 	return rv;
 }

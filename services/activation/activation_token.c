@@ -1,5 +1,7 @@
-/* activation_token: signing activation tokens (cached key or license RPC). */
+/* activation_token: signing activation tokens (cached key or license RPC),
+ * and the answer of an activation or heartbeat that carries one. */
 #include "activation_token.h"
+#include "activation_app.h"
 
 #include "kp_clock.h"
 #include "kp_config.h"
@@ -72,32 +74,6 @@ act_signer_close(act_signer *s)
 	free(s);
 }
 
-/* act_call_license calls the license service as an internal caller (the
- * signing key is never handed to a user's caller). */
-static int
-act_call_license(kp_rpc_ctx *ctx, const char *method,
-                 const ProtobufCMessage *req,
-                 const ProtobufCMessageDescriptor *desc,
-                 ProtobufCMessage **reply)
-{
-	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "license");
-	kp_rpc_call call;
-	kp_rpc_result res;
-
-	memset(&call, 0, sizeof(call));
-	call.method = method;
-	call.request_id = ctx->request_id;
-	call.idempotent = true;
-	if (c == NULL)
-		return kp_rpc_fail(ctx, KP_EUNAVAIL, NULL, "no license client");
-	if (kp_rpc_invoke(c, &call, req, desc, reply, &res) != KP_OK) {
-		ctx->retry_after = res.retry_after;
-		return kp_rpc_fail(ctx, res.status, res.code, "%s",
-		                   res.message);
-	}
-	return KP_OK;
-}
-
 /* act_sign_cached signs with the cached key, fetching it when missing. */
 static int
 act_sign_cached(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
@@ -125,10 +101,9 @@ act_sign_cached(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 		return KP_OK;
 
 	req.product_id = (char *)product_id;
-	rv = act_call_license(
-	    ctx, "license.GetSigningKey", (ProtobufCMessage *)&req,
-	    &keyport__license__get_signing_key_reply__descriptor,
-	    (ProtobufCMessage **)&reply);
+	rv = act_license_call(ctx, KP_RPC_LICENSE_GET_SIGNING_KEY,
+	                      (ProtobufCMessage *)&req,
+	                      (ProtobufCMessage **)&reply);
 	if (rv != KP_OK)
 		return rv;
 	if (reply->secret_key.len != ACT_SK_BYTES) {
@@ -170,10 +145,9 @@ act_sign_rpc(kp_rpc_ctx *ctx, const char *product_id, const unsigned char *msg,
 	req.product_id = (char *)product_id;
 	req.payload.data = (uint8_t *)msg;
 	req.payload.len = len;
-	rv =
-	    act_call_license(ctx, "license.SignToken", (ProtobufCMessage *)&req,
-	                     &keyport__license__sign_token_reply__descriptor,
-	                     (ProtobufCMessage **)&reply);
+	rv = act_license_call(ctx, KP_RPC_LICENSE_SIGN_TOKEN,
+	                      (ProtobufCMessage *)&req,
+	                      (ProtobufCMessage **)&reply);
 	if (rv != KP_OK)
 		return rv;
 	if (reply->signature.len != crypto_sign_BYTES)
@@ -232,5 +206,67 @@ act_token_sign(act_signer *s, kp_rpc_ctx *ctx, const char *product_id,
 out:
 	free(text);
 	free(out);
+	return rv;
+}
+
+/* act_token builds and signs the token of an activation (payload format:
+ * common/kp_token.h, version 1); *token malloc'd. */
+static int
+act_token(kp_rpc_ctx *ctx, const Keyport__License__License *l,
+          const Keyport__Activation__Activation *a, const char *status,
+          const char *nonce, int64_t now, char **token)
+{
+	act_app *app = act_app_of(ctx);
+	int64_t exp = act_parse_time(l->expires_at);
+	json_t *p;
+	int rv;
+
+	p = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:s, s:b, "
+	    "s:s, s:I, s:I, s:I, s:s, s:s}",
+	    "activationId", a->id, "licenseId", l->id, "productId",
+	    l->product_id, "fingerprint", a->fingerprint, "status", status,
+	    "expiresAt", exp != 0 ? json_integer(exp) : json_null(), "issuedAt",
+	    (json_int_t)now, "metadata", act_metadata(l), "nonce",
+	    nonce ? nonce : "", "offline", a->offline, "type",
+	    l->type ? l->type : "", "leaseSeconds",
+	    (json_int_t)l->lease_seconds, "allowedActivations",
+	    (json_int_t)l->allowed_activations, "allowedDeactivations",
+	    (json_int_t)l->allowed_deactivations, "userId",
+	    l->user_id ? l->user_id : "", "organizationId",
+	    l->organization_id ? l->organization_id : "");
+	if (p == NULL)
+		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "token payload");
+	rv = act_token_sign(app->signer, ctx, l->product_id, p, token);
+	json_decref(p);
+	return rv;
+}
+
+/* act_answer: see activation_app.h. */
+int
+act_answer(kp_rpc_ctx *ctx, const Keyport__License__License *l,
+           Keyport__Activation__Activation *a, int created, const char *nonce,
+           int64_t now)
+{
+	Keyport__Activation__ActivationReply rep =
+	    KEYPORT__ACTIVATION__ACTIVATION_REPLY__INIT;
+	const char *status = act_license_status(l, now);
+	char issued[32];
+	char *token = NULL;
+	int rv;
+
+	if ((rv = act_token(ctx, l, a, status, nonce, now, &token)) != KP_OK)
+		return rv;
+	kp_time_format(now, issued, sizeof(issued));
+	rep.activation = a;
+	rep.created = created != 0;
+	rep.token = token;
+	rep.license_status = (char *)status;
+	rep.expires_at = l->expires_at;
+	rep.lease_seconds = l->lease_seconds;
+	rep.issued_at = issued;
+	rep.license_id = l->id;
+	rv = kp_rpc_reply(ctx, (ProtobufCMessage *)&rep);
+	free(token);
 	return rv;
 }

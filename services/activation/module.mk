@@ -1,10 +1,9 @@
 # The activation service: sources of build/bin/keyport-activation (migrations in sql/ are
 # embedded automatically; unit tests are services/activation/*_test.c).
-activation_SRCS := services/activation/activation_main.c \
-                   services/activation/activation_lcache.c \
-                   services/activation/activation_seen.c \
-                   services/activation/activation_rpc.c \
-                   services/activation/activation_offline.c \
-                   services/activation/activation_lease.c \
-                   services/activation/activation_token.c
+# Handlers by method group, then their helpers, then the store.
+activation_SRCS := $(addprefix services/activation/activation_, \
+                     main.c activate.c heartbeat.c list.c offline.c \
+                     seat.c license.c token.c lcache.c seen.c lease.c \
+                     store.c store_heartbeat.c store_counters.c \
+                     store_lease.c)
 activation_LIBS :=

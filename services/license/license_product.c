@@ -1,5 +1,6 @@
 /* license_product: products, their Ed25519 key pairs sealed at rest with
- * the master key, and signing on behalf of the activation service. */
+ * the master key (license_store_product.c keeps them), and signing on
+ * behalf of the activation service. */
 #include "license_app.h"
 
 #include "kp_clock.h"
@@ -13,10 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define TS(col)                                                                \
-	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 license_app *
 license_app_of(const kp_rpc_ctx *ctx)
@@ -76,32 +73,6 @@ out:
 	return rv;
 }
 
-static void
-product_fill(Keyport__License__Product *p, PGresult *res, int row, char *pk_b64,
-             size_t pk_b64_len)
-{
-	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
-	size_t pk_len = 0;
-
-	p->id = PQgetvalue(res, row, 0);
-	p->name = PQgetvalue(res, row, 1);
-	pk_b64[0] = '\0';
-	if (sodium_hex2bin(pk, sizeof(pk), PQgetvalue(res, row, 2),
-	                   (size_t)PQgetlength(res, row, 2), NULL, &pk_len,
-	                   NULL) == 0 &&
-	    pk_len == sizeof(pk))
-		sodium_bin2base64(pk_b64, pk_b64_len, pk, pk_len,
-		                  sodium_base64_VARIANT_ORIGINAL);
-	p->public_key = pk_b64;
-	p->created_at = PQgetvalue(res, row, 3);
-}
-
-static const char *const sql_product_insert =
-    "INSERT INTO products (name, public_key, secret_box, created_at) "
-    "VALUES ($1, decode($2, 'hex'), decode($3, 'hex'), "
-    "to_timestamp($4::bigint)) "
-    "RETURNING id, name, encode(public_key, 'hex'), " TS("created_at");
-
 int
 license_product_create(kp_rpc_ctx *ctx)
 {
@@ -109,16 +80,13 @@ license_product_create(kp_rpc_ctx *ctx)
 	Keyport__License__CreateProductRequest *req = NULL;
 	Keyport__License__ProductReply reply =
 	    KEYPORT__LICENSE__PRODUCT_REPLY__INIT;
-	Keyport__License__Product p = KEYPORT__LICENSE__PRODUCT__INIT;
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	unsigned char *sk = NULL;
 	unsigned char box[crypto_secretbox_NONCEBYTES +
 	                  crypto_secretbox_MACBYTES +
 	                  crypto_sign_SECRETKEYBYTES];
 	char pk_hex[sizeof(pk) * 2 + 1], box_hex[sizeof(box) * 2 + 1];
-	char now[32], pk_b64[64];
-	const char *params[4];
-	PGresult *res = NULL;
+	license_product_set set = {0};
 	size_t namelen;
 	int rv;
 
@@ -143,35 +111,22 @@ license_product_create(kp_rpc_ctx *ctx)
 	                      crypto_sign_SECRETKEYBYTES, box, app->master);
 	sodium_bin2hex(pk_hex, sizeof(pk_hex), pk, sizeof(pk));
 	sodium_bin2hex(box_hex, sizeof(box_hex), box, sizeof(box));
-	snprintf(now, sizeof(now), "%lld", (long long)kp_now());
-	params[0] = req->name;
-	params[1] = pk_hex;
-	params[2] = box_hex;
-	params[3] = now;
-	rv = kp_db_query(kp_service_db(ctx), sql_product_insert, 4, params,
-	                 &res);
-	if (rv != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "cannot store the product");
+	if ((rv = license_store_product_create(kp_service_db(ctx), req->name,
+	                                       pk_hex, box_hex, kp_now(),
+	                                       &set)) != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL,
+		                        "license.CreateProduct: insert");
 		goto out;
 	}
-	product_fill(&p, res, 0, pk_b64, sizeof(pk_b64));
-	reply.product = &p;
+	reply.product = set.ptrs[0];
 	rv = kp_rpc_reply(ctx, &reply.base);
 out:
+	license_product_set_clear(&set);
 	sodium_free(sk);
-	PQclear(res);
 	if (req != NULL)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
-
-static const char *const sql_product_list =
-    "SELECT id, name, encode(public_key, 'hex'), " TS(
-        "created_at") ", "
-                      "count(*) OVER () FROM products ORDER BY created_at "
-                      "DESC, id "
-                      "LIMIT $1 OFFSET $2";
-static const char *const sql_product_count = "SELECT count(*) FROM products";
 
 int
 license_product_list(kp_rpc_ctx *ctx)
@@ -179,12 +134,8 @@ license_product_list(kp_rpc_ctx *ctx)
 	Keyport__License__ListProductsRequest *req = NULL;
 	Keyport__License__ListProductsReply reply =
 	    KEYPORT__LICENSE__LIST_PRODUCTS_REPLY__INIT;
-	Keyport__License__Product *items = NULL, **ptrs = NULL;
-	char(*b64)[64] = NULL;
-	char lim[16], off[24];
-	const char *params[2] = {lim, off};
-	PGresult *res = NULL, *cnt = NULL;
-	int rv, n;
+	license_product_set set = {0};
+	int rv;
 
 	rv = kp_rpc_unpack(ctx,
 	                   &keyport__license__list_products_request__descriptor,
@@ -196,50 +147,23 @@ license_product_list(kp_rpc_ctx *ctx)
 		                 "page, limit: out of range");
 		goto out;
 	}
-	snprintf(lim, sizeof(lim), "%d", req->limit);
-	snprintf(off, sizeof(off), "%lld",
-	         (long long)(req->page - 1) * req->limit);
-	if ((rv = kp_db_query(kp_service_db(ctx), sql_product_list, 2, params,
-	                      &res)) != KP_OK)
-		goto out;
-	n = PQntuples(res);
-	items = calloc((size_t)n + 1, sizeof(*items));
-	ptrs = calloc((size_t)n + 1, sizeof(*ptrs));
-	b64 = calloc((size_t)n + 1, sizeof(*b64));
-	if (items == NULL || ptrs == NULL || b64 == NULL) {
-		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
+	if ((rv = license_store_product_list(
+	         kp_service_db(ctx), req->limit,
+	         (int64_t)(req->page - 1) * req->limit, &set)) != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL,
+		                        "license.ListProducts: read");
 		goto out;
 	}
-	for (int i = 0; i < n; i++) {
-		keyport__license__product__init(&items[i]);
-		product_fill(&items[i], res, i, b64[i], sizeof(b64[i]));
-		ptrs[i] = &items[i];
-	}
-	if (n > 0) {
-		reply.total = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
-	} else {
-		if ((rv = kp_db_query(kp_service_db(ctx), sql_product_count, 0,
-		                      NULL, &cnt)) != KP_OK)
-			goto out;
-		reply.total = strtoll(PQgetvalue(cnt, 0, 0), NULL, 10);
-	}
-	reply.n_products = (size_t)n;
-	reply.products = ptrs;
+	reply.total = set.total;
+	reply.n_products = set.n;
+	reply.products = set.ptrs;
 	rv = kp_rpc_reply(ctx, &reply.base);
 out:
-	free(items);
-	free(ptrs);
-	free(b64);
-	PQclear(res);
-	PQclear(cnt);
+	license_product_set_clear(&set);
 	if (req != NULL)
 		protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
-
-static const char *const sql_product_keys =
-    "SELECT encode(public_key, 'hex'), encode(secret_box, 'hex') "
-    "FROM products WHERE id = $1";
 
 /* Opens the sealed secret key of product_id into sk (sodium_malloc'd by
  * the caller, crypto_sign_SECRETKEYBYTES) and its public key into pk. */
@@ -251,37 +175,32 @@ product_open_key(kp_rpc_ctx *ctx, const char *product_id, unsigned char *sk,
 	                  crypto_secretbox_MACBYTES +
 	                  crypto_sign_SECRETKEYBYTES];
 	size_t len = 0, pklen = 0;
-	PGresult *res = NULL;
+	license_product_keys keys;
 	int rv;
 
-	rv = kp_db_query(kp_service_db(ctx), sql_product_keys, 1, &product_id,
-	                 &res);
-	if (rv == KP_EINVAL || (rv == KP_OK && PQntuples(res) == 0)) {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "PRODUCT_NOT_FOUND",
-		                 "no such product");
-		goto out;
-	}
+	rv = license_store_product_keys(kp_service_db(ctx), product_id, &keys);
+	if (rv == KP_ENOTFOUND)
+		return kp_rpc_fail(ctx, KP_ENOTFOUND, "PRODUCT_NOT_FOUND",
+		                   "no such product");
 	if (rv != KP_OK)
-		goto out;
-	if (sodium_hex2bin(
-	        pk, crypto_sign_PUBLICKEYBYTES, PQgetvalue(res, 0, 0),
-	        (size_t)PQgetlength(res, 0, 0), NULL, &pklen, NULL) != 0 ||
-	    sodium_hex2bin(box, sizeof(box), PQgetvalue(res, 0, 1),
-	                   (size_t)PQgetlength(res, 0, 1), NULL, &len,
-	                   NULL) != 0 ||
+		return kp_service_db_fail(ctx, rv, NULL,
+		                          "license: product keys");
+	if (sodium_hex2bin(pk, crypto_sign_PUBLICKEYBYTES, keys.public_key,
+	                   strlen(keys.public_key), NULL, &pklen, NULL) != 0 ||
+	    sodium_hex2bin(box, sizeof(box), keys.secret_box,
+	                   strlen(keys.secret_box), NULL, &len, NULL) != 0 ||
 	    len != sizeof(box) ||
 	    crypto_secretbox_open_easy(sk, box + crypto_secretbox_NONCEBYTES,
 	                               len - crypto_secretbox_NONCEBYTES, box,
 	                               license_app_of(ctx)->master) != 0) {
-		rv = kp_rpc_fail(
+		sodium_memzero(&keys, sizeof(keys));
+		return kp_rpc_fail(
 		    ctx, KP_EINTERNAL, NULL,
 		    "the product key cannot be opened (master key?)");
-		goto out;
 	}
-	rv = KP_OK;
-out:
-	PQclear(res);
-	return rv;
+	sodium_memzero(&keys, sizeof(keys));
+	sodium_memzero(box, sizeof(box));
+	return KP_OK;
 }
 
 int

@@ -480,3 +480,74 @@ Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
 		mine_is(t_oadm, 2, 3, w_oadm);
 	}
 }
+
+/* Runs one statement on the stack's database as its owner (asserts) and
+ * returns the first value of its first row (malloc'd, "" for none). */
+static char *
+sql(const char *stmt)
+{
+	PGconn *c = PQconnectdb(kpt_database_url());
+	PGresult *r;
+	char *v;
+
+	cr_assert_eq(PQstatus(c), CONNECTION_OK, "%s", PQerrorMessage(c));
+	r = PQexec(c, stmt);
+	cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK ||
+	              PQresultStatus(r) == PGRES_TUPLES_OK,
+	          "%s: %s", stmt, PQerrorMessage(c));
+	v = strdup(PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "");
+	PQclear(r);
+	PQfinish(c);
+	return v;
+}
+
+/* A database failure of the license service reaches the HTTP client as a
+ * fixed sentence, never as the server's text: for one request the function
+ * behind the portal list's total fails with class 53 (insufficient
+ * resources: 503) and a message of its own, which must not be answered
+ * (the SQLSTATE goes to the service's log instead). */
+Test(license_http, database_failure_answers_a_fixed_sentence, .timeout = 60)
+{
+	static const char fn[] =
+	    "license.license_visible_count(u uuid, o uuid, ids uuid[])";
+	static const char sig[] =
+	    "license.license_visible_count(uuid, uuid, uuid[])";
+	const char *admin = kpt_admin_token();
+	char stmt[512], *def, *done;
+	const char *msg;
+	kpt_resp r;
+
+	r = req("GET", "/v1/me/licenses?page=1&limit=5", admin, NULL, 200);
+	kpt_resp_free(&r);
+	snprintf(stmt, sizeof(stmt),
+	         "SELECT pg_get_functiondef('%s'::regprocedure)", sig);
+	def = sql(stmt);
+	snprintf(stmt, sizeof(stmt),
+	         "CREATE OR REPLACE FUNCTION %s RETURNS bigint LANGUAGE "
+	         "plpgsql AS $$BEGIN RAISE EXCEPTION 'server text: relation "
+	         "secret_internal_thing' USING ERRCODE = '53000'; END$$",
+	         fn);
+	free(sql(stmt));
+	cr_assert_eq(kpt_http("GET", "/v1/me/licenses?page=1&limit=5", admin,
+	                      NULL, NULL, &r),
+	             0);
+	free(sql(def)); /* the function as the migration made it */
+	free(def);
+	cr_assert_eq(r.status, 503, "%ld %s", r.status, r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "SERVICE_UNAVAILABLE");
+	msg = json_string_value(
+	    json_object_get(json_object_get(r.json, "error"), "message"));
+	cr_assert_not_null(msg, "%s", r.body);
+	cr_assert_str_eq(msg, "the database is unavailable, try again", "%s",
+	                 r.body);
+	cr_assert_null(strstr(r.body, "secret"), "%s", r.body);
+	kpt_resp_free(&r);
+	cr_assert_gt(kpt_log_grep("SQLSTATE 53000"), 0,
+	             "the license log names the SQLSTATE");
+	cr_assert_eq(kpt_log_grep("secret_internal_thing"), 0,
+	             "nor the server's text in any log");
+	r = req("GET", "/v1/me/licenses?page=1&limit=5", admin, NULL, 200);
+	kpt_resp_free(&r);
+	done = sql("SELECT 1");
+	free(done);
+}
