@@ -414,7 +414,11 @@ time_json(long long t)
 
 	if (t == 0)
 		return json_null();
+#ifdef _WIN32
+	gmtime_s(&tm, &tt);
+#else
 	gmtime_r(&tt, &tm);
+#endif
 	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_string(buf);
 }

@@ -499,3 +499,61 @@ Test(keyport, shared_library_soname_exports_and_pkgconfig, .init = setup,
 	fclose(p);
 	cr_assert_str_eq(out, KEYPORT_VERSION "\n");
 }
+
+/* Every other source of libkeyport and of the keyport tool compiled for
+ * Windows too (x86_64-w64-mingw32-gcc -c, -Wall -Wextra -Werror), against
+ * the Debian (Linux) headers of libsodium, jansson and libcurl copied
+ * aside: what is checked is that the code is Windows C (no POSIX call left
+ * outside keyport_plat_*.c); what is not is linking, as Debian has no
+ * mingw builds of those three libraries. */
+Test(keyport, whole_library_and_tool_compile_for_windows, .init = setup,
+     .fini = teardown)
+{
+	static const char *const srcs[] = {
+	    "client/keyport_client.c", "client/keyport_check.c",
+	    "client/keyport_http.c",   "client/keyport_fp.c",
+	    "client/keyport_state.c",  "common/kp_token.c",
+	    "common/kp_offline.c",     "client/keyport_plat_win.c",
+	    "client/keyport_cli.c",    "client/cli_admin.c",
+	    "client/cli_release.c",
+	};
+	const char *root = getenv("KEYPORT_ROOT");
+	char cmd[4096];
+	size_t i;
+
+	if (root == NULL)
+		root = ".";
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "set -e; h='%s/h'; mkdir -p \"$h\"; cp -r /usr/include/sodium.h "
+	    "/usr/include/sodium /usr/include/jansson.h "
+	    "/usr/include/jansson_config.h \"$h/\"; for d in /usr/include "
+	    "/usr/include/$(cc -dumpmachine); do [ -f \"$d/curl/curl.h\" ] "
+	    "&& cp -r \"$d/curl\" \"$h/\"; done; [ -f \"$h/curl/curl.h\" ]",
+	    dir);
+	cr_assert_eq(system(cmd), 0, "headers: %s", cmd);
+	for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra "
+		    "-Werror -DKEYPORT_VERSION='\"0\"' -isystem '%s/h' "
+		    "-I'%s/client' -I'%s/common' -c '%s/%s' -o '%s/w%zu.o' "
+		    ">'%s/w.log' 2>&1",
+		    dir, root, root, root, srcs[i], dir, i, dir);
+		if (system(cmd) != 0) {
+			char log[2048];
+			FILE *f;
+			size_t n = 0;
+
+			snprintf(log, sizeof(log), "%s/w.log", dir);
+			f = fopen(log, "r");
+			if (f != NULL) {
+				n = fread(log, 1, sizeof(log) - 1, f);
+				fclose(f);
+			}
+			log[n] = '\0';
+			cr_assert_fail("%s does not compile for Windows:\n%s",
+			               srcs[i], log);
+		}
+	}
+}
