@@ -92,6 +92,14 @@ int
 kp_service_invoke(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
                   const ProtobufCMessage *req, ProtobufCMessage **reply)
 {
+	return kp_service_invoke_as(ctx, m, ctx->caller, req, reply);
+}
+
+int
+kp_service_invoke_as(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
+                     const Keyport__Caller *caller, const ProtobufCMessage *req,
+                     ProtobufCMessage **reply)
+{
 	kp_service *svc = kp_service_of(ctx);
 	kp_rpc_client *c = m->service >= 0 && m->service < KP_SERVICE_N
 	                       ? svc->clients[m->service]
@@ -102,7 +110,7 @@ kp_service_invoke(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
 	if (c == NULL)
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "no client for %s",
 		                   m->name);
-	call.caller = ctx->caller;
+	call.caller = caller;
 	call.request_id = ctx->request_id;
 	if (kp_call_invoke(c, m, &call, req, reply, &res) != KP_OK) {
 		ctx->retry_after = res.retry_after;

@@ -78,6 +78,13 @@ int kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
 int kp_service_invoke(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
                       const ProtobufCMessage *req, ProtobufCMessage **reply);
 
+/* kp_service_invoke_as is kp_service_invoke with another caller: NULL calls
+ * as the service itself (an internal caller, not subject to the portal
+ * user's visibility). */
+int kp_service_invoke_as(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
+                         const Keyport__Caller *caller,
+                         const ProtobufCMessage *req, ProtobufCMessage **reply);
+
 /* kp_service_db_fail answers a failed database call of a handler: it logs
  * what (a static description such as "license.UpdateLicense: update"), the
  * status and the SQLSTATE of the worker's connection (never the server's

@@ -157,13 +157,10 @@ act_sweeper_start(kp_service *svc, act_sweeper **out)
 {
 	pthread_condattr_t ca;
 	act_sweeper *s = NULL;
-	int64_t every;
+	int64_t every = kp_cfg_int(KP_CFG_LEASE_SWEEP_MS);
 	int rv;
 
 	*out = NULL;
-	if ((rv = kp_config_int("KEYPORT_LEASE_SWEEP_MS", 5000, 0, 3600000,
-	                        &every)) != KP_OK)
-		return rv;
 	if (every == 0) {
 		kp_log_info("lease sweep off (KEYPORT_LEASE_SWEEP_MS=0)");
 		return KP_OK;
@@ -172,7 +169,7 @@ act_sweeper_start(kp_service *svc, act_sweeper **out)
 		return KP_EINTERNAL;
 	s->svc = svc;
 	s->every_ms = every;
-	if ((rv = kp_db_open(&s->db, kp_config_str("KEYPORT_DATABASE_URL", ""),
+	if ((rv = kp_db_open(&s->db, kp_cfg_str(KP_CFG_DATABASE_URL),
 	                     "activation", 1)) != KP_OK) {
 		free(s);
 		return rv;

@@ -72,20 +72,7 @@ int
 act_license_call(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
                  const ProtobufCMessage *req, ProtobufCMessage **reply)
 {
-	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), "license");
-	kp_rpc_call call;
-	kp_rpc_result res;
-
-	memset(&call, 0, sizeof(call));
-	call.request_id = ctx->request_id;
-	if (c == NULL)
-		return kp_rpc_fail(ctx, KP_EUNAVAIL, NULL, "no license client");
-	if (kp_call_invoke(c, m, &call, req, reply, &res) != KP_OK) {
-		ctx->retry_after = res.retry_after;
-		return kp_rpc_fail(ctx, res.status, res.code, "%s",
-		                   res.message);
-	}
-	return KP_OK;
+	return kp_service_invoke_as(ctx, m, NULL, req, reply);
 }
 
 /* act_license_present passes a license reply's outcome rv on, refusing a

@@ -31,17 +31,12 @@ static void activation_fini(kp_service *svc);
 static int
 activation_init(kp_service *svc, kp_db *db)
 {
-	int64_t ttl_ms, slots, flush_ms;
+	int64_t ttl_ms = kp_cfg_int(KP_CFG_LICENSE_CACHE_MS);
+	int64_t slots = kp_cfg_int(KP_CFG_LICENSE_CACHE_SLOTS);
+	int64_t flush_ms = kp_cfg_int(KP_CFG_SEEN_FLUSH_MS);
 	int rv;
 
 	(void)db;
-	if ((rv = kp_config_int("KEYPORT_LICENSE_CACHE_MS", 30000, 0, 3600000,
-	                        &ttl_ms)) != KP_OK ||
-	    (rv = kp_config_int("KEYPORT_LICENSE_CACHE_SLOTS", 65536, 0,
-	                        1 << 24, &slots)) != KP_OK ||
-	    (rv = kp_config_int("KEYPORT_SEEN_FLUSH_MS", 1000, 10, 60000,
-	                        &flush_ms)) != KP_OK)
-		goto out;
 	/* the signer initialises libsodium, which the cache's hash needs */
 	if ((rv = act_signer_open(&activation_app.signer)) != KP_OK)
 		goto out;
@@ -52,8 +47,8 @@ activation_init(kp_service *svc, kp_db *db)
 		goto out;
 	}
 	if ((rv = act_seen_open(&activation_app.seen,
-	                        kp_config_str("KEYPORT_DATABASE_URL", ""),
-	                        flush_ms)) != KP_OK ||
+	                        kp_cfg_str(KP_CFG_DATABASE_URL), flush_ms)) !=
+	        KP_OK ||
 	    (rv = act_sweeper_start(svc, &activation_app.sweeper)) != KP_OK)
 		goto out;
 	kp_service_set_app(svc, &activation_app);

@@ -35,7 +35,7 @@ struct act_signer {
 int
 act_signer_open(act_signer **out)
 {
-	const char *mode = kp_config_str("KEYPORT_ACTIVATION_SIGNING", "cache");
+	const char *mode = kp_cfg_str(KP_CFG_ACTIVATION_SIGNING);
 	act_signer *s;
 
 	*out = NULL;
