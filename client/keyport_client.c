@@ -1,16 +1,13 @@
 /* keyport_client: online activation over HTTP, token checks and rollback
  * detection, and the offline activation files. */
-#include <curl/curl.h>
 #include <errno.h>
-#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include "keyport_int.h"
+#include "keyport_plat.h"
 #include "kp_offline.h"
 #include "kp_token.h"
 
@@ -29,6 +26,7 @@ static const char *const status_texts[] = {
     "the offline file was refused",
     "out of memory",
     "the token is for another machine or product",
+    "no published release matches",
 };
 
 const char *
@@ -44,24 +42,21 @@ keyport_client *
 keyport_client_new(const char *state_path)
 {
 	keyport_client *c;
-	const char *home;
-	struct passwd *pw;
 
 	if (sodium_init() < 0)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return NULL;
+	c->timeout = KEYPORT_DEFAULT_TIMEOUT;
+	c->interval = KEYPORT_DEFAULT_INTERVAL;
+	c->grace = KEYPORT_DEFAULT_GRACE;
 	if (state_path == NULL || state_path[0] == '\0')
 		state_path = getenv("KEYPORT_STATE");
 	if (state_path != NULL && state_path[0] != '\0') {
 		snprintf(c->path, sizeof(c->path), "%s", state_path);
-	} else {
-		home = getenv("HOME");
-		if (home == NULL && (pw = getpwuid(getuid())) != NULL)
-			home = pw->pw_dir;
-		snprintf(c->path, sizeof(c->path), "%s/.keyport/state.json",
-		         home != NULL ? home : ".");
+	} else if (keyport_plat_state_path(c->path, sizeof(c->path)) != 0) {
+		snprintf(c->path, sizeof(c->path), "keyport-state.json");
 	}
 	return c;
 }
@@ -71,8 +66,96 @@ keyport_client_free(keyport_client *c)
 {
 	if (c == NULL)
 		return;
+	keyport_sync_stop(c);
+	json_decref(c->cache);
+	if (c->cache_text != NULL) {
+		sodium_memzero(c->cache_text, strlen(c->cache_text));
+		free(c->cache_text);
+	}
 	sodium_memzero(c, sizeof(*c));
 	free(c);
+}
+
+const char *
+keyport_version(void)
+{
+	return KEYPORT_VERSION;
+}
+
+const char *
+keyport_server_code(const keyport_client *c)
+{
+	return c->server_code;
+}
+
+static int
+set_str(keyport_client *c, char *dst, size_t n, const char *v, const char *what)
+{
+	if (v == NULL)
+		v = "";
+	if (strlen(v) >= n)
+		return keyport_fail(c, KEYPORT_EINVAL, "the %s is too long",
+		                    what);
+	snprintf(dst, n, "%s", v);
+	return KEYPORT_OK;
+}
+
+int
+keyport_set_timeout(keyport_client *c, long seconds)
+{
+	if (seconds < 1 || seconds > 3600)
+		return keyport_fail(c, KEYPORT_EINVAL,
+		                    "the timeout must be 1 to 3600 seconds");
+	c->timeout = seconds;
+	return KEYPORT_OK;
+}
+
+int
+keyport_set_proxy(keyport_client *c, const char *proxy)
+{
+	return set_str(c, c->proxy, sizeof(c->proxy), proxy, "proxy URL");
+}
+
+int
+keyport_set_ca_file(keyport_client *c, const char *path)
+{
+	return set_str(c, c->ca_file, sizeof(c->ca_file), path, "CA file path");
+}
+
+int
+keyport_set_server_key(keyport_client *c, const char *pin)
+{
+	return set_str(c, c->server_key, sizeof(c->server_key), pin,
+	               "server key pin");
+}
+
+int
+keyport_set_app_version(keyport_client *c, const char *version)
+{
+	return set_str(c, c->app_version, sizeof(c->app_version), version,
+	               "application version (64 bytes at most)");
+}
+
+int
+keyport_set_heartbeat_interval(keyport_client *c, long long seconds)
+{
+	if (seconds < 1 || seconds >= c->grace)
+		return keyport_fail(c, KEYPORT_EINVAL,
+		                    "the heartbeat interval must be positive "
+		                    "and below the grace period");
+	c->interval = seconds;
+	return KEYPORT_OK;
+}
+
+int
+keyport_set_grace_period(keyport_client *c, long long seconds)
+{
+	if (seconds <= c->interval)
+		return keyport_fail(c, KEYPORT_EINVAL,
+		                    "the grace period must be above the "
+		                    "heartbeat interval");
+	c->grace = seconds;
+	return KEYPORT_OK;
 }
 
 const char *
@@ -235,98 +318,20 @@ store_activation(keyport_client *c, json_t *st, const kp_token_claims *k,
 
 /* ---- HTTP --------------------------------------------------------------- */
 
-typedef struct buf {
-	char *p;
-	size_t n;
-} buf;
-
-static size_t
-on_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	buf *b = arg;
-	size_t n = size * nmemb;
-	char *p;
-
-	if (b->n + n > (1u << 20))
-		return 0;
-	p = realloc(b->p, b->n + n + 1);
-	if (p == NULL)
-		return 0;
-	memcpy(p + b->n, data, n);
-	b->p = p;
-	b->n += n;
-	b->p[b->n] = '\0';
-	return n;
-}
-
 /* POST body to server+path; on 2xx *reply is the parsed JSON object. */
 static int
 post_json(keyport_client *c, const char *server, const char *path, json_t *body,
           json_t **reply)
 {
-	CURL *h = NULL;
-	struct curl_slist *hdr = NULL;
-	char url[2048], *text = NULL;
-	buf b = {0};
-	long code = 0;
-	int rc = KEYPORT_ENOMEM;
-	json_t *j = NULL, *e;
-	CURLcode cr;
+	char url[2048];
+	long status;
 
 	*reply = NULL;
-	snprintf(url, sizeof(url), "%s%s", server, path);
-	text = json_dumps(body, JSON_COMPACT);
-	h = curl_easy_init();
-	hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	if (text == NULL || h == NULL || hdr == NULL)
-		goto out;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	cr = curl_easy_perform(h);
-	if (cr != CURLE_OK) {
-		rc = keyport_fail(c, KEYPORT_ENET, "%s: %s", url,
-		                  curl_easy_strerror(cr));
-		goto out;
-	}
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	j = b.p != NULL ? json_loads(b.p, 0, NULL) : NULL;
-	if (code < 200 || code > 299) {
-		e = json_object_get(j, "error");
-		rc = keyport_fail(
-		    c, KEYPORT_ESERVER, "server answered %ld %s: %s", code,
-		    json_string_value(json_object_get(e, "code"))
-		        ? json_string_value(json_object_get(e, "code"))
-		        : "",
-		    json_string_value(json_object_get(e, "message"))
-		        ? json_string_value(json_object_get(e, "message"))
-		        : "");
-		goto out;
-	}
-	if (!json_is_object(j)) {
-		rc = keyport_fail(c, KEYPORT_ESERVER,
-		                  "server answered %ld without a JSON object",
-		                  code);
-		goto out;
-	}
-	*reply = j;
-	j = NULL;
-	rc = KEYPORT_OK;
-out:
-	json_decref(j);
-	free(b.p);
-	free(text);
-	curl_slist_free_all(hdr);
-	if (h != NULL)
-		curl_easy_cleanup(h);
-	if (rc == KEYPORT_ENOMEM)
-		keyport_fail(c, rc, "out of memory");
-	return rc;
+	if (keyport_url(url, sizeof(url), server, path) != 0)
+		return keyport_fail(c, KEYPORT_EINVAL,
+		                    "the server URL is too long");
+	return keyport_http_ok(c, "POST", url, NULL, NULL, body, &status,
+	                       reply);
 }
 
 static void
@@ -340,22 +345,50 @@ make_nonce(char out[32])
 
 /* ---- online -------------------------------------------------------------- */
 
+/* undo an activation the state could not keep, so no seat is lost */
+static void
+undo_activation(keyport_client *c, const char *server, const char *key,
+                const char *activation_id)
+{
+	char path[256], err[sizeof(c->err)];
+	json_t *req, *reply = NULL;
+
+	memcpy(err, c->err, sizeof(err));
+	snprintf(path, sizeof(path), "/v1/activations/%s/deactivate",
+	         activation_id);
+	req = json_pack("{s:s}", "key", key);
+	if (req != NULL)
+		post_json(c, server, path, req, &reply);
+	json_decref(req);
+	json_decref(reply);
+	memcpy(c->err, err, sizeof(err));
+}
+
 int
-keyport_activate(keyport_client *c, const char *server, const char *key,
+keyport_activate(keyport_client *c, const char *server_url, const char *key,
                  const char *product_id)
 {
-	char fp[65], nonce[32], host[256] = "";
-	struct utsname u;
+	char fp[65], nonce[32], host[256] = "", os[64], osv[64], server[1024];
 	json_t *st = NULL, *req = NULL, *reply = NULL;
 	kp_token_claims k = {0};
 	const char *token;
 	int64_t now = keyport_now();
+	size_t len;
 	int rc;
 
-	if (server == NULL || key == NULL || product_id == NULL || !server[0] ||
-	    !key[0] || !product_id[0])
+	if (server_url == NULL || key == NULL || product_id == NULL ||
+	    !server_url[0] || !key[0] || !product_id[0])
 		return keyport_fail(c, KEYPORT_EINVAL,
 		                    "server, key and product are required");
+	/* the base without its trailing slashes: ".../" + "/v1/..." would
+	 * be another route */
+	len = strlen(server_url);
+	while (len > 0 && server_url[len - 1] == '/')
+		len--;
+	if (len == 0 || len >= sizeof(server))
+		return keyport_fail(c, KEYPORT_EINVAL,
+		                    "the server URL is empty or too long");
+	snprintf(server, sizeof(server), "%.*s", (int)len, server_url);
 	rc = keyport_state_load(c, &st);
 	if (rc != KEYPORT_OK)
 		return rc;
@@ -367,15 +400,22 @@ keyport_activate(keyport_client *c, const char *server, const char *key,
 		keyport_fail(c, rc, "cannot compute the machine fingerprint");
 		goto out;
 	}
-	gethostname(host, sizeof(host) - 1);
-	if (uname(&u) != 0)
-		memset(&u, 0, sizeof(u));
+	/* The state is written before the server is told: a state that
+	 * cannot be written stops here, before a seat is taken. */
+	note_clock(st, now, 0);
+	rc = keyport_state_save(c, st);
+	if (rc != KEYPORT_OK)
+		goto out;
+	keyport_plat_hostname(host, sizeof(host));
+	if (host[0] == '\0')
+		snprintf(host, sizeof(host), "unknown");
+	keyport_plat_os(os, sizeof(os), osv, sizeof(osv));
 	make_nonce(nonce);
 	rc = KEYPORT_ENOMEM;
-	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "key", key,
+	req = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "key", key,
 	                "productId", product_id, "fingerprint", fp, "hostname",
-	                host, "os", u.sysname[0] ? u.sysname : "unknown",
-	                "osVersion", u.release, "nonce", nonce);
+	                host, "os", os[0] ? os : "unknown", "osVersion", osv,
+	                "appVersion", c->app_version, "nonce", nonce);
 	if (req == NULL)
 		goto out;
 	rc = post_json(c, server, "/v1/activations", req, &reply);
@@ -396,6 +436,8 @@ keyport_activate(keyport_client *c, const char *server, const char *key,
 	store_activation(c, st, &k, token, 0);
 	note_clock(st, now, k.issued_at);
 	rc = keyport_state_save(c, st);
+	if (rc != KEYPORT_OK)
+		undo_activation(c, server, key, k.activation_id);
 out:
 	kp_token_claims_cleanup(&k);
 	json_decref(st);
@@ -403,6 +445,8 @@ out:
 	json_decref(reply);
 	return rc;
 }
+
+static void clear_activation(json_t *st);
 
 /* load the state of an active online activation */
 static int
@@ -455,6 +499,19 @@ keyport_heartbeat(keyport_client *c)
 	if (req == NULL)
 		goto out;
 	rc = post_json(c, keyport_st_str(st, "server"), path, req, &reply);
+	if (rc == KEYPORT_ESERVER &&
+	    strcmp(c->server_code, "ACTIVATION_NOT_FOUND") == 0) {
+		/* deactivated elsewhere (the portal freed the seat, or the
+		 * lease ran out): this machine is no longer activated */
+		clear_activation(st);
+		note_clock(st, now, 0);
+		rc = keyport_state_save(c, st);
+		if (rc == KEYPORT_OK)
+			rc = keyport_fail(c, KEYPORT_ENOTACTIVE,
+			                  "the server no longer knows this "
+			                  "activation: it was deactivated");
+		goto out;
+	}
 	if (rc != KEYPORT_OK)
 		goto out;
 	token = json_string_value(json_object_get(reply, "token"));
@@ -623,7 +680,6 @@ keyport_offline_request(keyport_client *c, const char *key,
 	kp_offline_request r;
 	unsigned char sk[KP_TOKEN_SK_BYTES];
 	char skb[sodium_base64_ENCODED_LEN(KP_TOKEN_SK_BYTES, B64URL)];
-	struct utsname u;
 	json_t *st = NULL, *p;
 	char *file = NULL;
 	int64_t now = keyport_now();
@@ -657,15 +713,10 @@ keyport_offline_request(keyport_client *c, const char *key,
 	}
 	strcpy(r.key, key);
 	strcpy(r.product_id, product_id);
-	gethostname(r.hostname, sizeof(r.hostname) - 1);
+	keyport_plat_hostname(r.hostname, sizeof(r.hostname));
 	if (r.hostname[0] == '\0')
 		strcpy(r.hostname, "unknown");
-	if (uname(&u) == 0) {
-		snprintf(r.os, sizeof(r.os), "%s", u.sysname);
-		snprintf(r.os_version, sizeof(r.os_version), "%s", u.release);
-	} else {
-		strcpy(r.os, "unknown");
-	}
+	keyport_plat_os(r.os, sizeof(r.os), r.os_version, sizeof(r.os_version));
 	rc = kp_offline_request_create(&r, now, sk, &file);
 	if (rc != KP_OFFLINE_OK) {
 		rc = keyport_fail(c, KEYPORT_ENOMEM, "out of memory");

@@ -1,86 +1,21 @@
-/* keyport_fp: the machine fingerprint (machine-id, hostname, permanent MAC).
- */
-#include <dirent.h>
+/* keyport_fp: the machine fingerprint, one hash over what the platform
+ * interface (keyport_plat.h) reports: machine id, host name and, on Linux,
+ * the permanent MAC. */
 #include <sodium.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "keyport_int.h"
+#include "keyport_plat.h"
 
-/* first line of a small file, trailing whitespace cut; "" when unreadable */
-static void
-read_line(const char *path, char *buf, size_t n)
+static int
+fp_hash(const char *mid, const char *host, const char *mac, char out[65])
 {
-	FILE *f = fopen(path, "r");
-	size_t len;
-
-	buf[0] = '\0';
-	if (f == NULL)
-		return;
-	if (fgets(buf, (int)n, f) == NULL)
-		buf[0] = '\0';
-	fclose(f);
-	len = strlen(buf);
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' ||
-	                   buf[len - 1] == '\r' || buf[len - 1] == '\t'))
-		buf[--len] = '\0';
-}
-
-/* The lowest-named interface whose address the hardware assigned
- * (addr_assign_type 0 = permanent), skipping lo and all-zero addresses.
- * Virtual interfaces (veth, bridges, docker, tun) get random or derived
- * addresses (types 1-3), so they drop out by that rule. */
-static void
-first_permanent_mac(const char *net_dir, char *mac, size_t n)
-{
-	DIR *d = opendir(net_dir);
-	struct dirent *e;
-	char best[256] = "", path[4096], type[32], addr[64];
-
-	mac[0] = '\0';
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.' || strcmp(e->d_name, "lo") == 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/addr_assign_type", net_dir,
-		         e->d_name);
-		read_line(path, type, sizeof(type));
-		if (strcmp(type, "0") != 0)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/address", net_dir,
-		         e->d_name);
-		read_line(path, addr, sizeof(addr));
-		if (addr[0] == '\0' || strcmp(addr, "00:00:00:00:00:00") == 0)
-			continue;
-		if (best[0] == '\0' || strcmp(e->d_name, best) < 0) {
-			snprintf(best, sizeof(best), "%s", e->d_name);
-			snprintf(mac, n, "%s", addr);
-		}
-	}
-	closedir(d);
-}
-
-int
-keyport_fingerprint_from(const char *machine_id_path, const char *hostname,
-                         const char *net_dir, char out[65])
-{
-	char mid[256], host[256], mac[64];
 	unsigned char h[32];
 	crypto_generichash_state st;
 
 	if (sodium_init() < 0)
 		return KEYPORT_ENOMEM;
-	read_line(machine_id_path, mid, sizeof(mid));
-	if (hostname != NULL) {
-		snprintf(host, sizeof(host), "%s", hostname);
-	} else if (gethostname(host, sizeof(host)) != 0) {
-		host[0] = '\0';
-	}
-	host[sizeof(host) - 1] = '\0';
-	first_permanent_mac(net_dir, mac, sizeof(mac));
 	if (mid[0] == '\0' && mac[0] == '\0')
 		return KEYPORT_EIO; /* nothing that identifies the machine */
 	crypto_generichash_init(&st, NULL, 0, sizeof(h));
@@ -98,11 +33,36 @@ keyport_fingerprint_from(const char *machine_id_path, const char *hostname,
 }
 
 int
+keyport_fingerprint_from(const char *machine_id_path, const char *hostname,
+                         const char *net_dir, char out[65])
+{
+	char mid[256] = "", host[256] = "", mac[64] = "";
+	FILE *f = fopen(machine_id_path, "r");
+	size_t len;
+
+	if (f != NULL) {
+		if (fgets(mid, sizeof(mid), f) == NULL)
+			mid[0] = '\0';
+		fclose(f);
+	}
+	len = strlen(mid);
+	while (len > 0 && strchr("\n\r\t ", mid[len - 1]) != NULL)
+		mid[--len] = '\0';
+	if (hostname != NULL)
+		snprintf(host, sizeof(host), "%s", hostname);
+	else
+		keyport_plat_hostname(host, sizeof(host));
+	keyport_plat_hw_addr(net_dir, mac, sizeof(mac));
+	return fp_hash(mid, host, mac, out);
+}
+
+int
 keyport_fingerprint(char out[65])
 {
-	const char *mid = access("/etc/machine-id", R_OK) == 0
-	                      ? "/etc/machine-id"
-	                      : "/var/lib/dbus/machine-id";
+	char mid[256] = "", host[256] = "", mac[64] = "";
 
-	return keyport_fingerprint_from(mid, NULL, "/sys/class/net", out);
+	keyport_plat_machine_id(mid, sizeof(mid));
+	keyport_plat_hostname(host, sizeof(host));
+	keyport_plat_hw_addr(NULL, mac, sizeof(mac));
+	return fp_hash(mid, host, mac, out);
 }

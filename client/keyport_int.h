@@ -1,4 +1,5 @@
-/* keyport_int: internals shared by the libkeyport source files. */
+/* keyport_int: internals shared by the libkeyport source files and the
+ * keyport tool (which links the static library). Not installed. */
 #ifndef KEYPORT_INT_H
 #define KEYPORT_INT_H
 
@@ -6,14 +7,28 @@
 
 #include "keyport.h"
 
+typedef struct keyport_sync keyport_sync;
+
 struct keyport_client {
 	char path[4096];
 	char err[512];
+	char server_code[64];
 	unsigned char pk[32];
 	int have_pk;
+	int verified; /* the last keyport_check verified the signature */
+	long timeout;
+	char proxy[1024];
+	char ca_file[4096];
+	char server_key[1024];
+	char app_version[65];
+	long long interval;
+	long long grace;
+	json_t *cache;      /* what the getters' strings point into */
+	char *cache_text;   /* the state file's text cache was parsed from */
+	keyport_sync *sync; /* keyport_sync_start's thread, or NULL */
 };
 
-/* kp_client_fail records a one-line reason and returns status. */
+/* keyport_fail records a one-line reason and returns status. */
 int keyport_fail(keyport_client *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -25,7 +40,7 @@ int keyport_state_load(keyport_client *c, json_t **out);
  * directory 0700 when missing). */
 int keyport_state_save(keyport_client *c, json_t *st);
 
-/* keyport_state_write_file writes text to path atomically with mode 0600. */
+/* keyport_write_file writes text to path atomically with mode 0600. */
 int keyport_write_file(const char *path, const char *text);
 
 /* keyport_read_file reads up to max bytes of a file; *out malloc'd, NUL
@@ -36,7 +51,40 @@ int keyport_read_file(const char *path, size_t max, char **out, size_t *len);
 const char *keyport_st_str(json_t *st, const char *name);
 int64_t keyport_st_int(json_t *st, const char *name);
 
-/* keyport_now: local wall clock, unix seconds. */
+/* keyport_now: local wall clock, unix seconds, plus
+ * $KEYPORT_TEST_CLOCK_OFFSET when that is a non-negative number (tests
+ * move the client's clock forward with it; it cannot move it back, so it
+ * cannot stretch a license). */
 int64_t keyport_now(void);
+
+/* keyport_http sends one request to url: method, optional bearer token,
+ * optional extra header line ("X-License-Key: ..."), optional JSON body
+ * (or raw bytes with content_type when raw != NULL). On an HTTP answer it
+ * returns KEYPORT_OK with *status and *reply (parsed JSON or NULL; the
+ * caller decrefs); KEYPORT_ENET when no answer came. Uses c's timeout,
+ * proxy, CA file and server key. */
+int keyport_http(keyport_client *c, const char *method, const char *url,
+                 const char *bearer, const char *header, json_t *body,
+                 const void *raw, size_t rawlen, const char *content_type,
+                 long *status, json_t **reply);
+
+/* keyport_http_ok is keyport_http that turns a non-2xx answer into
+ * KEYPORT_ESERVER (reason and server_code set) and requires a JSON object
+ * body unless status is 204. */
+int keyport_http_ok(keyport_client *c, const char *method, const char *url,
+                    const char *bearer, const char *header, json_t *body,
+                    long *status, json_t **reply);
+
+/* keyport_url joins a server base (trailing slashes dropped) and a path
+ * into out; -1 when it does not fit. */
+int keyport_url(char *out, size_t n, const char *server, const char *path);
+
+/* keyport_escape percent-encodes s for a query string (NULL: ""); the
+ * result is malloc'd (caller frees) or NULL on out of memory. */
+char *keyport_escape(const char *s);
+
+/* keyport_token_payload decodes a token's payload (no verification) into
+ * a new JSON object, or NULL. */
+json_t *keyport_token_payload(const char *token);
 
 #endif

@@ -1,16 +1,14 @@
-/* keyport_state: the local state file, written atomically with 0600. */
+/* keyport_state: the local state file, written atomically with 0600 through
+ * the platform interface, and the small helpers every file uses. */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "keyport_int.h"
+#include "keyport_plat.h"
 
 int
 keyport_fail(keyport_client *c, int status, const char *fmt, ...)
@@ -26,6 +24,15 @@ keyport_fail(keyport_client *c, int status, const char *fmt, ...)
 int64_t
 keyport_now(void)
 {
+	const char *off = getenv("KEYPORT_TEST_CLOCK_OFFSET");
+	char *end;
+	long long o;
+
+	if (off != NULL && off[0] != '\0') {
+		o = strtoll(off, &end, 10);
+		if (*end == '\0' && o > 0)
+			return (int64_t)time(NULL) + o;
+	}
 	return (int64_t)time(NULL);
 }
 
@@ -73,66 +80,10 @@ out:
 	return rc;
 }
 
-static int
-mkdir_parent(const char *path)
-{
-	char dir[4096];
-
-	if (strlen(path) >= sizeof(dir))
-		return -1;
-	strcpy(dir, path);
-	if (mkdir(dirname(dir), 0700) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int
 keyport_write_file(const char *path, const char *text)
 {
-	char tmp[4200], dir[4096];
-	size_t len = strlen(text), off = 0;
-	ssize_t w;
-	int fd = -1, dfd, rc = -1;
-
-	if (strlen(path) >= sizeof(dir))
-		return -1;
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	/* O_CREAT honours the umask; make sure of 0600 whatever it is */
-	if (fchmod(fd, 0600) != 0)
-		goto out;
-	while (off < len) {
-		w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto out;
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0)
-		goto out;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
-	strcpy(dir, path);
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc != 0)
-		unlink(tmp);
-	return rc;
+	return keyport_plat_write_atomic(path, text, strlen(text));
 }
 
 int
@@ -171,7 +122,7 @@ keyport_state_save(keyport_client *c, json_t *st)
 	text = json_dumps(st, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (text == NULL)
 		return keyport_fail(c, KEYPORT_ENOMEM, "out of memory");
-	if (mkdir_parent(c->path) != 0 ||
+	if (keyport_plat_mkdir_parent(c->path) != 0 ||
 	    keyport_write_file(c->path, text) != 0)
 		rc = keyport_fail(c, KEYPORT_EIO, "cannot write state %s: %s",
 		                  c->path, strerror(errno));

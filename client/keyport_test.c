@@ -357,3 +357,203 @@ Test(keyport, online_needs_a_server)
 	cr_assert_eq(keyport_set_product_key(c, "nope"), KEYPORT_EINVAL);
 	keyport_client_free(c);
 }
+
+Test(keyport, version_options_and_check_without_state, .init = setup,
+     .fini = teardown)
+{
+	keyport_client *c = keyport_client_new(path("state.json"));
+
+	cr_assert_str_eq(keyport_version(), KEYPORT_VERSION);
+	cr_assert_eq(keyport_set_timeout(c, 0), KEYPORT_EINVAL);
+	cr_assert_eq(keyport_set_timeout(c, 3601), KEYPORT_EINVAL);
+	cr_assert_eq(keyport_set_timeout(c, 5), KEYPORT_OK);
+	cr_assert_eq(keyport_set_grace_period(c, 10), KEYPORT_EINVAL,
+	             "the grace must exceed the interval (3600)");
+	cr_assert_eq(keyport_set_heartbeat_interval(c, 5), KEYPORT_OK);
+	cr_assert_eq(keyport_set_grace_period(c, 10), KEYPORT_OK);
+	cr_assert_eq(keyport_set_heartbeat_interval(c, 10), KEYPORT_EINVAL);
+	cr_assert_eq(keyport_set_proxy(c, "socks5h://127.0.0.1:1080"), 0);
+	cr_assert_eq(keyport_set_ca_file(c, "/etc/ssl/certs/ca.pem"), 0);
+	cr_assert_eq(keyport_set_server_key(c, "sha256//AAAA"), 0);
+	cr_assert_eq(keyport_set_app_version(c, "1.0.0"), 0);
+	{
+		char big[100];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		cr_assert_eq(keyport_set_app_version(c, big), KEYPORT_EINVAL);
+	}
+	cr_assert_eq(keyport_check(c), KEYPORT_CHECK_NOT_ACTIVATED);
+	cr_assert_str_eq(keyport_check_str(KEYPORT_CHECK_GRACE), "grace");
+	cr_assert_str_eq(keyport_check_str(KEYPORT_CHECK_UNREACHABLE),
+	                 "unreachable");
+	cr_assert_str_eq(keyport_check_str(99), "error");
+	cr_assert_str_eq(keyport_license_id(c), "");
+	cr_assert_eq(keyport_license_allowed_activations(c), -2);
+	cr_assert_eq(keyport_last_contact(c), 0);
+	keyport_client_free(c);
+}
+
+/* The Windows platform part (registry MachineGuid, %APPDATA%, MoveFileEx)
+ * cross-compiled and linked into a Windows executable with Debian's
+ * gcc-mingw-w64, with the same warnings as the rest of the tree. It is
+ * built, not run (no Windows here); the rest of libkeyport is not built for
+ * Windows (no mingw libcurl, libsodium, jansson in Debian). */
+Test(keyport, win_platform_parts_cross_compile, .init = setup, .fini = teardown)
+{
+	const char *root = getenv("KEYPORT_ROOT");
+	char cmd[2048], exe[512], mz[2];
+	unsigned char pe[6];
+	FILE *f;
+	long off;
+
+	snprintf(exe, sizeof(exe), "%s/plat.exe", dir);
+	put(path("main.c"),
+	    "#include <stdio.h>\n#include \"keyport_plat.h\"\n"
+	    "int main(void) { char a[256], b[64]; "
+	    "keyport_plat_machine_id(a, sizeof a); "
+	    "keyport_plat_hostname(a, sizeof a); "
+	    "keyport_plat_hw_addr(NULL, a, sizeof a); "
+	    "keyport_plat_os(a, sizeof a, b, sizeof b); "
+	    "keyport_plat_state_path(a, sizeof a); "
+	    "keyport_plat_mkdir_parent(a); "
+	    "return keyport_plat_write_atomic(a, \"{}\", 2) != 0; }\n");
+	snprintf(cmd, sizeof(cmd),
+	         "x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra -Werror "
+	         "-I'%s/client' -o '%s' '%s/client/keyport_plat_win.c' '%s' "
+	         "-ladvapi32 >'%s/cc.log' 2>&1",
+	         root != NULL ? root : ".", exe, root != NULL ? root : ".",
+	         path("main.c"), dir);
+	cr_assert_eq(system(cmd), 0, "cross-compile failed: %s", cmd);
+	/* a PE image for x86-64: "MZ", then at e_lfanew "PE\0\0" 0x8664 */
+	f = fopen(exe, "rb");
+	cr_assert_not_null(f);
+	cr_assert_eq(fread(mz, 1, 2, f), 2);
+	cr_assert_eq(memcmp(mz, "MZ", 2), 0);
+	cr_assert_eq(fseek(f, 0x3c, SEEK_SET), 0);
+	off = fgetc(f);
+	off |= (long)fgetc(f) << 8;
+	cr_assert_eq(fseek(f, off, SEEK_SET), 0);
+	cr_assert_eq(fread(pe, 1, 6, f), 6);
+	fclose(f);
+	cr_assert_eq(memcmp(pe, "PE\0\0", 4), 0);
+	cr_assert_eq(pe[4] | pe[5] << 8, 0x8664);
+}
+
+/* a program linked to the sanitized library (make SAN=1) needs the
+ * sanitizer runtimes too */
+#if defined(__SANITIZE_ADDRESS__)
+static const char san_cc[] = "-fsanitize=address,undefined";
+#else
+static const char san_cc[] = "";
+#endif
+
+/* The shared library as a vendor links it: soname libkeyport.so.1, only
+ * the keyport_* API exported, and keyport.pc giving the flags that build
+ * and run a program against it (from a prefix made of links to the build's
+ * files, as make install-client lays them out). */
+Test(keyport, shared_library_soname_exports_and_pkgconfig, .init = setup,
+     .fini = teardown)
+{
+	const char *bin = getenv("KEYPORT_BIN_DIR");
+	const char *root = getenv("KEYPORT_ROOT");
+	char lib[512], cmd[16384], out[512];
+	FILE *p;
+	size_t n;
+
+	cr_assert_not_null(bin, "run through make test (KEYPORT_BIN_DIR)");
+	cr_assert_not_null(root);
+	snprintf(lib, sizeof(lib), "%s/../lib", bin);
+	snprintf(cmd, sizeof(cmd),
+	         "readelf -d '%s/libkeyport.so.1' | grep -q "
+	         "'SONAME.*\\[libkeyport.so.1\\]'",
+	         lib);
+	cr_assert_eq(system(cmd), 0, "no soname libkeyport.so.1");
+	snprintf(cmd, sizeof(cmd),
+	         "nm -D --defined-only '%s/libkeyport.so.1' | awk '{print $3}' "
+	         "| grep -v '^keyport_' | grep -v '^_' | head -n 5",
+	         lib);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0);
+	cr_assert_str_eq(out, "", "exported beyond the API: %s", out);
+	snprintf(cmd, sizeof(cmd),
+	         "mkdir -p '%s/p/include' '%s/p/lib' && ln -s "
+	         "'%s/client/keyport.h' '%s/p/include/' && ln -s "
+	         "'%s/libkeyport.so.1' '%s/p/lib/libkeyport.so' && "
+	         "printf '#include <keyport.h>\\n#include <stdio.h>\\nint "
+	         "main(void){puts(keyport_version());return 0;}\\n' >'%s/v.c' "
+	         "&& cc %s -o '%s/v' '%s/v.c' $(PKG_CONFIG_PATH='%s/pkgconfig' "
+	         "pkg-config --define-variable=prefix='%s/p' --cflags --libs "
+	         "keyport) && LD_LIBRARY_PATH='%s' '%s/v' >'%s/v.out'",
+	         dir, dir, root, dir, lib, dir, dir, san_cc, dir, dir, lib, dir,
+	         lib, dir, dir);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/v.out", dir);
+	p = fopen(cmd, "r");
+	cr_assert_not_null(p);
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	fclose(p);
+	cr_assert_str_eq(out, KEYPORT_VERSION "\n");
+}
+
+/* Every other source of libkeyport and of the keyport tool compiled for
+ * Windows too (x86_64-w64-mingw32-gcc -c, -Wall -Wextra -Werror), against
+ * the Debian (Linux) headers of libsodium, jansson and libcurl copied
+ * aside: what is checked is that the code is Windows C (no POSIX call left
+ * outside keyport_plat_*.c); what is not is linking, as Debian has no
+ * mingw builds of those three libraries. */
+Test(keyport, whole_library_and_tool_compile_for_windows, .init = setup,
+     .fini = teardown)
+{
+	static const char *const srcs[] = {
+	    "client/keyport_client.c", "client/keyport_check.c",
+	    "client/keyport_http.c",   "client/keyport_fp.c",
+	    "client/keyport_state.c",  "common/kp_token.c",
+	    "common/kp_offline.c",     "client/keyport_plat_win.c",
+	    "client/keyport_cli.c",    "client/cli_admin.c",
+	    "client/cli_release.c",
+	};
+	const char *root = getenv("KEYPORT_ROOT");
+	char cmd[4096];
+	size_t i;
+
+	if (root == NULL)
+		root = ".";
+	snprintf(
+	    cmd, sizeof(cmd),
+	    "set -e; h='%s/h'; mkdir -p \"$h\"; cp -r /usr/include/sodium.h "
+	    "/usr/include/sodium /usr/include/jansson.h "
+	    "/usr/include/jansson_config.h \"$h/\"; for d in /usr/include "
+	    "/usr/include/$(cc -dumpmachine); do [ -f \"$d/curl/curl.h\" ] "
+	    "&& cp -r \"$d/curl\" \"$h/\"; done; [ -f \"$h/curl/curl.h\" ]",
+	    dir);
+	cr_assert_eq(system(cmd), 0, "headers: %s", cmd);
+	for (i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "x86_64-w64-mingw32-gcc -std=c11 -O2 -Wall -Wextra "
+		    "-Werror -DKEYPORT_VERSION='\"0\"' -isystem '%s/h' "
+		    "-I'%s/client' -I'%s/common' -c '%s/%s' -o '%s/w%zu.o' "
+		    ">'%s/w.log' 2>&1",
+		    dir, root, root, root, srcs[i], dir, i, dir);
+		if (system(cmd) != 0) {
+			char log[2048];
+			FILE *f;
+			size_t n = 0;
+
+			snprintf(log, sizeof(log), "%s/w.log", dir);
+			f = fopen(log, "r");
+			if (f != NULL) {
+				n = fread(log, 1, sizeof(log) - 1, f);
+				fclose(f);
+			}
+			log[n] = '\0';
+			cr_assert_fail("%s does not compile for Windows:\n%s",
+			               srcs[i], log);
+		}
+	}
+}

@@ -32,6 +32,10 @@
  *   clientPublicKey string (offline only) base64url Ed25519 public key of the
  *                          activated client, which signs its deactivation proof
  *   responseExpiresAt integer (offline only) the response file's expiry
+ *   type           string  (online) the license type ("node-locked", ...)
+ *   leaseSeconds   integer (online) the license's lease, 0 = none
+ *   allowedActivations, allowedDeactivations integer (online) -1 = unlimited
+ *   userId, organizationId string (online) the license's owner, "" if none
  * Readers ignore unknown fields, so fields may be added without a new
  * version.
  */

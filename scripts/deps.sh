@@ -11,6 +11,7 @@ pkgs=(
 	libcurl4-openssl-dev libcriterion-dev
 	postgresql postgresql-contrib
 	curl wrk jq procps iproute2 util-linux
+	gcc-mingw-w64-x86-64 python3 openssl
 )
 # Node.js (for the OpenAPI lint and browser tests) may come from another
 # packaging that bundles npm; only ask Debian for it when it is absent.

@@ -221,16 +221,20 @@ act_token(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 	json_t *p;
 	int rv;
 
-	p = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:s, s:b, "
-	              "s:s, s:I}",
-	              "activationId", a->id, "licenseId", l->id, "productId",
-	              l->product_id, "fingerprint", a->fingerprint, "status",
-	              status, "expiresAt",
-	              exp != 0 ? json_integer(exp) : json_null(), "issuedAt",
-	              (json_int_t)now, "metadata", act_metadata(l), "nonce",
-	              nonce ? nonce : "", "offline", a->offline, "type",
-	              l->type ? l->type : "", "leaseSeconds",
-	              (json_int_t)l->lease_seconds);
+	p = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:o, s:s, s:b, "
+	    "s:s, s:I, s:I, s:I, s:s, s:s}",
+	    "activationId", a->id, "licenseId", l->id, "productId",
+	    l->product_id, "fingerprint", a->fingerprint, "status", status,
+	    "expiresAt", exp != 0 ? json_integer(exp) : json_null(), "issuedAt",
+	    (json_int_t)now, "metadata", act_metadata(l), "nonce",
+	    nonce ? nonce : "", "offline", a->offline, "type",
+	    l->type ? l->type : "", "leaseSeconds",
+	    (json_int_t)l->lease_seconds, "allowedActivations",
+	    (json_int_t)l->allowed_activations, "allowedDeactivations",
+	    (json_int_t)l->allowed_deactivations, "userId",
+	    l->user_id ? l->user_id : "", "organizationId",
+	    l->organization_id ? l->organization_id : "");
 	if (p == NULL)
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "token payload");
 	rv = act_token_sign(app->signer, ctx, l->product_id, p, token);
