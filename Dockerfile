@@ -10,7 +10,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential make pkg-config \
       libnng-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev \
-      libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev \
+      libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev zlib1g-dev \
       libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -24,7 +24,7 @@ FROM debian:12-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libnng1 libprotobuf-c1 libpq5 libmicrohttpd12 libjansson4 \
-      libsodium23 libcurl4 ca-certificates curl \
+      libsodium23 libcurl4 zlib1g ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 keyport \
  && useradd --system --uid 10001 --gid keyport --home-dir /var/lib/keyport \

@@ -136,7 +136,7 @@ $(LIB_COMMON): $(call obj,$(COMMON_SRCS))
 
 $(BIN)/keyport-gateway: $(call obj,$(GATEWAY_SRCS)) $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lz $(LDLIBS)
 
 define service_rules
 $(BIN)/keyport-$(1): $(call obj,$($(1)_SRCS)) $(BUILD)/obj/gen/$(1)_migrations.o $(LIB_COMMON) $(LIB_PROTO)
@@ -172,7 +172,7 @@ $(TESTBIN)/unit-common: $(call obj,$(COMMON_TESTS)) $(LIB_COMMON) $(LIB_PROTO)
 
 $(TESTBIN)/unit-gateway: $(call obj,$(wildcard gateway/*_test.c) $(filter-out gateway/gw_main.c,$(GATEWAY_SRCS))) $(LIB_COMMON) $(LIB_PROTO)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd $(LDLIBS) $(TESTLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmicrohttpd -lz $(LDLIBS) $(TESTLIBS)
 
 $(TESTBIN)/unit-client: $(call obj,$(wildcard client/*_test.c)) $(LIB_CLIENT)
 	@mkdir -p $(dir $@)

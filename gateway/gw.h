@@ -21,7 +21,7 @@
 #include <stdint.h>
 
 #define GW_MAX_PARAMS  4
-#define GW_MAX_HEADERS 6
+#define GW_MAX_HEADERS 10
 
 /* Who may call a route. */
 typedef enum gw_access {
@@ -63,8 +63,12 @@ typedef struct gw_request {
 
 typedef struct gw_response {
 	int status;
-	char *body; /* malloc'd, owned by the response */
-	size_t len;
+	char *body; /* malloc'd, owned by the response (unless body_static) */
+	size_t len; /* of body, or of the file range */
+	int body_static; /* body is borrowed and outlives the daemon */
+	int has_fd;      /* answer len bytes of fd from fd_offset (gw_file) */
+	int fd;          /* owned by the response; libmicrohttpd closes it */
+	uint64_t fd_offset;
 	const char *content_type;
 	const char *headers[GW_MAX_HEADERS][2]; /* static names, copied values */
 	char *header_values[GW_MAX_HEADERS];

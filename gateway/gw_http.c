@@ -5,6 +5,7 @@
 #include "gw_metrics.h"
 #include "gw_response.h"
 #include "gw_router.h"
+#include "gw_static.h"
 #include "kp_call.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 /* Per-connection request state, from the first callback to completion. */
@@ -29,15 +31,6 @@ typedef struct gw_conn {
 	int too_large;  /* the body went past the limit while arriving */
 	struct timespec start;
 } gw_conn;
-
-static void
-gw_response_reset(gw_response *w)
-{
-	free(w->body);
-	for (int i = 0; i < w->nheaders; i++)
-		free(w->header_values[i]);
-	memset(w, 0, sizeof(*w));
-}
 
 /* ---- the request's life --------------------------------------------------- */
 
@@ -71,6 +64,48 @@ gw_http_request_id(struct MHD_Connection *conn, char out[65])
 	sodium_bin2hex(out, 65, rnd, sizeof(rnd));
 }
 
+/* The headers of every answer, API and portal alike: the portal's pages
+ * load only their own scripts and styles (no inline code), are never framed,
+ * and send no Referer. Logos may come from a vendor's https address. A
+ * handler's own (stricter) policy replaces the default one. */
+static void
+gw_http_security_headers(struct MHD_Response *resp, int csp_set)
+{
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	if (!csp_set)
+		MHD_add_response_header(
+		    resp, "Content-Security-Policy",
+		    "default-src 'self'; script-src 'self'; style-src 'self'; "
+		    "img-src 'self' data: https:; connect-src 'self'; "
+		    "font-src 'self'; object-src 'none'; base-uri 'none'; "
+		    "form-action 'self'; frame-ancestors 'none'");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+}
+
+/* Hands the response's body (owned, static or a file) to libmicrohttpd. */
+static struct MHD_Response *
+gw_http_response(gw_response *w)
+{
+	struct MHD_Response *resp;
+
+	if (w->has_fd) {
+		resp = MHD_create_response_from_fd_at_offset64(
+		    (uint64_t)w->len, w->fd, w->fd_offset);
+		if (resp != NULL)
+			w->has_fd = 0; /* MHD closes it now */
+		return resp;
+	}
+	if (w->body_static)
+		return MHD_create_response_from_buffer(w->len, w->body,
+		                                       MHD_RESPMEM_PERSISTENT);
+	resp = MHD_create_response_from_buffer(w->len, w->body,
+	                                       MHD_RESPMEM_MUST_FREE);
+	if (resp != NULL)
+		w->body = NULL; /* MHD frees it now */
+	return resp;
+}
+
 static enum MHD_Result
 gw_http_send(struct MHD_Connection *conn, gw_conn *c)
 {
@@ -78,25 +113,31 @@ gw_http_send(struct MHD_Connection *conn, gw_conn *c)
 	struct MHD_Response *resp;
 	struct timespec now;
 	enum MHD_Result ret;
+	int cache_set = 0, csp_set = 0;
 	double secs;
 
 	if (w->status == 0)
 		gw_error(w, 500, "INTERNAL", "no answer (request %s)",
 			 c->req.request_id);
-	resp = MHD_create_response_from_buffer(w->len, w->body,
-					       MHD_RESPMEM_MUST_FREE);
+	resp = gw_http_response(w);
 	if (resp == NULL)
 		return MHD_NO;
-	w->body = NULL; /* MHD frees it now */
 	if (w->content_type != NULL)
 		MHD_add_response_header(resp, "Content-Type",
 					w->content_type);
 	MHD_add_response_header(resp, "X-Request-Id", c->req.request_id);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	for (int i = 0; i < w->nheaders; i++)
+	for (int i = 0; i < w->nheaders; i++) {
 		MHD_add_response_header(resp, w->headers[i][0],
 					w->headers[i][1]);
+		if (strcasecmp(w->headers[i][0], "Cache-Control") == 0)
+			cache_set = 1;
+		if (strcasecmp(w->headers[i][0], "Content-Security-Policy") ==
+		    0)
+			csp_set = 1;
+	}
+	if (!cache_set)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	gw_http_security_headers(resp, csp_set);
 	ret = MHD_queue_response(conn, (unsigned int)w->status, resp);
 	MHD_destroy_response(resp);
 
@@ -111,6 +152,16 @@ gw_http_send(struct MHD_Connection *conn, gw_conn *c)
 	       secs * 1000.0);
 	kp_log_set_request_id(NULL);
 	return ret;
+}
+
+/* Whether an unmatched request is the portal's: a GET or HEAD outside the
+ * API's /v1/ prefix. */
+static int
+gw_http_is_page(const char *method, const char *url)
+{
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		return 0;
+	return strncmp(url, "/v1/", 4) != 0 && strcmp(url, "/v1") != 0;
 }
 
 /* The first callback: headers are in, the body is not. Decides the route
@@ -136,6 +187,11 @@ gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
 	}
 	c->route = gw_router_match(method, c->path, c->req.params, &mismatch,
 				   &c->route_index);
+	if (c->route == NULL && !mismatch && gw_http_is_page(method, url)) {
+		gw_static_serve(&c->req, &c->resp);
+		c->early = 1;
+		return;
+	}
 	if (c->route == NULL) {
 		if (mismatch)
 			gw_error(&c->resp, 405, "METHOD_NOT_ALLOWED",

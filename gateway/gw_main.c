@@ -4,6 +4,7 @@
 #include "gw_http.h"
 #include "gw_metrics.h"
 #include "gw_router.h"
+#include "gw_static.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -57,6 +58,8 @@ main(int argc, char **argv)
 		        &gw.clients[i], kp_services_name(i),
 		        kp_config_service_url(kp_services_name(i))) != KP_OK)
 			goto out;
+	if (gw_static_load(kp_cfg_str(KP_CFG_WEB_DIR)) != 0)
+		goto out;
 	if (gw_metrics_init(gw_router_count()) != 0 ||
 	    gw_auth_init(&gw) != KP_OK)
 		goto out;
@@ -72,5 +75,6 @@ out:
 		MHD_stop_daemon(d);
 	for (int i = 0; i < GW_NSERVICES; i++)
 		kp_rpc_client_close(gw.clients[i]);
+	gw_static_free();
 	return status;
 }

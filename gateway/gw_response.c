@@ -5,12 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static void gw_response_drop(gw_response *w);
 
 void
 gw_body(gw_response *w, int status, const char *content_type, const void *data,
         size_t len)
 {
-	free(w->body);
+	gw_response_drop(w);
 	w->body = malloc(len + 1);
 	w->len = 0;
 	w->status = status;
@@ -31,7 +34,7 @@ gw_json(gw_response *w, int status, json_t *body)
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
 
 	json_decref(body);
-	free(w->body);
+	gw_response_drop(w);
 	w->body = text;
 	w->len = text ? strlen(text) : 0;
 	w->status = text ? status : 500;
@@ -55,9 +58,7 @@ gw_error(gw_response *w, int status, const char *code, const char *fmt, ...)
 void
 gw_empty(gw_response *w, int status)
 {
-	free(w->body);
-	w->body = NULL;
-	w->len = 0;
+	gw_response_drop(w);
 	w->status = status;
 	w->content_type = NULL;
 }
@@ -72,4 +73,52 @@ gw_header(gw_response *w, const char *name, const char *value)
 	w->headers[w->nheaders][1] = w->header_values[w->nheaders];
 	if (w->header_values[w->nheaders] != NULL)
 		w->nheaders++;
+}
+
+/* Frees what the response owns now, before it answers something else. */
+static void
+gw_response_drop(gw_response *w)
+{
+	if (!w->body_static)
+		free(w->body);
+	if (w->has_fd)
+		close(w->fd);
+	w->body = NULL;
+	w->body_static = 0;
+	w->has_fd = 0;
+	w->len = 0;
+}
+
+void
+gw_body_static(gw_response *w, int status, const char *content_type,
+               const void *data, size_t len)
+{
+	gw_response_drop(w);
+	w->body = (char *)data;
+	w->body_static = 1;
+	w->len = len;
+	w->status = status;
+	w->content_type = content_type;
+}
+
+void
+gw_file(gw_response *w, int status, const char *content_type, int fd,
+        uint64_t offset, uint64_t len)
+{
+	gw_response_drop(w);
+	w->has_fd = 1;
+	w->fd = fd;
+	w->fd_offset = offset;
+	w->len = (size_t)len;
+	w->status = status;
+	w->content_type = content_type;
+}
+
+void
+gw_response_reset(gw_response *w)
+{
+	gw_response_drop(w);
+	for (int i = 0; i < w->nheaders; i++)
+		free(w->header_values[i]);
+	memset(w, 0, sizeof(*w));
 }

@@ -22,7 +22,21 @@ void gw_empty(gw_response *w, int status);
 void gw_body(gw_response *w, int status, const char *content_type,
              const void *data, size_t len);
 
-/* gw_header adds a response header; name is static, value is copied. */
+/* gw_body_static answers bytes that outlive the daemon (not copied). */
+void gw_body_static(gw_response *w, int status, const char *content_type,
+                    const void *data, size_t len);
+
+/* gw_file answers len bytes of fd from offset, sent with sendfile where the
+ * platform can; fd is stolen (closed after sending, or by the reset). */
+void gw_file(gw_response *w, int status, const char *content_type, int fd,
+             uint64_t offset, uint64_t len);
+
+/* gw_response_reset frees what the response owns and zeroes it. */
+void gw_response_reset(gw_response *w);
+
+/* gw_header adds a response header (at most GW_MAX_HEADERS); name is
+ * static, value is copied. A Cache-Control given here replaces the default
+ * `no-store`. */
 void gw_header(gw_response *w, const char *name, const char *value);
 
 #endif

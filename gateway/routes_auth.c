@@ -6,12 +6,14 @@
 #include "gw_list.h"
 #include "gw_response.h"
 #include "gw_user.h"
+#include "kp_config.h"
 #include "kp_err.h"
 #include "proto/auth.pb-c.h"
 
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 /* The connection's peer address (X-Forwarded-For is not trusted). */
@@ -33,19 +35,94 @@ auth_peer(gw_request *r, char *buf, size_t len)
 		snprintf(buf, len, "unknown");
 }
 
-/* Answers a token pair. */
+/* ---- the portal's session cookie -------------------------------------------
+ * A login that asks for it ({"refreshCookie": true}) gets its refresh token
+ * as an HttpOnly cookie scoped to /v1/auth, never in the JSON, so page
+ * scripts never hold it. Refresh and logout take the cookie only with the
+ * header AUTH_SESSION_HEADER: a cross-site form cannot send a custom header,
+ * a defence beyond SameSite=Strict. The JSON form stays for API clients. */
+#define AUTH_COOKIE         "kp_refresh"
+#define AUTH_SESSION_HEADER "X-Keyport-Session"
+
+/* Sets (token) or clears (NULL) the cookie; Secure when the client reached
+ * us over TLS (a TLS-terminating proxy says so in X-Forwarded-Proto). */
 static void
-auth_pair_json(gw_response *w, Keyport__Auth__TokenPair *rep)
+auth_cookie(gw_request *r, gw_response *w, const char *token)
 {
-	gw_json(w, 200,
-	        json_pack("{s:s, s:s, s:I, s:o}", "accessToken",
-	                  rep->access_token, "refreshToken", rep->refresh_token,
-	                  "expiresIn", (json_int_t)rep->expires_in, "user",
-	                  gw_user_json(rep->user)));
+	const char *proto = MHD_lookup_connection_value(
+	    r->conn, MHD_HEADER_KIND, "X-Forwarded-Proto");
+	int secure = proto != NULL && strcasecmp(proto, "https") == 0;
+	char v[512];
+
+	snprintf(v, sizeof(v),
+	         "%s=%s; Path=/v1/auth; Max-Age=%lld; HttpOnly; "
+	         "SameSite=Strict%s",
+	         AUTH_COOKIE, token ? token : "",
+	         token ? (long long)kp_cfg_int(KP_CFG_REFRESH_TTL_DAYS) * 86400
+	               : 0LL,
+	         secure ? "; Secure" : "");
+	gw_header(w, "Set-Cookie", v);
+}
+
+/* The refresh token of a refresh or logout: the body's refreshToken, else
+ * the cookie when the session header says so. Answers 400 (nothing given)
+ * or 403 (a cookie without the header) and returns -1. *from_cookie tells
+ * which. */
+static int
+auth_refresh_token(gw_request *r, gw_response *w, json_t *in, const char **rt,
+                   int *from_cookie)
+{
+	const char *hdr = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+	                                              AUTH_SESSION_HEADER);
+	const char *cookie =
+	    MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, AUTH_COOKIE);
+
+	*from_cookie = 0;
+	if (gw_input_string(w, in, "refreshToken", 0, 256, rt) != 0)
+		return -1;
+	if (*rt != NULL)
+		return 0;
+	if (hdr != NULL && strcmp(hdr, "cookie") == 0) {
+		if (cookie == NULL || *cookie == '\0' || strlen(cookie) > 256) {
+			gw_error(w, 401, "UNAUTHENTICATED",
+			         "no session: sign in again");
+			return -1;
+		}
+		*rt = cookie;
+		*from_cookie = 1;
+		return 0;
+	}
+	if (cookie != NULL && *cookie != '\0') {
+		gw_error(w, 403, "SESSION_HEADER_REQUIRED",
+		         "the session cookie is taken only with the header "
+		         "%s: cookie",
+		         AUTH_SESSION_HEADER);
+		return -1;
+	}
+	gw_error(w, 400, "INVALID_INPUT", "refreshToken is required");
+	return -1;
+}
+
+/* Answers a token pair; in cookie mode the refresh token goes in the
+ * cookie and not in the JSON. */
+static void
+auth_pair_json(gw_request *r, gw_response *w, Keyport__Auth__TokenPair *rep,
+               int cookie)
+{
+	json_t *o = json_pack(
+	    "{s:s, s:I, s:o}", "accessToken", rep->access_token, "expiresIn",
+	    (json_int_t)rep->expires_in, "user", gw_user_json(rep->user));
+
+	if (o != NULL && !cookie)
+		json_object_set_new(o, "refreshToken",
+		                    json_string(rep->refresh_token));
+	gw_json(w, 200, o);
+	if (cookie && w->status == 200)
+		auth_cookie(r, w, rep->refresh_token);
 	keyport__auth__token_pair__free_unpacked(rep, NULL);
 }
 
-/* POST /v1/auth/login {email,password} */
+/* POST /v1/auth/login {email,password,refreshCookie?} */
 static void
 auth_login(gw_request *r, gw_response *w)
 {
@@ -53,12 +130,14 @@ auth_login(gw_request *r, gw_response *w)
 	Keyport__Auth__TokenPair *rep = NULL;
 	json_t *in = gw_input_object(r, w);
 	const char *email, *pw;
+	int cookie = 0;
 	char peer[64];
 
 	if (in == NULL)
 		return;
 	if (gw_input_string(w, in, "email", 1, 254, &email) != 0 ||
-	    gw_input_string(w, in, "password", 1, 1024, &pw) != 0)
+	    gw_input_string(w, in, "password", 1, 1024, &pw) != 0 ||
+	    gw_input_bool(w, in, "refreshCookie", 0, &cookie, NULL) != 0)
 		goto out;
 	auth_peer(r, peer, sizeof(peer));
 	req.email = (char *)email;
@@ -66,48 +145,63 @@ auth_login(gw_request *r, gw_response *w)
 	req.client_address = peer;
 	if (gw_call(r, w, KP_RPC_AUTH_LOGIN, &req.base,
 	            (ProtobufCMessage **)&rep) == KP_OK)
-		auth_pair_json(w, rep);
+		auth_pair_json(r, w, rep, cookie);
 out:
 	json_decref(in);
 }
 
-/* POST /v1/auth/refresh {refreshToken} */
+/* The body of a refresh or logout: JSON, or nothing at all in cookie mode. */
+static json_t *
+auth_body(gw_request *r, gw_response *w)
+{
+	if (r->body_len == 0)
+		return json_object();
+	return gw_input_object(r, w);
+}
+
+/* POST /v1/auth/refresh {refreshToken} or, for the portal, the cookie */
 static void
 auth_refresh(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__RefreshRequest req =
 	    KEYPORT__AUTH__REFRESH_REQUEST__INIT;
 	Keyport__Auth__TokenPair *rep = NULL;
-	json_t *in = gw_input_object(r, w);
+	json_t *in = auth_body(r, w);
 	const char *rt;
+	int cookie;
 
 	if (in == NULL)
 		return;
-	if (gw_input_string(w, in, "refreshToken", 1, 256, &rt) != 0)
+	if (auth_refresh_token(r, w, in, &rt, &cookie) != 0)
 		goto out;
 	req.refresh_token = (char *)rt;
 	if (gw_call(r, w, KP_RPC_AUTH_REFRESH, &req.base,
 	            (ProtobufCMessage **)&rep) == KP_OK)
-		auth_pair_json(w, rep);
+		auth_pair_json(r, w, rep, cookie);
+	else if (cookie && w->status == 401)
+		auth_cookie(r, w, NULL); /* a dead session: forget it */
 out:
 	json_decref(in);
 }
 
-/* POST /v1/auth/logout {refreshToken} -> 204 */
+/* POST /v1/auth/logout {refreshToken} or the cookie -> 204 */
 static void
 auth_logout(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__LogoutRequest req = KEYPORT__AUTH__LOGOUT_REQUEST__INIT;
-	json_t *in = gw_input_object(r, w);
+	json_t *in = auth_body(r, w);
 	const char *rt;
+	int cookie;
 
 	if (in == NULL)
 		return;
-	if (gw_input_string(w, in, "refreshToken", 1, 256, &rt) != 0)
+	if (auth_refresh_token(r, w, in, &rt, &cookie) != 0)
 		goto out;
 	req.refresh_token = (char *)rt;
 	if (gw_call(r, w, KP_RPC_AUTH_LOGOUT, &req.base, NULL) == KP_OK)
 		gw_empty(w, 204);
+	if (cookie && (w->status == 204 || w->status == 401))
+		auth_cookie(r, w, NULL);
 out:
 	json_decref(in);
 }

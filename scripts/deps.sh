@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	build-essential make pkg-config
 	libnng-dev libprotobuf-c-dev protobuf-c-compiler libprotobuf-dev
-	libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev
+	libpq-dev libmicrohttpd-dev libjansson-dev libsodium-dev zlib1g-dev
 	libcurl4-openssl-dev libcriterion-dev
 	postgresql postgresql-contrib
 	curl wrk jq procps iproute2 util-linux

@@ -13,6 +13,7 @@ mkdir -p "$KEYPORT_DATA_DIR"
 KEYPORT_DATA_DIR=$(cd "$KEYPORT_DATA_DIR" && pwd)
 export KEYPORT_SECRET_DIR=${KEYPORT_SECRET_DIR:-$KEYPORT_DATA_DIR/secrets}
 export KEYPORT_HTTP_PORT=${KEYPORT_HTTP_PORT:-8080}
+export KEYPORT_WEB_DIR=${KEYPORT_WEB_DIR:-$root/web}
 logs=$KEYPORT_DATA_DIR/logs
 mkdir -p "$logs"
 (umask 077 && mkdir -p "$KEYPORT_SECRET_DIR")

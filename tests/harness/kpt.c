@@ -449,6 +449,8 @@ kpt_stack_start(const kpt_opts *o)
 	setenv("KEYPORT_SECRET_DIR", buf, 1);
 	snprintf(buf, sizeof(buf), "%s/data", dir);
 	setenv("KEYPORT_DATA_DIR", buf, 1);
+	snprintf(buf, sizeof(buf), "%s/web", kpt_root());
+	setenv("KEYPORT_WEB_DIR", buf, 0); /* a test may bring its own */
 	setenv("KEYPORT_ADMIN_EMAIL", "admin@example.com", 1);
 	f = fopen("/dev/urandom", "r");
 	if (f == NULL || fread(rnd, 1, sizeof(rnd), f) != sizeof(rnd))

@@ -532,7 +532,11 @@ Test(org_rpc, customization_branding_and_logo, .timeout = 60)
 	csp = kpt_header(&r, "Content-Type");
 	cr_assert_str_eq(csp, "image/png");
 	free(csp);
-	cr_assert_null(kpt_header(&r, "Content-Security-Policy"));
+	csp = kpt_header(&r, "Content-Security-Policy"); /* the gateway's own */
+	cr_assert_not_null(csp);
+	cr_assert(strstr(csp, "default-src 'self'") != NULL, "%s", csp);
+	cr_assert(strstr(csp, "unsafe-inline") == NULL, "%s", csp);
+	free(csp);
 	kpt_resp_free(&r);
 }
 
