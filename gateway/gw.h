@@ -21,6 +21,8 @@
 #include <stdint.h>
 
 #define GW_MAX_PARAMS  4
+/* A route body_limit that streams the body to a file (gw_file.h). */
+#define GW_BODY_STREAM ((size_t)-1)
 #define GW_MAX_HEADERS 10
 
 /* Who may call a route. */
@@ -55,6 +57,8 @@ typedef struct gw_request {
 	const char *params[GW_MAX_PARAMS]; /* {…} segments of the pattern */
 	char *body;                       /* NUL-terminated; may be NULL */
 	size_t body_len;
+	struct gw_upload
+	    *upload;            /* a GW_BODY_STREAM route's body (gw_file.h) */
 	Keyport__Caller caller; /* filled for authenticated routes */
 	char caller_buf[3][64]; /* storage of the caller's strings */
 	int authenticated;

@@ -2,6 +2,7 @@
 #include "gw_http.h"
 
 #include "gw_auth.h"
+#include "gw_file.h"
 #include "gw_metrics.h"
 #include "gw_response.h"
 #include "gw_router.h"
@@ -10,6 +11,7 @@
 #include "kp_err.h"
 #include "kp_log.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +31,8 @@ typedef struct gw_conn {
 	size_t cap;     /* allocated size of req.body */
 	int early;      /* answered before the body */
 	int too_large;  /* the body went past the limit while arriving */
+	int authed;     /* authenticated before the body (streamed routes) */
+	gw_upload upload;
 	struct timespec start;
 } gw_conn;
 
@@ -164,6 +168,50 @@ gw_http_is_page(const char *method, const char *url)
 	return strncmp(url, "/v1/", 4) != 0 && strcmp(url, "/v1") != 0;
 }
 
+/* The first callback of a streamed route: authenticate, check the name
+ * and the size, and open the temporary file, all before the body. */
+static void
+gw_http_begin_upload(struct MHD_Connection *conn, gw_conn *c)
+{
+	const char *clen = MHD_lookup_connection_value(
+	    conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *name =
+	    MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "name");
+	uint64_t max = gw_file_max();
+	int err;
+
+	c->early = 1;
+	c->upload.fd = -1;
+	if (gw_auth_check(&c->req, &c->resp, c->route->access) != 0)
+		return;
+	if (!gw_file_name_ok(name)) {
+		gw_error(&c->resp, 400, "INVALID_FILE_NAME",
+		         "name: 1 to 255 bytes, no '/', '\\', control "
+		         "characters or leading dot");
+		return;
+	}
+	if (clen != NULL && strtoull(clen, NULL, 10) > max) {
+		gw_error(&c->resp, 413, "PAYLOAD_TOO_LARGE",
+		         "the file is larger than %llu bytes",
+		         (unsigned long long)max);
+		return;
+	}
+	if ((err = gw_file_upload_open(&c->upload, max)) != 0) {
+		kp_log_error("upload: cannot create a file in %s: %s",
+		             gw_file_dir(), strerror(err));
+		if (err == ENOSPC)
+			gw_error(&c->resp, 507, "INSUFFICIENT_STORAGE",
+			         "the release storage is full");
+		else
+			gw_error(&c->resp, 503, "STORAGE_UNAVAILABLE",
+			         "the release storage is unavailable");
+		return;
+	}
+	c->req.upload = &c->upload;
+	c->authed = 1;
+	c->early = 0;
+}
+
 /* The first callback: headers are in, the body is not. Decides the route
  * and whether to answer before reading the body. */
 static void
@@ -202,6 +250,10 @@ gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
 		c->early = 1;
 		return;
 	}
+	if (c->route->body_limit == GW_BODY_STREAM) {
+		gw_http_begin_upload(conn, c);
+		return;
+	}
 	c->limit = c->route->body_limit ? c->route->body_limit
 					 : gw->body_limit;
 	clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -218,6 +270,10 @@ gw_http_body(gw_conn *c, const char *data, size_t n)
 {
 	if (c->early || c->too_large)
 		return;
+	if (c->req.upload != NULL) {
+		gw_file_upload_write(c->req.upload, data, n);
+		return;
+	}
 	if (c->req.body_len + n > c->limit) {
 		c->too_large = 1;
 		free(c->req.body);
@@ -242,6 +298,31 @@ gw_http_body(gw_conn *c, const char *data, size_t n)
 	c->req.body[c->req.body_len] = '\0';
 }
 
+/* The whole upload is on disk (or failed): answer why, or run the route. */
+static void
+gw_http_serve_upload(gw_conn *c)
+{
+	gw_upload *u = c->req.upload;
+	int err;
+
+	if (u->too_large) {
+		gw_error(&c->resp, 413, "PAYLOAD_TOO_LARGE",
+		         "the file is larger than %llu bytes",
+		         (unsigned long long)u->max);
+	} else if ((err = gw_file_upload_finish(u)) != 0) {
+		kp_log_error("upload: writing %s failed: %s", u->tmp,
+		             strerror(err));
+		if (err == ENOSPC || err == EDQUOT)
+			gw_error(&c->resp, 507, "INSUFFICIENT_STORAGE",
+			         "the release storage is full");
+		else
+			gw_error(&c->resp, 503, "STORAGE_UNAVAILABLE",
+			         "the release storage is unavailable");
+	} else {
+		c->route->handler(&c->req, &c->resp);
+	}
+}
+
 static void
 gw_http_serve(gw_conn *c)
 {
@@ -249,6 +330,8 @@ gw_http_serve(gw_conn *c)
 	if (c->too_large) {
 		gw_error(&c->resp, 413, "PAYLOAD_TOO_LARGE",
 			 "the body is larger than %zu bytes", c->limit);
+	} else if (c->req.upload != NULL) {
+		gw_http_serve_upload(c);
 	} else if (gw_auth_check(&c->req, &c->resp, c->route->access) == 0) {
 		c->route->handler(&c->req, &c->resp);
 	}
@@ -296,6 +379,8 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (c == NULL)
 		return;
+	if (c->req.upload != NULL)
+		gw_file_upload_discard(c->req.upload); /* renamed, or dropped */
 	gw_response_reset(&c->resp);
 	free(c->req.body);
 	free(c->path);

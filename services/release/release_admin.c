@@ -28,7 +28,8 @@ release_admin_only(kp_rpc_ctx *ctx)
 int
 release_reply_one(kp_rpc_ctx *ctx, release_set *set)
 {
-	Keyport__Release__ReleaseReply rep = KEYPORT__RELEASE__RELEASE_REPLY__INIT;
+	Keyport__Release__ReleaseReply rep =
+	    KEYPORT__RELEASE__RELEASE_REPLY__INIT;
 	int rv;
 
 	rep.release = set->n > 0 ? set->ptrs[0] : NULL;
@@ -52,9 +53,9 @@ release_check_text(kp_rpc_ctx *ctx, const char *field, const char *v,
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "%s: at most %zu bytes", field, max);
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 && !(max > 1000 && (v[i] == '\n' ||
-		                                                  v[i] == '\t' ||
-		                                                  v[i] == '\r')))
+		if ((unsigned char)v[i] < 0x20 &&
+		    !(max > 1000 &&
+		      (v[i] == '\n' || v[i] == '\t' || v[i] == '\r')))
 			return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 			                   "%s: no control characters", field);
 	return KP_OK;
@@ -70,11 +71,12 @@ release_check_channel(kp_rpc_ctx *ctx, const char *v)
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "channel: 1 to 32 characters");
 	for (size_t i = 0; i < n; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-		      v[i] == '-'))
-			return kp_rpc_fail(ctx, KP_EINVAL, NULL,
-			                   "channel: lower-case letters, digits "
-			                   "and '-' only");
+		if (!((v[i] >= 'a' && v[i] <= 'z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '-'))
+			return kp_rpc_fail(
+			    ctx, KP_EINVAL, NULL,
+			    "channel: lower-case letters, digits "
+			    "and '-' only");
 	return KP_OK;
 }
 
@@ -88,7 +90,8 @@ release_check_fields(kp_rpc_ctx *ctx, release_fields *f, char *key,
 	        KP_OK ||
 	    release_check_text(ctx, "notes", f->notes, 20000, 0) != KP_OK)
 		return ctx->status;
-	if (f->channel != NULL && release_check_channel(ctx, f->channel) != KP_OK)
+	if (f->channel != NULL &&
+	    release_check_channel(ctx, f->channel) != KP_OK)
 		return ctx->status;
 	if (f->version != NULL) {
 		if (release_semver_key(f->version, key, keylen) != 0)
@@ -107,9 +110,10 @@ release_store_fail(kp_rpc_ctx *ctx, int rv, const char *what)
 		return kp_rpc_fail(ctx, rv, "RELEASE_NOT_FOUND",
 		                   "no such release");
 	if (rv == KP_ECONFLICT)
-		return kp_rpc_fail(ctx, rv, "RELEASE_EXISTS",
-		                   "a release of this product with this version, "
-		                   "channel and platform exists");
+		return kp_rpc_fail(
+		    ctx, rv, "RELEASE_EXISTS",
+		    "a release of this product with this version, "
+		    "channel and platform exists");
 	return kp_service_db_fail(ctx, rv, NULL, what);
 }
 
@@ -123,9 +127,9 @@ release_create(kp_rpc_ctx *ctx)
 	int rv;
 
 	if ((rv = release_admin_only(ctx)) != KP_OK ||
-	    (rv = kp_rpc_unpack(ctx,
-	                        &keyport__release__create_release_request__descriptor,
-	                        (ProtobufCMessage **)&q)) != KP_OK)
+	    (rv = kp_rpc_unpack(
+	         ctx, &keyport__release__create_release_request__descriptor,
+	         (ProtobufCMessage **)&q)) != KP_OK)
 		goto out;
 	f.product_id = q->product_id;
 	f.name = q->name;
@@ -146,7 +150,8 @@ release_create(kp_rpc_ctx *ctx)
 	f.product_name = pname;
 	if ((rv = release_store_create(kp_service_db(ctx), &f, kp_now(),
 	                               &set)) != KP_OK) {
-		rv = release_store_fail(ctx, rv, "release.CreateRelease: insert");
+		rv = release_store_fail(ctx, rv,
+		                        "release.CreateRelease: insert");
 		goto out;
 	}
 	rv = release_reply_one(ctx, &set);
@@ -165,9 +170,9 @@ release_update(kp_rpc_ctx *ctx)
 	int rv;
 
 	if ((rv = release_admin_only(ctx)) != KP_OK ||
-	    (rv = kp_rpc_unpack(ctx,
-	                        &keyport__release__update_release_request__descriptor,
-	                        (ProtobufCMessage **)&q)) != KP_OK)
+	    (rv = kp_rpc_unpack(
+	         ctx, &keyport__release__update_release_request__descriptor,
+	         (ProtobufCMessage **)&q)) != KP_OK)
 		goto out;
 	f.name = q->has_name ? q->name : NULL;
 	f.version = q->has_version ? q->version : NULL;
@@ -178,14 +183,15 @@ release_update(kp_rpc_ctx *ctx)
 		goto out;
 	if ((q->has_name && q->name[0] == '\0') ||
 	    (q->has_platform && q->platform[0] == '\0')) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL, "%s may not be empty",
-		                 q->has_name && q->name[0] == '\0' ? "name"
-		                                                   : "platform");
+		rv = kp_rpc_fail(
+		    ctx, KP_EINVAL, NULL, "%s may not be empty",
+		    q->has_name && q->name[0] == '\0' ? "name" : "platform");
 		goto out;
 	}
 	if ((rv = release_store_update(kp_service_db(ctx), q->id, &f, kp_now(),
 	                               &set)) != KP_OK) {
-		rv = release_store_fail(ctx, rv, "release.UpdateRelease: update");
+		rv = release_store_fail(ctx, rv,
+		                        "release.UpdateRelease: update");
 		goto out;
 	}
 	rv = release_reply_one(ctx, &set);
@@ -203,7 +209,8 @@ release_id_request(kp_rpc_ctx *ctx, Keyport__Release__ReleaseIdRequest **q)
 	*q = NULL;
 	if ((rv = release_admin_only(ctx)) != KP_OK)
 		return rv;
-	return kp_rpc_unpack(ctx, &keyport__release__release_id_request__descriptor,
+	return kp_rpc_unpack(ctx,
+	                     &keyport__release__release_id_request__descriptor,
 	                     (ProtobufCMessage **)q);
 }
 
@@ -236,7 +243,8 @@ release_set_published(kp_rpc_ctx *ctx, int published)
 		goto out;
 	if ((rv = release_store_publish(kp_service_db(ctx), q->id, published,
 	                                kp_now(), &set)) != KP_OK)
-		rv = release_store_fail(ctx, rv, "release.PublishRelease: update");
+		rv = release_store_fail(ctx, rv,
+		                        "release.PublishRelease: update");
 	else
 		rv = release_reply_one(ctx, &set);
 out:
@@ -268,7 +276,8 @@ release_delete(kp_rpc_ctx *ctx)
 		goto out;
 	if ((rv = release_store_delete(kp_service_db(ctx), q->id, &files)) !=
 	    KP_OK) {
-		rv = release_store_fail(ctx, rv, "release.DeleteRelease: delete");
+		rv = release_store_fail(ctx, rv,
+		                        "release.DeleteRelease: delete");
 		goto out;
 	}
 	/* the rows are gone; a crash before this line leaves files that the
@@ -292,9 +301,9 @@ release_list(kp_rpc_ctx *ctx)
 	int rv;
 
 	if ((rv = release_admin_only(ctx)) != KP_OK ||
-	    (rv = kp_rpc_unpack(ctx,
-	                        &keyport__release__list_releases_request__descriptor,
-	                        (ProtobufCMessage **)&q)) != KP_OK)
+	    (rv = kp_rpc_unpack(
+	         ctx, &keyport__release__list_releases_request__descriptor,
+	         (ProtobufCMessage **)&q)) != KP_OK)
 		goto out;
 	if (q->page < 1 || q->limit < 1 || q->limit > 100 || q->published < 0 ||
 	    q->published > 2) {
@@ -312,8 +321,8 @@ release_list(kp_rpc_ctx *ctx)
 	f.platform = q->platform;
 	f.published = q->published;
 	if ((rv = release_store_list(kp_service_db(ctx), &f, q->limit,
-	                             (int64_t)(q->page - 1) * q->limit, &set)) !=
-	    KP_OK) {
+	                             (int64_t)(q->page - 1) * q->limit,
+	                             &set)) != KP_OK) {
 		rv = release_store_fail(ctx, rv, "release.ListReleases: read");
 		goto out;
 	}

@@ -27,9 +27,8 @@ release_mine(kp_rpc_ctx *ctx)
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
 		goto out;
 	}
-	if (ids.n > 0 &&
-	    (rv = release_store_visible(kp_service_db(ctx), text, &set)) !=
-	        KP_OK) {
+	if (ids.n > 0 && (rv = release_store_visible(kp_service_db(ctx), text,
+	                                             &set)) != KP_OK) {
 		rv = kp_service_db_fail(ctx, rv, NULL, "release.MyReleases");
 		goto out;
 	}
@@ -60,10 +59,11 @@ int
 release_latest(kp_rpc_ctx *ctx)
 {
 	Keyport__Release__LatestRequest *q = NULL;
-	Keyport__Release__LatestReply rep = KEYPORT__RELEASE__LATEST_REPLY__INIT;
+	Keyport__Release__LatestReply rep =
+	    KEYPORT__RELEASE__LATEST_REPLY__INIT;
 	Keyport__License__LicenseReply *lic = NULL;
 	Keyport__Release__DownloadUrlReply *links = NULL, **lptrs = NULL;
-	char (*tokens)[RELEASE_LINK_MAX] = NULL, exp[32];
+	char(*tokens)[RELEASE_LINK_MAX] = NULL, exp[32];
 	int64_t until = kp_now() + RELEASE_LINK_TTL;
 	release_set set = {0};
 	const char *code;
@@ -96,9 +96,10 @@ release_latest(kp_rpc_ctx *ctx)
 	                          q->channel[0] ? q->channel : "stable",
 	                          q->platform, &set);
 	if (rv == KP_ENOTFOUND) {
-		rv = kp_rpc_fail(ctx, rv, "NO_RELEASE",
-		                 "no published release for this product, channel "
-		                 "and platform");
+		rv = kp_rpc_fail(
+		    ctx, rv, "NO_RELEASE",
+		    "no published release for this product, channel "
+		    "and platform");
 		goto out;
 	}
 	if (rv != KP_OK) {
@@ -116,8 +117,8 @@ release_latest(kp_rpc_ctx *ctx)
 	kp_time_format(until, exp, sizeof(exp));
 	for (size_t i = 0; i < r->n_files; i++) {
 		keyport__release__download_url_reply__init(&links[i]);
-		if ((rv = release_link_make(r->files[i]->id, until, tokens[i])) !=
-		    KP_OK) {
+		if ((rv = release_link_make(r->files[i]->id, until,
+		                            tokens[i])) != KP_OK) {
 			rv = kp_rpc_fail(ctx, rv, NULL, "cannot sign the link");
 			goto out;
 		}

@@ -47,8 +47,8 @@ release_files_init(void)
 	if (d != NULL && d[0] != '\0')
 		snprintf(release_dir_buf, sizeof(release_dir_buf), "%s", d);
 	else
-		snprintf(release_dir_buf, sizeof(release_dir_buf), "%s/releases",
-		         kp_cfg_str(KP_CFG_DATA_DIR));
+		snprintf(release_dir_buf, sizeof(release_dir_buf),
+		         "%s/releases", kp_cfg_str(KP_CFG_DATA_DIR));
 	if (mkdir(release_dir_buf, 0750) != 0 && errno != EEXIST)
 		goto fail;
 	snprintf(sub, sizeof(sub), "%s/files", release_dir_buf);
@@ -95,7 +95,8 @@ release_sweep_tmp(time_t now)
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		if (lstat(path, &st) == 0 && now - st.st_mtime > RELEASE_TMP_STALE)
+		if (lstat(path, &st) == 0 &&
+		    now - st.st_mtime > RELEASE_TMP_STALE)
 			unlink(path);
 	}
 	closedir(d);
@@ -125,8 +126,9 @@ release_files_sweep(kp_db *db)
 		    now - st.st_mtime < RELEASE_GRACE)
 			continue;
 		if (!kp_pgarr_uuid(&ids, e->d_name)) {
-			kp_log_warn("release directory: %s is not a file of ours",
-			            e->d_name);
+			kp_log_warn(
+			    "release directory: %s is not a file of ours",
+			    e->d_name);
 			continue;
 		}
 	}
@@ -284,7 +286,8 @@ release_file_add(kp_rpc_ctx *ctx)
 		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
 		                 "the upload could not be stored");
 	else if (rv != KP_OK)
-		rv = kp_service_db_fail(ctx, rv, NULL, "release.AddFile: insert");
+		rv = kp_service_db_fail(ctx, rv, NULL,
+		                        "release.AddFile: insert");
 	if (rv != KP_OK)
 		goto out;
 	rep.file = &row.msg;
@@ -328,7 +331,8 @@ out:
 	return rv;
 }
 
-/* ---- download links ------------------------------------------------------- */
+/* ---- download links -------------------------------------------------------
+ */
 
 int
 release_download_url(kp_rpc_ctx *ctx)
@@ -390,9 +394,10 @@ release_resolve_download(kp_rpc_ctx *ctx)
 		goto out;
 	rv = release_link_check(q->token, kp_now(), file_id);
 	if (rv == KP_EUNAUTH) {
-		rv = kp_rpc_fail(ctx, KP_EFORBIDDEN, "LINK_EXPIRED",
-		                 "this download link has expired: ask for a new "
-		                 "one");
+		rv =
+		    kp_rpc_fail(ctx, KP_EFORBIDDEN, "LINK_EXPIRED",
+		                "this download link has expired: ask for a new "
+		                "one");
 		goto out;
 	}
 	if (rv != KP_OK) {
@@ -406,7 +411,8 @@ release_resolve_download(kp_rpc_ctx *ctx)
 		rv = kp_rpc_fail(ctx, rv, "FILE_NOT_FOUND",
 		                 "this file was removed");
 	else if (rv != KP_OK)
-		rv = kp_service_db_fail(ctx, rv, NULL, "release.ResolveDownload");
+		rv = kp_service_db_fail(ctx, rv, NULL,
+		                        "release.ResolveDownload");
 	if (rv != KP_OK)
 		goto out;
 	snprintf(path, sizeof(path), "files/%s", ref.file_id);

@@ -93,9 +93,9 @@ release_link_check(const char *token, int64_t now, char file_id[37])
 	size_t n = token ? strlen(token) : 0;
 	long long exp;
 
-	if (n == 0 || n >= RELEASE_LINK_MAX || (dot1 = strchr(token, '.')) ==
-	        NULL || (dot2 = strchr(dot1 + 1, '.')) == NULL ||
-	    dot1 - token != 36)
+	if (n == 0 || n >= RELEASE_LINK_MAX ||
+	    (dot1 = strchr(token, '.')) == NULL ||
+	    (dot2 = strchr(dot1 + 1, '.')) == NULL || dot1 - token != 36)
 		return KP_EFORBIDDEN;
 	memcpy(signed_part, token, (size_t)(dot2 - token));
 	signed_part[dot2 - token] = '\0';

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RELEASE_LINK_TTL     300 /* seconds a link is valid */
-#define RELEASE_LINK_MAX     128 /* a token's size with its NUL */
+#define RELEASE_LINK_TTL 300 /* seconds a link is valid */
+#define RELEASE_LINK_MAX 128 /* a token's size with its NUL */
 
 /* release_link_init loads (or creates, once, race-free) the key. */
 int release_link_init(void);

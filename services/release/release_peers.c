@@ -22,13 +22,14 @@ release_peer_product_name(kp_rpc_ctx *ctx, const char *product_id, char *name,
 		Keyport__License__ListProductsReply *rep = NULL;
 		int found = 0;
 
-		if ((rv = kp_service_invoke(ctx, KP_RPC_LICENSE_LIST_PRODUCTS,
-		                            &q.base,
-		                            (ProtobufCMessage **)&rep)) != KP_OK)
+		if ((rv = kp_service_invoke(
+		         ctx, KP_RPC_LICENSE_LIST_PRODUCTS, &q.base,
+		         (ProtobufCMessage **)&rep)) != KP_OK)
 			return rv;
 		for (size_t i = 0; i < rep->n_products; i++)
 			if (strcmp(rep->products[i]->id, product_id) == 0) {
-				snprintf(name, len, "%s", rep->products[i]->name);
+				snprintf(name, len, "%s",
+				         rep->products[i]->name);
 				found = 1;
 			}
 		if (found || rep->n_products < (size_t)q.limit ||
@@ -57,13 +58,14 @@ release_peer_visible_products(kp_rpc_ctx *ctx, kp_pgarr *ids)
 		Keyport__License__ListLicensesReply *rep = NULL;
 		int last;
 
-		if ((rv = kp_service_invoke(ctx, KP_RPC_LICENSE_LIST_MY_LICENSES,
-		                            &q.base,
-		                            (ProtobufCMessage **)&rep)) != KP_OK)
+		if ((rv = kp_service_invoke(
+		         ctx, KP_RPC_LICENSE_LIST_MY_LICENSES, &q.base,
+		         (ProtobufCMessage **)&rep)) != KP_OK)
 			return rv;
 		for (size_t i = 0; i < rep->n_licenses; i++)
 			if (!rep->licenses[i]->revoked)
-				kp_pgarr_uuid(ids, rep->licenses[i]->product_id);
+				kp_pgarr_uuid(ids,
+				              rep->licenses[i]->product_id);
 		last = rep->n_licenses < (size_t)q.limit ||
 		       (int64_t)q.page * q.limit >= rep->total;
 		keyport__license__list_licenses_reply__free_unpacked(rep, NULL);

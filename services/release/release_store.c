@@ -220,9 +220,14 @@ release_store_create(kp_db *db, const release_fields *f, int64_t now,
                      release_set *out)
 {
 	char t[KP_NOW_PARAM_LEN];
-	const char *p[9] = {f->product_id, f->product_name, f->name,
-	                    f->version,    f->sort_key,     f->channel,
-	                    f->platform,   f->notes ? f->notes : "",
+	const char *p[9] = {f->product_id,
+	                    f->product_name,
+	                    f->name,
+	                    f->version,
+	                    f->sort_key,
+	                    f->channel,
+	                    f->platform,
+	                    f->notes ? f->notes : "",
 	                    kp_time_param(now, t)};
 
 	return release_query(db, release_sql_insert, 9, p, 1, 0, out);
@@ -255,9 +260,9 @@ release_store_update(kp_db *db, const char *id, const release_fields *f,
                      int64_t now, release_set *out)
 {
 	char t[KP_NOW_PARAM_LEN];
-	const char *p[8] = {id,          f->name,     f->version,
-	                    f->sort_key, f->channel,  f->platform,
-	                    f->notes,    kp_time_param(now, t)};
+	const char *p[8] = {
+	    id,         f->name,     f->version, f->sort_key,
+	    f->channel, f->platform, f->notes,   kp_time_param(now, t)};
 
 	memset(out, 0, sizeof(*out));
 	if (!kp_uuid_valid(id))
@@ -416,7 +421,8 @@ release_store_file_add(kp_db *db, const char *release_id, const char *name,
                        release_file_row *out, void **res_out)
 {
 	char t[KP_NOW_PARAM_LEN], sz[24];
-	const char *p[5] = {release_id, name, sz, sha256, kp_time_param(now, t)};
+	const char *p[5] = {release_id, name, sz, sha256,
+	                    kp_time_param(now, t)};
 	PGresult *res = NULL;
 	int rv;
 
@@ -517,8 +523,7 @@ release_store_file_fetch(kp_db *db, const char *file_id, int count,
 	memset(out, 0, sizeof(*out));
 	if (!kp_uuid_valid(file_id))
 		return KP_ENOTFOUND;
-	if ((rv = kp_db_query(db, release_sql_file_fetch, 2, p, &res)) !=
-	    KP_OK)
+	if ((rv = kp_db_query(db, release_sql_file_fetch, 2, p, &res)) != KP_OK)
 		return rv;
 	return release_ref_read(out, res);
 }

@@ -67,8 +67,8 @@ int release_store_update(kp_db *db, const char *id, const release_fields *f,
 
 /* release_store_publish sets published (1) or not (0); publishing keeps the
  * first publication's time. */
-int release_store_publish(kp_db *db, const char *id, int published,
-                          int64_t now, release_set *out);
+int release_store_publish(kp_db *db, const char *id, int published, int64_t now,
+                          release_set *out);
 
 /* File ids (of a deleted release, or known among a sweep's names). */
 typedef struct release_ids {
@@ -95,24 +95,22 @@ int release_store_list(kp_db *db, const release_filter *f, int limit,
 
 /* release_store_visible reads the published releases of the products in
  * product_ids (a kp_pgarr uuid[] literal), by product name, newest first. */
-int release_store_visible(kp_db *db, const char *product_ids,
-                          release_set *out);
+int release_store_visible(kp_db *db, const char *product_ids, release_set *out);
 
 /* release_store_latest reads the published release of product with the
  * highest precedence in channel (for platform, unless ""): KP_ENOTFOUND
  * when there is none. */
-int release_store_latest(kp_db *db, const char *product_id,
-                         const char *channel, const char *platform,
-                         release_set *out);
+int release_store_latest(kp_db *db, const char *product_id, const char *channel,
+                         const char *platform, release_set *out);
 
 /* release_store_file_add inserts a file row of release_id and, inside the
  * same transaction, calls place(file_id, arg) to put the bytes where the
  * id says; the row is committed only when place answers KP_OK, and a
  * failed commit calls unplace(file_id, arg). KP_ECONFLICT: a file of
  * that name exists (or the release was deleted meanwhile). */
-int release_store_file_add(kp_db *db, const char *release_id,
-                           const char *name, int64_t size, const char *sha256,
-                           int64_t now, int (*place)(const char *, void *),
+int release_store_file_add(kp_db *db, const char *release_id, const char *name,
+                           int64_t size, const char *sha256, int64_t now,
+                           int (*place)(const char *, void *),
                            void (*unplace)(const char *, void *), void *arg,
                            release_file_row *out, void **res_out);
 
