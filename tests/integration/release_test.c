@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 KPT_SUITE(0, {"KEYPORT_RELEASE_MAX_FILE_SIZE=2147483648"})
@@ -951,6 +952,78 @@ Test(release, interrupted_upload_leaves_nothing)
 	raw_upload(rel, 3LL * 1024 * 1024 * 1024, 0, line, sizeof(line));
 	cr_expect(strstr(line, " 413 ") != NULL, "%s", line);
 	cr_expect_eq(dir_entries(release_dir("tmp")), 0);
+	free(p);
+	free(rel);
+}
+
+/* ---- the keyport tool, as a CI job uses it ---------------------------------
+ */
+
+/* Runs the keyport tool with the environment given; its stdout into out. */
+static int
+tool(const char *env, const char *args, char *out, size_t len)
+{
+	char cmd[2048];
+	size_t n;
+	FILE *f;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s '%s/keyport' %s 2>&1", env,
+	         getenv("KEYPORT_BIN_DIR"), args);
+	f = popen(cmd, "r");
+	cr_assert_not_null(f);
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	st = pclose(f);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+Test(release, keyport_tool_publishes_a_build, .timeout = 120)
+{
+	char *p = make_product("Pipeline"), env[600], out[8192], args[1200],
+	     file[600], *rel;
+	kpt_resp r;
+	json_t *j;
+	FILE *f;
+
+	r = req("POST", "/v1/personal-access-tokens", kpt_admin_token(),
+	        kpt_jsonf("{s:s, s:i}", "name", "ci", "expiresInDays", 1), 201);
+	snprintf(env, sizeof(env), "KEYPORT_SERVER='%s' KEYPORT_TOKEN='%s'",
+	         kpt_url(),
+	         json_string_value(json_object_get(r.json, "token")));
+	kpt_resp_free(&r);
+	snprintf(
+	    args, sizeof(args),
+	    "--json release create --product %s --name 'Build 7' --version "
+	    "2.1.0 --platform linux-x86_64",
+	    p);
+	cr_assert_eq(tool(env, args, out, sizeof(out)), 0, "%s", out);
+	j = json_loads(out, 0, NULL);
+	cr_assert_not_null(j, "%s", out);
+	rel = strdup(json_string_value(json_object_get(j, "id")));
+	json_decref(j);
+	snprintf(file, sizeof(file), "%s/app-2.1.0.tar.gz", kpt_dir());
+	f = fopen(file, "w");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 100000; i++)
+		fputs("release bytes ", f);
+	fclose(f);
+	snprintf(args, sizeof(args), "--json release upload %s '%s'", rel,
+	         file);
+	cr_assert_eq(tool(env, args, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, "app-2.1.0.tar.gz") != NULL, "%s", out);
+	cr_expect(strstr(out, "1400000") != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--json release publish %s", rel);
+	cr_assert_eq(tool(env, args, out, sizeof(out)), 0, "%s", out);
+	snprintf(args, sizeof(args), "--json release list --product %s", p);
+	cr_assert_eq(tool(env, args, out, sizeof(out)), 0, "%s", out);
+	cr_expect(strstr(out, rel) != NULL && strstr(out, "2.1.0") != NULL,
+	          "%s", out);
+	/* a refused token: exit 12 */
+	cr_expect_eq(tool("KEYPORT_TOKEN=kp_pat_wrong KEYPORT_SERVER=http://"
+	                  "127.0.0.1:1",
+	                  "release list", out, sizeof(out)) != 0,
+	             1);
 	free(p);
 	free(rel);
 }
