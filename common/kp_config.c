@@ -6,6 +6,7 @@
 #include "kp_services.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,53 @@ kp_config_reject(const kp_cfg_var *var)
 	}
 }
 
+/* NAME_FILE for a variable of the table: when NAME is unset or empty and
+ * NAME_FILE names a readable file, NAME is set to the file's contents (one
+ * trailing newline dropped), the way container secrets are handed over
+ * (Compose `secrets:`, Kubernetes Secret volumes). Returns KP_EINVAL after
+ * logging when the file cannot be read. Runs before any thread starts. */
+static int
+kp_config_from_file(const kp_cfg_var *var)
+{
+	char fname[160], buf[4096];
+	const char *path;
+	size_t n;
+	FILE *f;
+	int rv = KP_OK;
+
+	snprintf(fname, sizeof(fname), "%s_FILE", var->name);
+	path = getenv(fname);
+	if (path == NULL || path[0] == '\0')
+		return KP_OK;
+	if (getenv(var->name) != NULL && getenv(var->name)[0] != '\0') {
+		kp_log_warn("%s and %s are both set; %s is used", var->name,
+		            fname, var->name);
+		return KP_OK;
+	}
+	if ((f = fopen(path, "r")) == NULL) {
+		kp_log_error("%s: cannot read the file it names (%s)", fname,
+		             strerror(errno));
+		return KP_EINVAL;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	if (ferror(f) || !feof(f)) {
+		kp_log_error("%s: the file it names cannot be read whole (at "
+		             "most %zu bytes)",
+		             fname, sizeof(buf) - 1);
+		rv = KP_EINVAL;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (rv == KP_OK && setenv(var->name, buf, 1) != 0)
+		rv = KP_EINTERNAL;
+	sodium_memzero(buf, sizeof(buf));
+	return rv;
+}
+
 static void
 kp_config_warn_unknown(void)
 {
@@ -157,6 +205,13 @@ kp_config_warn_unknown(void)
 			continue;
 		memcpy(name, *e, n);
 		name[n] = '\0';
+		/* NAME_FILE of a known NAME (kp_config_from_file) */
+		if (n > 5 && strcmp(name + n - 5, "_FILE") == 0) {
+			name[n - 5] = '\0';
+			if (kp_config_known(name))
+				continue;
+			name[n - 5] = '_';
+		}
 		if (!kp_config_known(name))
 			kp_log_warn("unknown variable %s is ignored (README.md "
 			            "lists every KEYPORT_* variable)",
@@ -169,10 +224,15 @@ kp_config_load(unsigned reader)
 {
 	int rv = KP_OK;
 
+	kp_config_loaded = 0; /* a second load reads the environment again */
 	for (int i = 0; i < KP_CFG_COUNT; i++) {
 		const kp_cfg_var *var = &kp_config_vars[i];
-		const char *v = kp_config_env((kp_cfg_id)i);
+		const char *v;
 
+		if ((var->readers & reader) != 0 &&
+		    kp_config_from_file(var) != KP_OK)
+			rv = KP_EINVAL;
+		v = kp_config_env((kp_cfg_id)i);
 		if ((var->readers & reader) != 0 &&
 		    kp_config_check((kp_cfg_id)i, v) != KP_OK) {
 			kp_config_reject(var);

@@ -68,7 +68,10 @@ unsigned kp_config_reader(const char *process);
 /* kp_config_load reads the environment once, for a process that is reader
  * (KP_CFG_R_*). Returns 0, or KP_EINVAL after logging every variable of
  * this reader whose value is not accepted. Warns about each unknown
- * KEYPORT_* variable. Call it before starting threads. */
+ * KEYPORT_* variable. Call it before starting threads. A variable of this
+ * reader that is unset but whose NAME_FILE is set (KEYPORT_DATABASE_URL_FILE)
+ * takes the contents of that file (container secrets); an unreadable file
+ * is an error naming NAME_FILE. */
 int kp_config_load(unsigned reader);
 
 /* kp_config_check validates one variable's value text (NULL: unset) for

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 Test(kp_config, table_is_consistent)
 {
@@ -170,4 +171,34 @@ Test(kp_config, rejections_and_unknown_names_are_logged,
 	cr_assert(kp_config_known("KEYPORT_HTTP_PORT"));
 	cr_assert_not(kp_config_known("KEYPORT_HTTP_PROT"));
 	cr_assert_not(kp_config_known(NULL));
+}
+
+/* NAME_FILE: a container secret handed over as a file. */
+Test(kp_config, a_file_gives_an_unset_variable_its_value,
+     .init = cr_redirect_stderr)
+{
+	char path[] = "/tmp/kp-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	char *err;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "postgresql://k:s3cret@db/k\n", 27), 27);
+	close(fd);
+	unsetenv("KEYPORT_DATABASE_URL");
+	setenv("KEYPORT_DATABASE_URL_FILE", path, 1);
+	setenv("KEYPORT_ADMIN_PASSWORD_FILE", "/nonexistent/kp-secret", 1);
+	/* the gateway reads neither: no error */
+	cr_assert_eq(kp_config_load(KP_CFG_R_GATEWAY), KP_OK);
+	cr_assert_null(getenv("KEYPORT_DATABASE_URL"));
+	/* auth reads both: the URL from its file, an unreadable file fails */
+	cr_assert_eq(kp_config_load(KP_CFG_R_AUTH), KP_EINVAL);
+	unlink(path);
+	cr_assert_str_eq(kp_cfg_str(KP_CFG_DATABASE_URL),
+	                 "postgresql://k:s3cret@db/k");
+	err = kp_config_test_stderr();
+	cr_assert(strstr(err, "KEYPORT_ADMIN_PASSWORD_FILE: cannot read") !=
+	              NULL,
+	          "%s", err);
+	cr_assert(strstr(err, "unknown variable") == NULL, "%s", err);
+	cr_assert(strstr(err, "s3cret") == NULL, "%s", err);
 }

@@ -1,6 +1,7 @@
 /* routes_ops: /healthz, /readyz and /metrics. */
 #include "gw.h"
 #include "gw_metrics.h"
+#include "gw_input.h"
 #include "gw_response.h"
 #include "kp_err.h"
 #include "kp_services.h"
@@ -17,16 +18,48 @@ ops_healthz(gw_request *r, gw_response *w)
 	gw_json(w, 200, json_pack("{s:s}", "status", "ok"));
 }
 
+/* GET /readyz?scope=self: the gateway itself can serve (its HTTP server
+ * answers, its clients are open), whatever the services' state: the
+ * readiness probe of gateway pods, so that one dead service takes only its
+ * own routes out (they answer 503), not the whole API. The body shows how
+ * many replicas of each service are connected, without asking them. */
+static void
+ops_readyz_self(gw_request *r, gw_response *w)
+{
+	json_t *services = json_object();
+
+	for (int i = 0; i < GW_NSERVICES; i++)
+		json_object_set_new(
+		    services, kp_services_name(i),
+		    json_pack("{s:i}", "connected",
+		              kp_rpc_client_pipes(r->gw->clients[i])));
+	gw_json(w, 200,
+	        json_pack("{s:s, s:s, s:o}", "status", "ready", "scope", "self",
+	                  "services", services));
+}
+
 /* GET /readyz: every service answers its health RPC (which checks its own
  * database). A service with no connected replica is down at once; one that
  * is connected gets a short deadline. */
 static void
 ops_readyz(gw_request *r, gw_response *w)
 {
-	json_t *services = json_object();
+	json_t *services;
 	char down[512] = "";
 	size_t used = 0;
 	int db_down = 0;
+	const char *scope = gw_query(r, "scope");
+
+	if (scope != NULL && strcmp(scope, "self") == 0) {
+		ops_readyz_self(r, w);
+		return;
+	}
+	if (scope != NULL && strcmp(scope, "all") != 0) {
+		gw_error(w, 400, "INVALID_INPUT",
+		         "scope: must be self or all");
+		return;
+	}
+	services = json_object();
 
 	for (int i = 0; i < GW_NSERVICES; i++) {
 		kp_rpc_client *c = r->gw->clients[i];

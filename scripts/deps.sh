@@ -12,7 +12,12 @@ pkgs=(
 	postgresql postgresql-contrib
 	curl wrk jq procps iproute2 util-linux
 	gcc-mingw-w64-x86-64 python3 openssl
+	docker-compose libnss-wrapper
 )
+# `kubectl kustomize` renders k8s/ in the static tests. The machine image
+# carries kubectl 1.32 (kustomize v5); Debian 12's own kubectl
+# (kubernetes-client, 1.20, kustomize v2) is too old for the overlays, so
+# it is not installed in its place: lint.sh says so when kubectl is missing.
 # Node.js (for the OpenAPI lint and browser tests) may come from another
 # packaging that bundles npm; only ask Debian for it when it is absent.
 command -v node >/dev/null || pkgs+=(nodejs)

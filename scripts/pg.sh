@@ -4,13 +4,16 @@
 #   pg.sh stop DIR    stop it (fast shutdown); no-op when not running
 #   pg.sh url DIR     print the libpq URL of its "keyport" database
 #   pg.sh status DIR  exit 0 when it is running
-# PostgreSQL refuses to run as root: when we are root, the cluster belongs to
-# the unprivileged user `nobody` and its commands run through runuser.
-# `nobody` must be able to reach DIR: when root creates a cluster under a
-# directory that nobody cannot traverse (a clone in /root, mode 0700), the
-# cluster lives in /var/lib/keyport/pg-<hash of DIR> and DIR is a symbolic
-# link to it. Removing DIR (with the rest of the data directory: its secrets
-# go too) means a new cluster: the next start replaces the old one.
+# PostgreSQL refuses to run as root. When we are root, its commands run in a
+# user namespace (unshare) that maps our uid 0 to uid 65534 inside: the
+# server sees an unprivileged user, the files stay root's on disk, and the
+# cluster lives in DIR whatever the permissions of the path above it (a
+# clone in /root, mode 0700, included). Every byte is under DIR, so removing
+# the data directory removes the cluster. Where user namespaces are not
+# available, the cluster belongs to `nobody` (runuser), which must then be
+# able to traverse the path to DIR; pg.sh says so and stops otherwise. A
+# cluster made by an older pg.sh that belongs to nobody keeps being run as
+# nobody.
 # PG_FAST=1 trades durability for speed (throw-away test clusters only).
 set -euo pipefail
 # runuser lives in /usr/sbin, which a root shell from plain `su` lacks
@@ -19,56 +22,36 @@ PATH=$PATH:/usr/sbin:/sbin
 cmd=${1:?usage: pg.sh start|stop|url|status DIR}
 dir=${2:?usage: pg.sh start|stop|url|status DIR}
 
-# As root, for a cluster not created yet: relocate it when nobody cannot
-# enter the parent directory (see above). An uninitialised DIR left by an
-# earlier failed attempt holds only our own files and is replaced.
-relocate() {
-	local parent base alt
-	[ "$(id -u)" -eq 0 ] && [ ! -L "$dir" ] &&
-		[ ! -f "$dir/data/PG_VERSION" ] || return 0
-	parent=$(dirname "$dir")
-	base=$(basename "$dir")
-	mkdir -p "$parent"
-	parent=$(cd "$parent" && pwd -P)
-	runuser -u nobody -- test -x "$parent" 2>/dev/null && return 0
-	if [ -d "$dir" ]; then
-		rm -f "$dir/password" "$dir/port" "$dir/initdb.log"
-		rmdir "$dir" 2>/dev/null || return 0 # not ours: init_cluster explains
-	fi
-	alt=/var/lib/keyport/pg-$(printf '%s' "$parent/$base" | sha256sum | cut -c1-16)
-	if [ -d "$alt" ]; then
-		echo "pg.sh: $dir was removed; replacing its old cluster in $alt" >&2
-		if (cd / && runuser -u nobody -- "$pgbin/pg_ctl" -D "$alt/data" status) >/dev/null 2>&1; then
-			echo "pg.sh: the old cluster in $alt is still running; stop it first" >&2
-			exit 1
-		fi
-		rm -rf "$alt"
-	fi
-	mkdir -p "$alt"
-	chmod 0755 /var/lib/keyport
-	ln -s "$alt" "$dir"
-	echo "pg.sh: user nobody cannot enter $parent; the cluster lives in $alt" \
-		"($dir links to it)" >&2
-}
-
 pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ] || {
 	echo "pg.sh: PostgreSQL server binaries not found (install postgresql)" >&2
 	exit 1
 }
 
-[ "$cmd" = start ] && relocate
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd -P)
 data=$dir/data
 
-as_owner() {
-	if [ "$(id -u)" -eq 0 ]; then
-		# from /: nobody may not be able to enter the current directory
-		(cd / && runuser -u nobody -- "$@")
+# How we run PostgreSQL's commands: "self" (not root), "userns" (root,
+# mapped to 65534 in a user namespace) or "nobody" (root, runuser).
+mode=self
+if [ "$(id -u)" -eq 0 ]; then
+	if [ -e "$data/PG_VERSION" ] && [ "$(stat -c %u "$data")" != 0 ]; then
+		mode=nobody # a cluster made as nobody before
+	elif unshare --user --map-user=65534 --map-group=65534 true 2>/dev/null; then
+		mode=userns
 	else
-		"$@"
+		mode=nobody
 	fi
+fi
+
+as_owner() {
+	case $mode in
+	self) "$@" ;;
+	# from /: nobody may not be able to enter the current directory
+	userns) (cd / && unshare --user --map-user=65534 --map-group=65534 -- "$@") ;;
+	nobody) (cd / && runuser -u nobody -- "$@") ;;
+	esac
 }
 
 port_free() {
@@ -97,10 +80,11 @@ init_cluster() {
 	umask 077
 	head -c 24 /dev/urandom | base64 | tr -d '/+=' >"$dir/password"
 	chmod 0600 "$dir/password"
-	if [ "$(id -u)" -eq 0 ]; then
+	if [ "$mode" = nobody ]; then
 		chown nobody "$dir" "$dir/password"
 		runuser -u nobody -- test -x "$dir" || {
-			echo "pg.sh: user nobody cannot enter $dir; put the data" \
+			echo "pg.sh: user nobody cannot enter $dir and this" \
+				"system has no user namespaces; put the data" \
 				"directory (KEYPORT_DATA_DIR) where every user can" \
 				"traverse the path" >&2
 			exit 1
@@ -112,7 +96,7 @@ init_cluster() {
 		exit 1
 	}
 	pick_port >"$dir/port"
-	[ "$(id -u)" -eq 0 ] && chown nobody "$dir/port"
+	[ "$mode" = nobody ] && chown nobody "$dir/port"
 	return 0
 }
 

@@ -15,6 +15,51 @@ export KEYPORT_SECRET_DIR=${KEYPORT_SECRET_DIR:-$KEYPORT_DATA_DIR/secrets}
 export KEYPORT_HTTP_PORT=${KEYPORT_HTTP_PORT:-8080}
 export KEYPORT_WEB_DIR=${KEYPORT_WEB_DIR:-$root/web}
 logs=$KEYPORT_DATA_DIR/logs
+
+# Every port this stack listens on must be free before anything starts: on
+# a shared host another stack may hold them, and then our services would
+# fail to listen while our gateway and its health check answered from the
+# other stack's processes. The ports are the gateway's and the first
+# address of each KEYPORT_<SVC>_URL (default from common/kp_services.def).
+taken_by() { # port: prints the listening socket(s) on it, exit 0 when any
+	local out
+	if command -v ss >/dev/null; then
+		out=$(ss -Hltn "sport = :$1" 2>/dev/null) || out=
+		[ -n "$out" ] && { echo "$out" | awk '{print $4}' | paste -sd' '; return 0; }
+		return 1
+	fi
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && { echo "127.0.0.1:$1"; return 0; }
+	return 1
+}
+check_ports() {
+	local line name port url busy=0 where
+	local -a wanted=("gateway KEYPORT_HTTP_PORT $KEYPORT_HTTP_PORT")
+	while read -r line; do
+		name=$(echo "$line" | sed -nE 's/^KP_SERVICE\(([A-Z]+), "([a-z]+)", ([0-9]+)\).*/\1 \2 \3/p')
+		[ -n "$name" ] || continue
+		set -- $name
+		url=$(printenv "KEYPORT_$1_URL" || true)
+		url=${url%%,*}
+		port=$3
+		[ -n "$url" ] && port=${url##*:}
+		wanted+=("$2 KEYPORT_$1_URL $port")
+	done <"$root/common/kp_services.def"
+	for w in "${wanted[@]}"; do
+		set -- $w
+		if where=$(taken_by "$3"); then
+			echo "keyport: port $3 ($1, $2) is already in use (listening: $where);" \
+				"another Keyport or another program holds it. Stop it, or choose" \
+				"other ports (KEYPORT_HTTP_PORT, KEYPORT_<SERVICE>_URL)." >&2
+			busy=1
+		fi
+	done
+	return $busy
+}
+check_ports || {
+	echo "keyport: not starting: a port it needs is taken" >&2
+	exit 1
+}
+
 mkdir -p "$logs"
 (umask 077 && mkdir -p "$KEYPORT_SECRET_DIR")
 chmod 0700 "$KEYPORT_SECRET_DIR"
@@ -96,7 +141,7 @@ Keyport is running.
   Data:           $KEYPORT_DATA_DIR
 MSG
 if [ -f "$KEYPORT_DATA_DIR/admin-password" ] && [ ! -f "$KEYPORT_DATA_DIR/.admin-password-shown" ]; then
-	echo "  Vendor admin:   admin@localhost / $(cat "$KEYPORT_DATA_DIR/admin-password")"
+	echo "  Vendor admin:   ${KEYPORT_ADMIN_EMAIL:-admin@localhost} / $(cat "$KEYPORT_DATA_DIR/admin-password")"
 	echo "                  (shown once; saved in $KEYPORT_DATA_DIR/admin-password)"
 	touch "$KEYPORT_DATA_DIR/.admin-password-shown"
 fi

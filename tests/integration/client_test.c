@@ -34,7 +34,10 @@ wpath(const char *name)
 	static int i;
 
 	if (workdir[0] == '\0') {
-		snprintf(workdir, sizeof(workdir), "/tmp/kp-client-XXXXXX");
+		/* under the stack's state directory, which kpt_stack_stop
+		 * removes: each test process makes one */
+		snprintf(workdir, sizeof(workdir), "%s/kp-client-XXXXXX",
+		         kpt_dir());
 		cr_assert_not_null(mkdtemp(workdir));
 	}
 	i = (i + 1) % 8;

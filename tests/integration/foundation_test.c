@@ -211,3 +211,53 @@ Test(foundation, route_of_a_dead_service_answers_503, .timeout = 120)
 	kpt_resp_free(&r);
 	free(body);
 }
+
+/* One dead service takes out its own routes only: the gateway's own
+ * readiness (/readyz?scope=self, the gateway pods' probe) stays 200, the
+ * other services' routes work, /readyz names the dead one. */
+Test(foundation, a_dead_service_fails_its_routes_only, .timeout = 120)
+{
+	const char *tok = kpt_admin_token();
+	kpt_resp r;
+	json_t *org;
+
+	kpt_kill("org", SIGKILL);
+	cr_assert_geq(wait_readyz(503, 2.0, &r), 0, "readyz still %ld",
+	              r.status);
+	cr_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(r.json, "services"), "org")),
+	                 "not connected", "%s", r.body);
+	cr_assert_str_eq(json_string_value(json_object_get(
+	                     json_object_get(r.json, "services"), "license")),
+	                 "ok", "%s", r.body);
+	kpt_resp_free(&r);
+
+	cr_assert_eq(kpt_http("GET", "/readyz?scope=self", NULL, NULL, NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_string_value(json_object_get(r.json, "scope")),
+	                 "self");
+	org = json_object_get(json_object_get(r.json, "services"), "org");
+	cr_assert_eq(json_integer_value(json_object_get(org, "connected")), 0,
+	             "%s", r.body);
+	kpt_resp_free(&r);
+
+	cr_assert_eq(kpt_http("GET", "/v1/organizations", tok, NULL, NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 503, "%s", r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "SERVICE_UNAVAILABLE");
+	kpt_resp_free(&r);
+	cr_assert_eq(kpt_http("GET", "/v1/products", tok, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	kpt_resp_free(&r);
+
+	cr_assert_eq(kpt_http("GET", "/readyz?scope=nope", NULL, NULL, NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 400, "%s", r.body);
+	kpt_resp_free(&r);
+
+	kpt_restart("org");
+	cr_assert_geq(wait_readyz(200, 20.0, &r), 0, "org restarted: %s",
+	              r.body);
+	kpt_resp_free(&r);
+}

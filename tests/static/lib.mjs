@@ -82,3 +82,39 @@ export function gatewayRoutes() {
   }
   return out;
 }
+
+// ---- deployment files (compose, k8s) ----------------------------------------
+export const SERVICES = ['auth', 'org', 'license', 'activation', 'release'];
+export const BINARIES = ['gateway', ...SERVICES].map((s) => `keyport-${s}`);
+
+// Names the programs read (C sources) plus the ones the tree's launchers
+// hand to them (scripts/run.sh, the test harness): a name outside this set
+// in a deployment file is a typo or a stale variable.
+function knownEnv() {
+  const names = envVarsRead();
+  for (const f of sources(['.sh', '.c'])) {
+    if (!f.startsWith('scripts/') && !f.startsWith('tests/harness/')) continue;
+    for (const m of read(f).matchAll(/\b(KEYPORT_[A-Z0-9_]+)/g)) if (!m[1].includes('__')) names.add(m[1]);
+  }
+  for (const n of ['KEYPORT_ROOT', 'KEYPORT_BIN_DIR']) names.delete(n); // launcher-only
+  // KEYPORT_<NAME>_FILE: the value from a file (kp_config_load)
+  for (const n of [...names]) names.add(`${n}_FILE`);
+  return names;
+}
+export const KNOWN = knownEnv();
+
+// Default service addresses from common/kp_services.def: {service: port}.
+function defaultPorts() {
+  const out = {};
+  for (const m of read('common/kp_services.def').matchAll(/^KP_SERVICE\(\w+, "(\w+)", (\d+)\)/gm))
+    out[m[1]] = Number(m[2]);
+  return out;
+}
+export const PORTS = defaultPorts();
+
+export const urlParts = (u) => {
+  const m = /^tcp:\/\/([^:/]+):(\d+)$/.exec(u.trim());
+  if (!m) throw new Error(`not a tcp://host:port address: ${u}`);
+  return { host: m[1], port: Number(m[2]) };
+};
+
