@@ -857,7 +857,7 @@ Test(release, one_gib_up_and_down, .timeout = 600)
 	}
 	gw1 = peak_kib("gateway");
 	rel1 = peak_kib("release");
-	cr_log_warn("1 GiB up, 8 x 1 GiB down: peak memory (VmHWM) gateway "
+	cr_log_info("1 GiB up, 8 x 1 GiB down: peak memory (VmHWM) gateway "
 	            "%ld KiB (%ld before), release %ld KiB (%ld before)",
 	            gw1, gw0, rel1, rel0);
 	fprintf(stderr,

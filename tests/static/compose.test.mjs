@@ -92,7 +92,13 @@ test('compose: every Keyport service has image, build, command, health check, re
     if (svcOf(c) === 'gateway') assert.match(hc, /curl .*\/readyz\?scope=self/, `${name}: health check`);
     else assert.equal(hc, `CMD keyport-${svcOf(c)} --check`, `${name}: health check`);
     for (const d of Object.keys(c.depends_on || {})) assert.ok(cs[d], `${name} depends on unknown ${d}`);
-    for (const v of c.volumes || []) assert.ok(v.split(':')[0] in compose.volumes, `${name}: volume ${v}`);
+    for (const v of c.volumes || []) {
+      // a named volume, or the identity's own bus credentials (read-only)
+      const bus = /^\.\/secrets\/bus-([a-z]+):\/run\/keyport\/bus:ro$/.exec(v);
+      if (bus) assert.equal(bus[1], svcOf(c), `${name}: another identity's bus credentials`);
+      else assert.ok(v.split(':')[0] in compose.volumes, `${name}: volume ${v}`);
+    }
+    assert.ok((c.volumes || []).some((v) => v.startsWith(`./secrets/bus-${svcOf(c)}:`)), `${name}: its bus credentials`);
     assert.match(c.restart || '', /^(always|unless-stopped|on-failure)/, `${name}: restart policy`);
     assert.ok(c.deploy?.resources?.limits?.memory && c.deploy.resources.limits.cpus, `${name}: limits`);
   }
@@ -180,6 +186,7 @@ test('compose: scripts/compose-secrets.sh makes consistent secret files and keep
   try {
     mkdirSync(join(dir, 'scripts'));
     copyFileSync(join(root, 'scripts/compose-secrets.sh'), join(dir, 'scripts/compose-secrets.sh'));
+    copyFileSync(join(root, 'scripts/bus-certs.sh'), join(dir, 'scripts/bus-certs.sh'));
     const run = () => execFileSync('bash', [join(dir, 'scripts/compose-secrets.sh')], { stdio: 'ignore' });
     run();
     const get = (f) => readFileSync(join(dir, 'secrets', f), 'utf8');

@@ -113,8 +113,8 @@ function defaultPorts() {
 export const PORTS = defaultPorts();
 
 export const urlParts = (u) => {
-  const m = /^tcp:\/\/([^:/]+):(\d+)$/.exec(u.trim());
-  if (!m) throw new Error(`not a tcp://host:port address: ${u}`);
+  const m = /^(?:tls\+)?tcp:\/\/([^:/]+):(\d+)$/.exec(u.trim());
+  if (!m) throw new Error(`not a tls+tcp://host:port address: ${u}`);
   return { host: m[1], port: Number(m[2]) };
 };
 
