@@ -7,6 +7,7 @@
  *   rpc_hop URL SECONDS CLIENTS WORKERS
  * prints "rps p50_ms p99_ms calls errors". */
 #include "kp_err.h"
+#include "kp_bus.h"
 #include "kp_rpc.h"
 #include "proto/keyport.pb-c.h"
 
@@ -35,7 +36,7 @@ hop_health(void *worker)
 	return KP_OK;
 }
 
-static const kp_rpc_method hop_methods[] = {{"bench.Echo", hop_echo}};
+static const kp_rpc_method hop_methods[] = {{"bench.Echo", hop_echo, NULL}};
 
 typedef struct hop_run {
 	kp_rpc_client *client;
@@ -121,8 +122,12 @@ main(int argc, char **argv)
 	cfg.methods = hop_methods;
 	cfg.nmethods = 1;
 	cfg.health = hop_health;
-	if (kp_rpc_server_start(&srv, &cfg) != KP_OK ||
-	    kp_rpc_client_open(&cli, "bench", argv[1]) != KP_OK) {
+	/* one process on both ends of the bus, as license calling itself:
+	 * the same TLS, frame MAC and checks as a real hop
+	 * (KEYPORT_BUS_DIR from the caller, made by scripts/bus-certs.sh) */
+	if (kp_bus_init("license") != KP_OK ||
+	    kp_rpc_server_start(&srv, &cfg) != KP_OK ||
+	    kp_rpc_client_open(&cli, "license", argv[1]) != KP_OK) {
 		fprintf(stderr, "rpc_hop: cannot start on %s\n", argv[1]);
 		goto out;
 	}

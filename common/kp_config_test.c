@@ -40,7 +40,7 @@ Test(kp_config, table_is_consistent)
 			*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 		cr_assert_str_eq(kp_config_vars[KP_CFG_AUTH_URL + s].name,
 		                 name);
-		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d",
+		snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d",
 		         kp_services_port(s));
 		cr_assert_str_eq(kp_config_vars[KP_CFG_AUTH_URL + s].def, url);
 	}
@@ -93,9 +93,10 @@ Test(kp_config, defaults_and_canonical_words)
 	unsetenv("KEYPORT_AUTH_URL");
 	cr_assert_eq(kp_cfg_int(KP_CFG_HTTP_PORT), 8080);
 	cr_assert_str_eq(kp_cfg_str(KP_CFG_LOG_LEVEL), "info");
-	cr_assert_str_eq(kp_config_service_url("auth"), "tcp://127.0.0.1:7101");
+	cr_assert_str_eq(kp_config_service_url("auth"),
+	                 "tls+tcp://127.0.0.1:7101");
 	cr_assert_str_eq(kp_config_service_url("release"),
-	                 "tcp://127.0.0.1:7105");
+	                 "tls+tcp://127.0.0.1:7105");
 	cr_assert_null(kp_config_service_url("billing"));
 	cr_assert_null(kp_cfg_str(KP_CFG_ADMIN_PASSWORD));
 	setenv("KEYPORT_LOG_LEVEL", "WARN", 1);

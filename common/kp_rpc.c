@@ -1,6 +1,8 @@
 /* kp_rpc: NNG req/rep with contexts, the Envelope protocol, dispatch. */
 #include "kp_rpc.h"
 
+#include "kp_bus.h"
+
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -47,6 +49,7 @@ struct kp_rpc_server {
 	const kp_rpc_server_config *cfg;
 	kp_rpc_method *sorted; /* cfg->methods by name, for bsearch */
 	nng_socket sock;
+	nng_listener listener;
 	char health_method[64];
 	int nworkers;
 	kp_rpc_worker *workers;
@@ -117,6 +120,39 @@ kp_rpc_health_handler(kp_rpc_ctx *ctx)
 	return kp_rpc_reply(ctx, &hr.base);
 }
 
+/* Whether ctx's peer may call its method, for its caller: the method's
+ * callers must include the peer's rights (built-ins and test-only methods,
+ * served only under the test flag, take any proven peer); a user caller
+ * is believed from the gateway's rights, else only with the gateway's
+ * proof. A refusal is logged with the peer. */
+static int
+kp_rpc_authorise(kp_rpc_ctx *ctx)
+{
+	unsigned rights = kp_bus_rights(ctx->peer);
+
+	if (ctx->desc != NULL && !ctx->desc->test_only &&
+	    (ctx->desc->callers & rights) == 0) {
+		kp_log_warn("bus: %s may not call %s: refused", ctx->peer,
+		            ctx->method);
+		return kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL,
+		                   "%s may not call %s", ctx->peer,
+		                   ctx->method);
+	}
+	if (!kp_bus_caller_empty(ctx->caller) &&
+	    (rights & KP_RPC_FROM_GATEWAY) == 0 &&
+	    kp_bus_caller_verify(ctx->caller, ctx->request_id,
+	                         ctx->caller_proof.data,
+	                         ctx->caller_proof.len) != KP_OK) {
+		kp_log_warn("bus: %s sent %s a caller without the gateway's "
+		            "proof: refused",
+		            ctx->peer, ctx->method);
+		return kp_rpc_fail(ctx, KP_EFORBIDDEN, NULL,
+		                   "the caller of %s is not proven",
+		                   ctx->method);
+	}
+	return KP_OK;
+}
+
 /* Serves one unpacked envelope into ctx (status, code, payload). */
 static int
 kp_rpc_method_cmp(const void *a, const void *b)
@@ -138,6 +174,7 @@ kp_rpc_dispatch(kp_rpc_server *s, kp_rpc_worker *w, const Keyport__Envelope *env
 	ctx->method = env->method;
 	ctx->request_id = env->request_id;
 	ctx->caller = env->caller ? env->caller : &anonymous;
+	ctx->caller_proof = env->caller_proof;
 	ctx->payload = env->payload;
 	ctx->worker = w->state;
 	if (strcmp(env->method, s->health_method) == 0) {
@@ -161,6 +198,8 @@ kp_rpc_dispatch(kp_rpc_server *s, kp_rpc_worker *w, const Keyport__Envelope *env
 			    "%s has no method %s", cfg->service, env->method);
 		return;
 	}
+	if (kp_rpc_authorise(ctx) != KP_OK)
+		return;
 	rv = fn(ctx);
 	if (rv != KP_OK && ctx->status == KP_OK) {
 		/* the handler failed without saying how */
@@ -209,6 +248,7 @@ kp_rpc_worker_main(void *arg)
 	for (;;) {
 		kp_rpc_ctx ctx;
 		Keyport__Envelope *env = NULL;
+		char peer[KP_BUS_ID_MAX];
 		nng_msg *in, *out;
 
 		nng_ctx_recv(w->ctx, w->aio);
@@ -220,6 +260,15 @@ kp_rpc_worker_main(void *arg)
 		}
 		in = nng_aio_get_msg(w->aio);
 		memset(&ctx, 0, sizeof(ctx));
+		if (kp_bus_open(in, peer) != KP_OK) {
+			/* not a proven peer: no answer at all */
+			kp_log_warn("%s: dropped a request that failed the bus "
+			            "authentication",
+			            s->cfg->service);
+			nng_msg_free(in);
+			continue;
+		}
+		ctx.peer = peer;
 		env = keyport__envelope__unpack(NULL, nng_msg_len(in),
 						nng_msg_body(in));
 		nng_msg_free(in);
@@ -287,7 +336,9 @@ kp_rpc_server_start(kp_rpc_server **out, const kp_rpc_server_config *cfg)
 		rv = kp_rpc_nng_status(nrv);
 		goto out;
 	}
-	if ((nrv = nng_listen(s->sock, cfg->listen_url, NULL, 0)) != 0) {
+	if ((nrv = kp_bus_listener(s->sock, cfg->listen_url, &s->listener)) !=
+	        0 ||
+	    (nrv = nng_listener_start(s->listener, 0)) != 0) {
 		kp_log_error("%s: cannot listen on %s: %s", cfg->service,
 			     cfg->listen_url, nng_strerror(nrv));
 		rv = KP_EUNAVAIL;
@@ -374,6 +425,12 @@ kp_rpc_client_open(kp_rpc_client **out, const char *service,
 	if ((rv = kp_config_int("KEYPORT_RPC_TIMEOUT_MS", 5000, 10, 600000,
 				&timeout)) != KP_OK)
 		goto out;
+	/* a process that is not one of Keyport's own names its identity */
+	if (kp_bus_identity()[0] == '\0' &&
+	    (rv = kp_bus_init(kp_cfg_str(KP_CFG_BUS_IDENTITY)
+	                          ? kp_cfg_str(KP_CFG_BUS_IDENTITY)
+	                          : "")) != KP_OK)
+		goto out;
 	rv = KP_EINTERNAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (list = strdup(urls ? urls : "")) == NULL)
@@ -397,8 +454,9 @@ kp_rpc_client_open(kp_rpc_client **out, const char *service,
 			u++;
 		if (*u == '\0')
 			continue;
-		if ((nrv = nng_dial(c->sock, u, NULL, NNG_FLAG_NONBLOCK)) !=
-		    0) {
+		nng_dialer d;
+		if ((nrv = kp_bus_dialer(c->sock, u, service, &d)) != 0 ||
+		    (nrv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
 			kp_log_error("%s: bad address %s: %s", service, u,
 				     nng_strerror(nrv));
 			rv = KP_EINVAL;
@@ -470,6 +528,7 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	nng_aio *aio = NULL;
 	nng_msg *m = NULL;
 	uint8_t *payload = NULL;
+	uint8_t proof[KP_BUS_PROOF_LEN];
 	char msg[160];
 	int timeout, nrv, ctx_open = 0;
 
@@ -483,6 +542,12 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	env.request_id = (char *)(call->request_id ? call->request_id
 						   : kp_log_request_id());
 	env.caller = (Keyport__Caller *)call->caller;
+	env.caller_proof = call->caller_proof;
+	if (env.caller_proof.len == 0 && !kp_bus_caller_empty(call->caller) &&
+	    kp_bus_caller_sign(call->caller, env.request_id, proof) == 0) {
+		env.caller_proof.data = proof;
+		env.caller_proof.len = sizeof(proof);
+	}
 	if (req != NULL) {
 		env.payload.len = protobuf_c_message_get_packed_size(req);
 		if ((payload = malloc(env.payload.len + 1)) == NULL)
@@ -490,9 +555,19 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 		protobuf_c_message_pack(req, payload);
 		env.payload.data = payload;
 	}
-	if (nng_msg_alloc(&m, keyport__envelope__get_packed_size(&env)) != 0)
+	/* room for the bus's frame head before the envelope (nng_msg_insert
+	 * of NNG 1.5.2 overflows its buffer: not used) */
+	if (nng_msg_alloc(&m, kp_bus_head_len() +
+	                          keyport__envelope__get_packed_size(&env)) !=
+	    0)
 		goto out;
-	keyport__envelope__pack(&env, nng_msg_body(m));
+	keyport__envelope__pack(&env,
+	                        (uint8_t *)nng_msg_body(m) + kp_bus_head_len());
+	if (kp_bus_seal(m, c->service) != KP_OK) {
+		kp_rpc_result_set(res, KP_EINTERNAL, NULL,
+		                  "no bus credentials for this service");
+		goto out;
+	}
 
 	timeout = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
 	/* No replica connected: give the dialer a short grace, not the full

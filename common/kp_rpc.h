@@ -7,6 +7,13 @@
  * Reply.
  * Every service also answers "<service>.Health".
  *
+ * Every request is authenticated (common/kp_bus.h): mutual TLS on the
+ * connection, then the frame's identity and MAC; a frame that fails is
+ * dropped unanswered. The method's `callers` must include the identity
+ * (else FORBIDDEN, logged with the peer), and a user caller must come from
+ * the gateway or carry its proof. kp_bus_init must run before a server or
+ * client opens.
+ *
  * Client: a req0 socket that dials one or more addresses (replicas), one
  * context per call, a per-call timeout, and resends only for calls marked
  * idempotent (NNG's own resend timer). A service with no connected replica
@@ -52,6 +59,8 @@ typedef struct kp_rpc_ctx {
 	const kp_rpc_desc *desc; /* the contract's method; NULL for built-ins */
 	const char *request_id;
 	const Keyport__Caller *caller; /* never NULL; fields may be "" */
+	ProtobufCBinaryData caller_proof; /* the gateway's, to forward */
+	const char *peer; /* the proven bus identity of the calling process */
 	ProtobufCBinaryData payload;
 	void *app;    /* kp_rpc_server_config.app */
 	void *worker; /* what worker_init made for this worker */
@@ -131,6 +140,9 @@ typedef struct kp_rpc_result {
 typedef struct kp_rpc_call {
 	const char *method;            /* "<service>.<Name>" */
 	const Keyport__Caller *caller; /* NULL: anonymous */
+	/* the gateway's proof of caller (forwarded by services); when empty
+	 * and this process is the gateway, kp_rpc_invoke signs one */
+	ProtobufCBinaryData caller_proof;
 	const char *request_id;        /* NULL: this thread's log request id */
 	int timeout_ms;                /* 0: the client's default */
 	bool idempotent;               /* may be resent to another replica */

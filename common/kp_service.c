@@ -1,6 +1,8 @@
 /* kp_service: start-up, migrations, RPC serving and orderly stop. */
 #include "kp_service.h"
 
+#include "kp_bus.h"
+
 #include "kp_call.h"
 #include "kp_clock.h"
 #include "kp_config.h"
@@ -78,6 +80,7 @@ kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
 				   "no client for %s", service);
 	call.method = method;
 	call.caller = ctx->caller;
+	call.caller_proof = ctx->caller_proof; /* forwarded */
 	call.request_id = ctx->request_id;
 	call.idempotent = idempotent != 0;
 	if (kp_rpc_invoke(c, &call, req, reply_desc, reply, &res) != KP_OK) {
@@ -111,6 +114,8 @@ kp_service_invoke_as(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "no client for %s",
 		                   m->name);
 	call.caller = caller;
+	if (caller == ctx->caller)
+		call.caller_proof = ctx->caller_proof; /* forwarded */
 	call.request_id = ctx->request_id;
 	if (kp_call_invoke(c, m, &call, req, reply, &res) != KP_OK) {
 		ctx->retry_after = res.retry_after;
@@ -325,7 +330,8 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	memset(&svc, 0, sizeof(svc));
 	svc.def = def;
 	kp_log_init(def->name);
-	if (kp_config_load(kp_config_reader(def->name)) != KP_OK)
+	if (kp_config_load(kp_config_reader(def->name)) != KP_OK ||
+	    kp_bus_init(def->name) != KP_OK)
 		return 2;
 	kp_service_listen_url(def->name, listen_url, sizeof(listen_url));
 	if (argc > 1 && strcmp(argv[1], "--check") == 0)

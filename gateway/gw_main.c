@@ -5,6 +5,7 @@
 #include "gw_metrics.h"
 #include "gw_router.h"
 #include "gw_static.h"
+#include "kp_bus.h"
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -45,7 +46,8 @@ main(int argc, char **argv)
 		kp_log_error("libsodium failed to initialise");
 		goto out;
 	}
-	if (kp_config_load(KP_CFG_R_GATEWAY) != KP_OK) {
+	if (kp_config_load(KP_CFG_R_GATEWAY) != KP_OK ||
+	    kp_bus_init("gateway") != KP_OK) {
 		status = 2;
 		goto out;
 	}

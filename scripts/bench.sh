@@ -111,12 +111,23 @@ pids=()
 }
 
 # ---- 1b. one internal hop --------------------------------------------------
+# Over the bus as deployed (mutual TLS, every request's MAC checked) and,
+# in the same run, over plain TCP (KEYPORT_BUS_ALLOW_PLAIN=1: the MAC and
+# checks stay, TLS goes): the difference is what TLS costs a hop.
 workers=${KEYPORT_WORKERS:-8}
-echo "bench: one kp_rpc hop: $conns callers, $workers workers, ${duration}" >&2
+export KEYPORT_BUS_DIR=$var/bus
+"$root/scripts/bus-certs.sh" init "$KEYPORT_BUS_DIR"
+echo "bench: one kp_rpc hop over TLS: $conns callers, $workers workers, ${duration}" >&2
 read -r h_rps h_p50 h_p99 h_n h_err <<<"$("$root/$build/bench/rpc_hop" \
-	"tcp://127.0.0.1:$p_hop" "${duration%s}" "$conns" "$workers" 2>"$out/rpc_hop.log" ||
+	"tls+tcp://127.0.0.1:$p_hop" "${duration%s}" "$conns" "$workers" 2>"$out/rpc_hop.log" ||
 	echo 0 0 0 0 0)"
 h_ratio=$(awk -v a="$h_rps" -v b="$c_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+echo "bench: one kp_rpc hop over plain TCP, for comparison" >&2
+read -r hp_rps hp_p50 hp_p99 hp_n hp_err <<<"$(KEYPORT_BUS_ALLOW_PLAIN=1 "$root/$build/bench/rpc_hop" \
+	"tcp://127.0.0.1:$p_hop" "${duration%s}" "$conns" "$workers" 2>"$out/rpc_hop_plain.log" ||
+	echo 0 0 0 0 0)"
+hp_ratio=$(awk -v a="$hp_rps" -v b="$c_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')
+tls_cost=$(awk -v t="$h_rps" -v p="$hp_rps" 'BEGIN { printf "%.3f", (p > 0 ? t / p : 0) }')
 
 # ---- 2. the stack ------------------------------------------------------------
 echo "bench: starting PostgreSQL and the stack in $var" >&2
@@ -127,11 +138,11 @@ admin_password=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 (
 	export KEYPORT_DATA_DIR=$var KEYPORT_DATABASE_URL=$db_url
 	export KEYPORT_HTTP_PORT=$p_http KEYPORT_HTTP_THREADS=$http_threads
-	export KEYPORT_AUTH_URL=tcp://127.0.0.1:$p_auth
-	export KEYPORT_ORG_URL=tcp://127.0.0.1:$p_org
-	export KEYPORT_LICENSE_URL=tcp://127.0.0.1:$p_lic
-	export KEYPORT_ACTIVATION_URL=tcp://127.0.0.1:$p_act1
-	export KEYPORT_RELEASE_URL=tcp://127.0.0.1:$p_rel
+	export KEYPORT_AUTH_URL=tls+tcp://127.0.0.1:$p_auth
+	export KEYPORT_ORG_URL=tls+tcp://127.0.0.1:$p_org
+	export KEYPORT_LICENSE_URL=tls+tcp://127.0.0.1:$p_lic
+	export KEYPORT_ACTIVATION_URL=tls+tcp://127.0.0.1:$p_act1
+	export KEYPORT_RELEASE_URL=tls+tcp://127.0.0.1:$p_rel
 	export KEYPORT_ADMIN_EMAIL=$admin_email KEYPORT_ADMIN_PASSWORD=$admin_password
 	export KEYPORT_LOG_LEVEL=${KEYPORT_LOG_LEVEL:-warn}
 	exec "$root/scripts/run.sh"
@@ -167,7 +178,9 @@ results=()
 printf '\n%-18s %10s %9s %9s %8s %8s  %s\n' scenario rps p50_ms p99_ms ratio of_hop note
 printf '%-18s %10s %9s %9s %8s %8s  %s\n' ceiling "$c_rps" "$c_p50" "$c_p99" 1.000 - "bare libmicrohttpd"
 printf '%-18s %10s %9s %9s %8s %8s  %s\n' rpc_hop "$h_rps" "$h_p50" "$h_p99" "$h_ratio" 1.000 \
-	"one kp_rpc round trip, no HTTP, no work ($h_err errors)"
+	"one kp_rpc round trip over mutual TLS, no HTTP, no work ($h_err errors)"
+printf '%-18s %10s %9s %9s %8s %8s  %s\n' rpc_hop_plain "$hp_rps" "$hp_p50" "$hp_p99" "$hp_ratio" - \
+	"the same over plain TCP; TLS keeps $tls_cost of it ($hp_err errors)"
 failed=0
 for s in bench/scenarios/*.sh; do
 	name=$(basename "$s" .sh)
@@ -253,12 +266,16 @@ printf '%s\n' "${results[@]}" | jq -s \
 	--argjson c_rps "$c_rps" --argjson c_p50 "$c_p50" --argjson c_p99 "$c_p99" \
 	--argjson h_rps "$h_rps" --argjson h_p50 "$h_p50" --argjson h_p99 "$h_p99" \
 	--argjson h_ratio "$h_ratio" --argjson workers "$workers" \
+	--argjson hp_rps "$hp_rps" --argjson hp_p50 "$hp_p50" --argjson hp_p99 "$hp_p99" \
+	--argjson tls_cost "$tls_cost" \
 	'{date:$date, commit:$commit, machine:{cpu:$cpu, cores:$cores},
 	  wrk:{threads:$threads, connections:$connections, duration:$duration},
 	  gatewayHttpThreads:$httpThreads,
 	  ceiling:{rps:$c_rps, p50Ms:$c_p50, p99Ms:$c_p99},
 	  rpcHop:{rps:$h_rps, p50Ms:$h_p50, p99Ms:$h_p99, ratio:$h_ratio,
-	          callers:$connections, workers:$workers},
+	          callers:$connections, workers:$workers, tls:true},
+	  rpcHopPlain:{rps:$hp_rps, p50Ms:$hp_p50, p99Ms:$hp_p99,
+	               tlsKeeps:$tls_cost},
 	  scenarios:.}' >"$out/latest.json"
 echo
 echo "bench: results in $out/latest.json (wrk output and logs beside it)"

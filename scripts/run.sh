@@ -18,6 +18,10 @@ logs=$KEYPORT_DATA_DIR/logs
 mkdir -p "$logs"
 (umask 077 && mkdir -p "$KEYPORT_SECRET_DIR")
 chmod 0700 "$KEYPORT_SECRET_DIR"
+# The bus's CA and every process's credentials, made on the first start
+# (docs/deploy.md, "The bus"); the services listen on loopback, over TLS.
+export KEYPORT_BUS_DIR=${KEYPORT_BUS_DIR:-$KEYPORT_SECRET_DIR/bus}
+"$root/scripts/bus-certs.sh" init "$KEYPORT_BUS_DIR"
 
 pids=()
 own_pg=0

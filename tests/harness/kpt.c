@@ -428,13 +428,13 @@ kpt_stack_start(const kpt_opts *o)
 		for (char *p = var; *p; p++)
 			if (*p >= 'a' && *p <= 'z')
 				*p = (char)(*p - 'a' + 'A');
-		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", ports[i]);
+		snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", ports[i]);
 		setenv(var, url, 1);
 	}
 	if (o != NULL && o->activation_replicas >= 2) {
 		char both[160], second[64];
-		snprintf(second, sizeof(second), "tcp://127.0.0.1:%d",
-			 ports[KPT_NSVC + 1]);
+		snprintf(second, sizeof(second), "tls+tcp://127.0.0.1:%d",
+		         ports[KPT_NSVC + 1]);
 		snprintf(both, sizeof(both), "%s,%s",
 			 getenv("KEYPORT_ACTIVATION_URL"), second);
 		setenv("KPT_ACTIVATION2_URL", second, 1);
@@ -447,6 +447,14 @@ kpt_stack_start(const kpt_opts *o)
 	setenv("KPT_URL", kpt_url_buf, 1);
 	snprintf(buf, sizeof(buf), "%s/secrets", dir);
 	setenv("KEYPORT_SECRET_DIR", buf, 1);
+	/* the bus's CA and credentials; the tests' own RPC clients speak as
+	 * the harness's identity, which plays every caller under the test flag
+	 * (a test may take a real identity with kp_bus_init) */
+	kpt_sh("'%s/scripts/bus-certs.sh' init '%s/secrets/bus' && "
+	       "'%s/scripts/bus-certs.sh' issue '%s/secrets/bus' kpt "
+	       ">/dev/null",
+	       kpt_root(), dir, kpt_root(), dir);
+	setenv("KEYPORT_BUS_IDENTITY", "kpt", 1);
 	snprintf(buf, sizeof(buf), "%s/data", dir);
 	setenv("KEYPORT_DATA_DIR", buf, 1);
 	snprintf(buf, sizeof(buf), "%s/web", kpt_root());

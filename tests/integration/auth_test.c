@@ -922,7 +922,9 @@ boot_spawn(int i, const char *url, const char *dir, int port)
 		setenv("KEYPORT_DATA_DIR", v, 1);
 		snprintf(v, sizeof(v), "%s/secrets", dir);
 		setenv("KEYPORT_SECRET_DIR", v, 1);
-		snprintf(v, sizeof(v), "tcp://127.0.0.1:%d", port);
+		snprintf(v, sizeof(v), "%s/secrets/bus", kpt_dir());
+		setenv("KEYPORT_BUS_DIR", v, 1); /* the stack's credentials */
+		snprintf(v, sizeof(v), "tls+tcp://127.0.0.1:%d", port);
 		setenv("KEYPORT_LISTEN_URL", v, 1);
 		execl(bin, bin, (char *)NULL);
 		_exit(127);
