@@ -127,10 +127,10 @@ Test(run, refuses_when_one_service_port_is_taken, .timeout = 120)
 	snprintf(err, sizeof(err), "%s/third-run.err", kpt_dir());
 	cr_assert_eq(
 	    sh("unset KEYPORT_DATABASE_URL; KEYPORT_DATA_DIR='%s' "
-	       "KEYPORT_HTTP_PORT=%d KEYPORT_AUTH_URL=tcp://127.0.0.1:%d "
-	       "KEYPORT_ORG_URL=tcp://127.0.0.1:%d "
-	       "KEYPORT_ACTIVATION_URL=tcp://127.0.0.1:%d "
-	       "KEYPORT_RELEASE_URL=tcp://127.0.0.1:%d "
+	       "KEYPORT_HTTP_PORT=%d KEYPORT_AUTH_URL=tls+tcp://127.0.0.1:%d "
+	       "KEYPORT_ORG_URL=tls+tcp://127.0.0.1:%d "
+	       "KEYPORT_ACTIVATION_URL=tls+tcp://127.0.0.1:%d "
+	       "KEYPORT_RELEASE_URL=tls+tcp://127.0.0.1:%d "
 	       "'%s/scripts/run.sh' >/dev/null 2>'%s'",
 	       data, ports[0], ports[1], ports[2], ports[3], ports[4], root(),
 	       err),
@@ -164,11 +164,11 @@ Test(run, prints_the_admin_email_and_leaves_nothing_running, .timeout = 240)
 	    sh("unset KEYPORT_DATABASE_URL KEYPORT_SECRET_DIR "
 	       "KEYPORT_ADMIN_PASSWORD; export KEYPORT_DATA_DIR='%s' "
 	       "KEYPORT_ADMIN_EMAIL=ops@vendor.example "
-	       "KEYPORT_HTTP_PORT=%d KEYPORT_AUTH_URL=tcp://127.0.0.1:%d "
-	       "KEYPORT_ORG_URL=tcp://127.0.0.1:%d "
-	       "KEYPORT_LICENSE_URL=tcp://127.0.0.1:%d "
-	       "KEYPORT_ACTIVATION_URL=tcp://127.0.0.1:%d "
-	       "KEYPORT_RELEASE_URL=tcp://127.0.0.1:%d; "
+	       "KEYPORT_HTTP_PORT=%d KEYPORT_AUTH_URL=tls+tcp://127.0.0.1:%d "
+	       "KEYPORT_ORG_URL=tls+tcp://127.0.0.1:%d "
+	       "KEYPORT_LICENSE_URL=tls+tcp://127.0.0.1:%d "
+	       "KEYPORT_ACTIVATION_URL=tls+tcp://127.0.0.1:%d "
+	       "KEYPORT_RELEASE_URL=tls+tcp://127.0.0.1:%d; "
 	       "setsid '%s/scripts/run.sh' >'%s' 2>&1 </dev/null & echo $! "
 	       ">'%s'",
 	       data, ports[0], ports[1], ports[2], ports[3], ports[4], ports[5],

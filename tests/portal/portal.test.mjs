@@ -1,0 +1,278 @@
+// The customer portal end to end, in headless Chromium (Debian's chromium,
+// driven by playwright-core) against a stack started with scripts/run.sh.
+// Controls are found as a person finds them: by label, role and text. Every
+// page is screenshot, desktop and phone, into build/screenshots/, checked
+// with axe (no serious or critical violation), and checked for sideways
+// scrolling at 375 pixels. The figures (sign-in page weight, render time of
+// 50 licenses) are printed, never asserted on time.
+import test, { before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
+import { startStack, client, root } from './stack.mjs';
+
+const SHOTS = join(root, process.env.BUILD || 'build', 'screenshots');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+let stack, api, browser, admin, seed;
+
+async function login(email, password) {
+  return (await api('POST', '/v1/auth/login', null, { email, password })).accessToken;
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  stack = await startStack();
+  api = client(stack.url);
+  admin = await login(stack.admin.email, stack.admin.password);
+  const product = await api('POST', '/v1/products', admin, { name: 'Photon Studio' });
+  const other = await api('POST', '/v1/products', admin, { name: 'Other Product' });
+  const org = await api('POST', '/v1/organizations', admin, { name: 'Acme Corp', email: 'it@acme.example', allowedUsers: 10 });
+  const mk = (email, firstName, role) =>
+    api('POST', '/v1/users', admin, { email, password: 'Portal-pass-1', firstName, lastName: 'Tester', role, organizationId: org.id });
+  const orgAdmin = await mk('olivia@acme.example', 'Olivia', 'organization-admin');
+  const user = await mk('ana@acme.example', 'Ana', 'user');
+  const lic = (extra) =>
+    api('POST', '/v1/licenses', admin, { productId: product.id, type: 'node-locked', allowedActivations: 3, allowedDeactivations: 2, validity: 86400 * 365, ...extra });
+  const own = await lic({ userId: user.id });
+  const groupLic = await lic({ organizationId: org.id });
+  for (let i = 0; i < 49; i++) await lic({ organizationId: org.id, metadata: { seat: String(i) } });
+  // a machine on the user's license, to free from the portal
+  await api('POST', '/v1/activations', null, { key: own.key, productId: product.id, fingerprint: 'f'.repeat(64), hostname: 'ana-laptop', os: 'linux', osVersion: '6.1', appVersion: '2.0.0' });
+  // a published release with a file, and one of another product
+  const rel = await api('POST', '/v1/releases', admin, { productId: product.id, name: 'Photon 2.1', version: '2.1.0', platform: 'linux-x86_64', notes: 'Faster exports.' });
+  const bytes = Buffer.from('photon-studio-2.1.0 release bytes\n'.repeat(200));
+  const file = await api('POST', `/v1/releases/${rel.id}/files?name=photon-2.1.0.tar.gz`, admin, undefined, bytes);
+  await api('POST', `/v1/releases/${rel.id}/publish`, admin);
+  const orel = await api('POST', '/v1/releases', admin, { productId: other.id, name: 'Other 1.0', version: '1.0.0', platform: 'linux-x86_64' });
+  await api('POST', `/v1/releases/${orel.id}/publish`, admin);
+  seed = { product, org, orgAdmin, user, own, groupLic, rel, file, bytes };
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (stack) await stack.stop();
+});
+
+async function newPage(width = 1280, height = 800) {
+  const ctx = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+  const page = await ctx.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(e.message));
+  return page;
+}
+
+async function signIn(page, email, password = 'Portal-pass-1') {
+  await page.goto(stack.url + '/');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Licenses', level: 1 }).waitFor();
+}
+
+// Screenshots (desktop and phone), axe, sideways scrolling and token storage
+// for the page at path, as the page's current user.
+async function check(page, name) {
+  await page.waitForLoadState('networkidle');
+  await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
+  const axe = await new AxeBuilder({ page }).analyze();
+  const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${name}: axe`);
+  const title = await page.title();
+  assert.ok(title.length > 0, `${name}: a title`);
+  assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
+  const storage = await page.evaluate(() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie]));
+  assert.ok(!/eyJ|kp_|refresh|token/i.test(storage), `${name}: script-readable storage holds ${storage}`);
+  const url = page.url();
+  const phone = await newPage(375, 740);
+  await phone.context().addCookies(await page.context().cookies());
+  await phone.goto(url);
+  await phone.waitForLoadState('networkidle');
+  await phone.waitForTimeout(300);
+  await phone.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+  const [sw, iw] = await phone.evaluate(() => [document.scrollingElement.scrollWidth, innerWidth]);
+  assert.ok(sw <= iw, `${name}: scrolls sideways at 375 px (${sw} > ${iw})`);
+  await phone.context().close();
+  assert.deepEqual(page.errors, [], `${name}: script errors`);
+}
+
+test('sign-in: the page, its weight and its three failures', async () => {
+  const page = await newPage();
+  let bytes = 0;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.loadingFinished', (e) => (bytes += e.encodedDataLength));
+  await page.goto(stack.url + '/');
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.waitForLoadState('networkidle');
+  console.log(`portal: the sign-in page transferred ${(bytes / 1024).toFixed(1)} KB (compressed, every request)`);
+  await check(page, 'sign-in');
+  await page.getByLabel('Email').fill('ana@acme.example');
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: /That email and password don.t match/ }).waitFor();
+  await page.screenshot({ path: join(SHOTS, 'sign-in-error-desktop.png') });
+  await page.context().close();
+});
+
+test('a user: licenses, detail, freeing a seat, releases, profile, no admin pages, sign-out', async () => {
+  const page = await newPage();
+  await signIn(page, 'ana@acme.example');
+  assert.match(await page.title(), /Licenses/);
+  const row = page.getByRole('row').filter({ hasText: seed.own.key });
+  await row.waitFor();
+  await assert.rejects(page.getByText(seed.groupLic.key).waitFor({ timeout: 1000 }));
+  await check(page, 'licenses-user');
+
+  // detail and freeing a seat, through the confirmation dialog
+  await page.getByRole('link', { name: `License ${seed.own.key}` }).click();
+  await page.getByRole('heading', { name: seed.own.key }).waitFor();
+  await page.getByText('ana-laptop').waitFor();
+  await check(page, 'license-detail');
+  await page.getByRole('button', { name: 'Free the seat of ana-laptop' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Free this seat?' });
+  await dialog.waitFor();
+  await page.screenshot({ path: join(SHOTS, 'license-free-seat-dialog-desktop.png') });
+  await dialog.getByRole('button', { name: 'Free this seat' }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  const acts = await api('GET', `/v1/licenses/${seed.own.id}/activations`, admin);
+  const items = acts.items || acts;
+  assert.ok(items.every((a) => a.deactivatedAt), 'the seat was freed');
+
+  // releases: the product's, downloaded through the signed link
+  await page.getByRole('link', { name: 'Releases' }).click();
+  await page.getByText('Photon 2.1').first().waitFor();
+  await assert.rejects(page.getByText('Other 1.0').waitFor({ timeout: 1000 }));
+  await check(page, 'releases');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download photon-2.1.0.tar.gz' }).click(),
+  ]);
+  const got = readFileSync(await download.path());
+  assert.ok(got.equals(seed.bytes), 'the downloaded bytes are the release file');
+
+  // profile: a change survives a reload (the silent sign-in by cookie)
+  await page.goto(stack.url + '/profile');
+  await page.getByLabel('First name').waitFor();
+  await page.getByLabel('First name').fill('Anabel');
+  await page.getByRole('button', { name: 'Save details' }).click();
+  await page.getByText(/saved/i).first().waitFor();
+  await page.reload();
+  await page.getByLabel('First name').waitFor();
+  assert.equal(await page.getByLabel('First name').inputValue(), 'Anabel');
+  await page.getByText('At least 8 characters').waitFor();
+  await check(page, 'profile');
+
+  // the admin pages do not exist for a plain user
+  assert.equal(await page.getByRole('link', { name: 'Users' }).count(), 0);
+  await page.goto(stack.url + '/organization/users');
+  await page.getByText(/not found/i).first().waitFor();
+  await check(page, 'not-found');
+
+  // sign-out holds after a reload
+  await page.getByRole('button', { name: /account menu/ }).click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.reload();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.context().close();
+});
+
+test('an organization admin: users, a group that gives a member a license, the organization licenses', async () => {
+  const page = await newPage();
+  await signIn(page, 'olivia@acme.example');
+  const start = Date.now();
+  await page.getByRole('row').nth(25).waitFor();
+  console.log(`portal: a page of licenses rendered ${Date.now() - start} ms after sign-in`);
+  await check(page, 'licenses-org-admin');
+  // 50 per page: the time from the API's answer to the rows in the page
+  const ms = await page.evaluate(async () => {
+    const sel = document.getElementById('lic-limit');
+    let answered = 0;
+    const orig = window.fetch;
+    window.fetch = async (...a) => {
+      const r = await orig(...a);
+      if (String(a[0]).includes('/v1/me/licenses')) answered = performance.now();
+      return r;
+    };
+    sel.value = '50';
+    sel.dispatchEvent(new Event('change', { bubbles: true }));
+    for (let i = 0; i < 500; i++) {
+      await new Promise((r) => requestAnimationFrame(r));
+      if (answered && document.querySelectorAll('tbody tr').length >= 50) return performance.now() - answered;
+    }
+    return -1;
+  });
+  console.log(`portal: 50 licenses rendered ${ms.toFixed(1)} ms after the API's answer`);
+  writeFileSync(join(SHOTS, 'figures.txt'), `render50Ms ${ms.toFixed(1)}\n`, { flag: 'a' });
+
+  // users: the cap, and a new user made in the form
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByText(/2 of 10 users/).waitFor();
+  await check(page, 'users');
+  await page.getByRole('button', { name: 'Create user' }).first().click();
+  const form = page.getByRole('dialog');
+  await form.getByLabel('Email').fill('ben@acme.example');
+  await form.getByLabel('First name').fill('Ben');
+  await form.getByLabel('Last name').fill('Novak');
+  await form.getByLabel('Initial password').fill('Ben-pass-123');
+  await form.getByLabel('Role').selectOption('user');
+  await page.screenshot({ path: join(SHOTS, 'users-create-dialog-desktop.png') });
+  await form.getByRole('button', { name: 'Create user' }).click();
+  await page.getByRole('cell', { name: 'ben@acme.example' }).waitFor();
+  await page.getByText(/3 of 10 users/).waitFor();
+
+  // a group: Ben is a member, the organization's license is linked
+  await page.getByRole('link', { name: 'Groups' }).click();
+  await page.getByRole('button', { name: 'Create group' }).first().click();
+  await page.getByRole('dialog').getByLabel('Group name').fill('Design team');
+  await page.getByRole('dialog').getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('link', { name: 'Design team' }).click();
+  await page.getByLabel('Add a member').selectOption({ label: /ben@acme.example/ });
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByRole('button', { name: 'Remove ben@acme.example from the group' }).waitFor();
+  const option = page.getByLabel('Link a license').locator('option', { hasText: seed.groupLic.key });
+  await page.getByLabel('Link a license').selectOption(await option.getAttribute('value'));
+  await page.getByRole('button', { name: 'Link', exact: true }).click();
+  await page.getByRole('button', { name: `Unlink ${seed.groupLic.key}` }).waitFor();
+  await check(page, 'group');
+  await page.getByRole('link', { name: 'Groups' }).click();
+  await page.getByRole('link', { name: 'Design team' }).waitFor();
+  await check(page, 'groups');
+  await page.context().close();
+
+  // Ben signs in and sees the group's license
+  const ben = await newPage();
+  await signIn(ben, 'ben@acme.example', 'Ben-pass-123');
+  await ben.getByRole('row').filter({ hasText: seed.groupLic.key }).waitFor();
+  await ben.context().close();
+});
+
+test('offline activation: a request made by the keyport tool, the response file, the seat counted', async () => {
+  const dir = join(stack.dir, 'offline');
+  mkdirSync(dir, { recursive: true });
+  const req = join(dir, 'request.json');
+  const keyport = join(stack.bin, 'keyport');
+  const env = { ...process.env, KEYPORT_STATE: join(dir, 'state.json') };
+  execFileSync(keyport, ['offline-request', '--key', seed.groupLic.key, '--product', seed.product.id, '--out', req], { env });
+  const page = await newPage();
+  await signIn(page, 'olivia@acme.example');
+  await page.goto(`${stack.url}/licenses/${seed.groupLic.id}`);
+  await page.getByRole('heading', { name: 'Offline activation' }).waitFor();
+  await page.locator('#offline-act-file').setInputFiles(req);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Create the response file' }).click(),
+  ]);
+  const resp = join(dir, 'response.json');
+  await download.saveAs(resp);
+  await page.screenshot({ path: join(SHOTS, 'license-offline-desktop.png'), fullPage: true });
+  const out = execFileSync(keyport, ['offline-activate', '--response', resp, '--product-key', seed.product.publicKey, '--json'], { env }).toString();
+  assert.match(out, /"ok"|activ/i, out);
+  const lic = await api('GET', `/v1/licenses/${seed.groupLic.id}`, admin);
+  assert.equal(lic.totalActivations, 1, JSON.stringify(lic));
+  await page.context().close();
+});
