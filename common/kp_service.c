@@ -66,32 +66,6 @@ kp_service_client(const kp_service *svc, const char *name)
 }
 
 int
-kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
-		int idempotent, const ProtobufCMessage *req,
-		const ProtobufCMessageDescriptor *reply_desc,
-		ProtobufCMessage **reply)
-{
-	kp_rpc_client *c = kp_service_client(kp_service_of(ctx), service);
-	kp_rpc_call call = {0};
-	kp_rpc_result res;
-
-	if (c == NULL)
-		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL,
-				   "no client for %s", service);
-	call.method = method;
-	call.caller = ctx->caller;
-	call.caller_proof = ctx->caller_proof; /* forwarded */
-	call.request_id = ctx->request_id;
-	call.idempotent = idempotent != 0;
-	if (kp_rpc_invoke(c, &call, req, reply_desc, reply, &res) != KP_OK) {
-		ctx->retry_after = res.retry_after;
-		return kp_rpc_fail(ctx, res.status, res.code, "%s",
-				   res.message);
-	}
-	return KP_OK;
-}
-
-int
 kp_service_invoke(kp_rpc_ctx *ctx, const kp_rpc_desc *m,
                   const ProtobufCMessage *req, ProtobufCMessage **reply)
 {

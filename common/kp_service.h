@@ -61,14 +61,6 @@ kp_db *kp_service_db(const kp_rpc_ctx *ctx);
  * KEYPORT_<NAME>_URL; NULL for an unknown name. Borrowed, thread-safe. */
 kp_rpc_client *kp_service_client(const kp_service *svc, const char *name);
 
-/* kp_service_call is kp_rpc_invoke on another service that passes on the
- * caller and request id of ctx. On failure the outcome is also set as ctx's
- * answer (so a handler can just return the status). */
-int kp_service_call(kp_rpc_ctx *ctx, const char *service, const char *method,
-		    int idempotent, const ProtobufCMessage *req,
-		    const ProtobufCMessageDescriptor *reply_desc,
-		    ProtobufCMessage **reply);
-
 /* kp_service_invoke calls method m of the contract (rpc/kp_contract.h,
  * e.g. KP_RPC_LICENSE_GET_LICENSE) on its service, passing on the caller
  * and request id of ctx; name, resend safety and reply message come from

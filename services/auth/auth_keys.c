@@ -249,15 +249,13 @@ out:
 int
 auth_keys_load(auth_app *app)
 {
-	const char *base = kp_config_str("KEYPORT_SECRET_DIR", "var/secrets");
+	const char *base = kp_cfg_str(KP_CFG_SECRET_DIR);
 	int64_t days, interval;
 	int rv;
 
-	if (kp_config_int("KEYPORT_AUTH_KEY_MAX_AGE_DAYS", 30, 1, 3650,
-	                  &days) != KP_OK ||
-	    kp_config_int("KEYPORT_AUTH_KEY_CHECK_SECONDS", 3600, 1, 86400,
-	                  &interval) != KP_OK)
-		return KP_EINVAL;
+	/* validated at start-up (kp_config.def) */
+	days = kp_cfg_int(KP_CFG_AUTH_KEY_MAX_AGE_DAYS);
+	interval = kp_cfg_int(KP_CFG_AUTH_KEY_CHECK_SECONDS);
 	app->key_max_age = days * 86400;
 	app->key_check_interval = interval;
 	pthread_rwlock_init(&app->keys_lock, NULL);

@@ -29,10 +29,9 @@ auth_pw_init(auth_app *app)
 	unsigned char rnd[24];
 	char pw[64];
 
-	if (kp_config_int("KEYPORT_HASH_CONCURRENCY", 2, 1, 64, &n) != KP_OK ||
-	    kp_config_int("KEYPORT_HASH_WAIT_MS", 2000, 0, 60000, &wait_ms) !=
-	        KP_OK)
-		return KP_EINVAL;
+	/* validated at start-up (kp_config.def) */
+	n = kp_cfg_int(KP_CFG_HASH_CONCURRENCY);
+	wait_ms = kp_cfg_int(KP_CFG_HASH_WAIT_MS);
 	if (sem_init(&app->hash_slots, 0, (unsigned)n) != 0)
 		return KP_EINTERNAL;
 	app->hash_wait_ms = wait_ms;

@@ -24,16 +24,6 @@
 #define AUTH_RT_LEN    64
 #define AUTH_WINDOW    900 /* throttle window, seconds */
 
-static int64_t
-auth_cfg(const char *name, int64_t def)
-{
-	int64_t v = def;
-
-	if (kp_config_int(name, def, 1, 1000000, &v) != KP_OK)
-		return def;
-	return v;
-}
-
 static int
 auth_unauth(kp_rpc_ctx *ctx, const char *msg)
 {
@@ -77,7 +67,7 @@ auth_store_refresh(kp_db *db, const char *user_id, const char *family,
 	auth_random_token(AUTH_RT_PREFIX, rt, AUTH_RT_LEN);
 	auth_token_hash(rt, hash);
 	snprintf(ttl, sizeof(ttl), "%lld",
-	         (long long)auth_cfg("KEYPORT_REFRESH_TTL_DAYS", 30) * 86400);
+	         (long long)kp_cfg_int(KP_CFG_REFRESH_TTL_DAYS) * 86400);
 	{
 		const char *p[5] = {family, user_id, hash,
 		                    auth_now_param(now, sizeof(now)), ttl};
@@ -127,8 +117,8 @@ auth_reply_pair(kp_rpc_ctx *ctx, PGresult *u, const char *family,
 static int
 auth_throttled(kp_rpc_ctx *ctx, kp_db *db, const char *email, const char *addr)
 {
-	int64_t max_email = auth_cfg("KEYPORT_LOGIN_MAX_PER_EMAIL", 5);
-	int64_t max_addr = auth_cfg("KEYPORT_LOGIN_MAX_PER_ADDRESS", 20);
+	int64_t max_email = kp_cfg_int(KP_CFG_LOGIN_MAX_PER_EMAIL);
+	int64_t max_addr = kp_cfg_int(KP_CFG_LOGIN_MAX_PER_ADDRESS);
 	char now[32], win[16];
 	PGresult *res = NULL;
 	int rv, limited = 0;

@@ -902,7 +902,7 @@ out:
 static int
 auth_write_admin_password(const char *pw)
 {
-	const char *dir = kp_config_str("KEYPORT_DATA_DIR", "var");
+	const char *dir = kp_cfg_str(KP_CFG_DATA_DIR);
 	char path[4096];
 	int fd;
 	size_t n = strlen(pw);
@@ -929,8 +929,8 @@ auth_write_admin_password(const char *pw)
 int
 auth_bootstrap(kp_db *db)
 {
-	const char *email = kp_config_str("KEYPORT_ADMIN_EMAIL", NULL);
-	const char *pw = kp_config_str("KEYPORT_ADMIN_PASSWORD", NULL);
+	const char *email = kp_cfg_str(KP_CFG_ADMIN_EMAIL);
+	const char *pw = kp_cfg_str(KP_CFG_ADMIN_PASSWORD);
 	char gen[64], hash[crypto_pwhash_STRBYTES], now[32];
 	PGresult *res = NULL;
 	int rv, generated = 0;

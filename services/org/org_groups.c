@@ -4,6 +4,7 @@
  * caller's organization, licenses with license.GetLicenses filtered by it:
  * another organization's user or license is simply not found. */
 #include "org_app.h"
+#include "rpc/kp_contract.h"
 
 #include "kp_pgarr.h"
 #include "kp_err.h"
@@ -254,9 +255,8 @@ org_group_get(kp_rpc_ctx *ctx)
 		uq.ids = uids;
 		uq.n_ids = (size_t)PQntuples(ur);
 		uq.scope_organization_id = (char *)ctx->caller->organization_id;
-		if ((rv = kp_service_call(
-		         ctx, "auth", "auth.GetUsers", 1, &uq.base,
-		         &keyport__auth__get_users_reply__descriptor,
+		if ((rv = kp_service_invoke(
+		         ctx, KP_RPC_AUTH_GET_USERS, &uq.base,
 		         (ProtobufCMessage **)&users)) != KP_OK)
 			goto out;
 		g.users = users->users;
@@ -266,9 +266,8 @@ org_group_get(kp_rpc_ctx *ctx)
 		lq.ids = lids;
 		lq.n_ids = (size_t)PQntuples(lr);
 		lq.organization_id = (char *)ctx->caller->organization_id;
-		if ((rv = kp_service_call(
-		         ctx, "license", "license.GetLicenses", 1, &lq.base,
-		         &keyport__license__get_licenses_reply__descriptor,
+		if ((rv = kp_service_invoke(
+		         ctx, KP_RPC_LICENSE_GET_LICENSES, &lq.base,
 		         (ProtobufCMessage **)&lics)) != KP_OK)
 			goto out;
 		g.licenses = lics->licenses;
@@ -402,8 +401,8 @@ group_member_check(kp_rpc_ctx *ctx, int license, const char *id)
 
 		q.id = (char *)id;
 		q.scope_organization_id = (char *)ctx->caller->organization_id;
-		return kp_service_call(ctx, "auth", "auth.GetUser", 1, &q.base,
-		                       NULL, NULL);
+		return kp_service_invoke(ctx, KP_RPC_AUTH_GET_USER, &q.base,
+		                         NULL);
 	} else {
 		Keyport__License__GetLicensesRequest q =
 		    KEYPORT__LICENSE__GET_LICENSES_REQUEST__INIT;
@@ -414,10 +413,8 @@ group_member_check(kp_rpc_ctx *ctx, int license, const char *id)
 		q.ids = ids;
 		q.n_ids = 1;
 		q.organization_id = (char *)ctx->caller->organization_id;
-		rv = kp_service_call(
-		    ctx, "license", "license.GetLicenses", 1, &q.base,
-		    &keyport__license__get_licenses_reply__descriptor,
-		    (ProtobufCMessage **)&rep);
+		rv = kp_service_invoke(ctx, KP_RPC_LICENSE_GET_LICENSES,
+		                       &q.base, (ProtobufCMessage **)&rep);
 		if (rv != KP_OK)
 			return rv;
 		found = rep->n_licenses == 1 &&

@@ -2,6 +2,7 @@
  * organization admin's users, which live in auth and are reached only
  * through auth's RPCs, scoped to the caller's organization. */
 #include "org_app.h"
+#include "rpc/kp_contract.h"
 
 #include "kp_pgarr.h"
 #include "kp_err.h"
@@ -310,12 +311,10 @@ org_count(kp_rpc_ctx *ctx, const char *id, int64_t *users, int64_t *licenses)
 	int rv;
 
 	aq.organization_id = lq.organization_id = (char *)id;
-	if ((rv = kp_service_call(ctx, "auth", "auth.CountUsers", 1, &aq.base,
-	                          &keyport__auth__count_reply__descriptor,
-	                          (ProtobufCMessage **)&ac)) != KP_OK ||
-	    (rv = kp_service_call(
-	         ctx, "license", "license.CountOrganizationLicenses", 1,
-	         &lq.base, &keyport__license__count_reply__descriptor,
+	if ((rv = kp_service_invoke(ctx, KP_RPC_AUTH_COUNT_USERS, &aq.base,
+	                            (ProtobufCMessage **)&ac)) != KP_OK ||
+	    (rv = kp_service_invoke(
+	         ctx, KP_RPC_LICENSE_COUNT_ORGANIZATION_LICENSES, &lq.base,
 	         (ProtobufCMessage **)&lc)) != KP_OK)
 		goto out;
 	*users = ac->count;
@@ -370,9 +369,8 @@ org_delete(kp_rpc_ctx *ctx)
 		 * that does not depend on the notification arriving. */
 		Keyport__Auth__CountReply *del = NULL;
 
-		if ((rv = kp_service_call(
-		         ctx, "auth", "auth.DeleteOrganizationUsers", 1,
-		         &aq.base, &keyport__auth__count_reply__descriptor,
+		if ((rv = kp_service_invoke(
+		         ctx, KP_RPC_AUTH_DELETE_ORGANIZATION_USERS, &aq.base,
 		         (ProtobufCMessage **)&del)) != KP_OK)
 			goto out;
 		rv = org_groups_drop_users(kp_service_db(ctx), NULL,
@@ -383,9 +381,9 @@ org_delete(kp_rpc_ctx *ctx)
 			                 "cannot clean user groups");
 			goto out;
 		}
-		if ((rv = kp_service_call(ctx, "license",
-		                          "license.DeleteOrganizationLicenses",
-		                          1, &lq.base, NULL, NULL)) != KP_OK)
+		if ((rv = kp_service_invoke(
+		         ctx, KP_RPC_LICENSE_DELETE_ORGANIZATION_LICENSES,
+		         &lq.base, NULL)) != KP_OK)
 			goto out;
 	}
 	{
@@ -424,15 +422,14 @@ org_check_role(kp_rpc_ctx *ctx, const char *role)
 	return KP_OK;
 }
 
-/* org_forward calls auth and answers its reply unchanged. */
+/* org_forward calls method m of auth and answers its reply unchanged. */
 static int
-org_forward(kp_rpc_ctx *ctx, const char *method, const ProtobufCMessage *q,
-            const ProtobufCMessageDescriptor *desc)
+org_forward(kp_rpc_ctx *ctx, const kp_rpc_desc *m, const ProtobufCMessage *q)
 {
 	ProtobufCMessage *rep = NULL;
 	int rv;
 
-	rv = kp_service_call(ctx, "auth", method, 0, q, desc, &rep);
+	rv = kp_service_invoke(ctx, m, q, &rep);
 	if (rv != KP_OK)
 		return rv;
 	rv = kp_rpc_reply(ctx, rep);
@@ -467,8 +464,7 @@ org_user_create(kp_rpc_ctx *ctx)
 	q.organization_id = (char *)ctx->caller->organization_id;
 	q.max_users = strtoll(PQgetvalue(res, 0, 4), NULL, 10);
 	q.capped = q.max_users >= 0;
-	rv = org_forward(ctx, "auth.CreateUser", &q.base,
-	                 &keyport__auth__user_reply__descriptor);
+	rv = org_forward(ctx, KP_RPC_AUTH_CREATE_USER, &q.base);
 out:
 	PQclear(res);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
@@ -492,8 +488,7 @@ org_user_list(kp_rpc_ctx *ctx)
 	q.organization_id = (char *)ctx->caller->organization_id;
 	q.page = req->page;
 	q.limit = req->limit;
-	rv = org_forward(ctx, "auth.ListUsers", &q.base,
-	                 &keyport__auth__list_users_reply__descriptor);
+	rv = org_forward(ctx, KP_RPC_AUTH_LIST_USERS, &q.base);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
@@ -513,8 +508,7 @@ org_user_get(kp_rpc_ctx *ctx)
 		return rv;
 	q.id = req->id;
 	q.scope_organization_id = (char *)ctx->caller->organization_id;
-	rv = org_forward(ctx, "auth.GetUser", &q.base,
-	                 &keyport__auth__user_reply__descriptor);
+	rv = org_forward(ctx, KP_RPC_AUTH_GET_USER, &q.base);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
@@ -539,8 +533,7 @@ org_user_update(kp_rpc_ctx *ctx)
 	q.keep_org_admin = 1;
 	q.has_organization_id = 0;
 	q.organization_id = (char *)"";
-	rv = org_forward(ctx, "auth.UpdateUser", &q.base,
-	                 &keyport__auth__user_reply__descriptor);
+	rv = org_forward(ctx, KP_RPC_AUTH_UPDATE_USER, &q.base);
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
@@ -564,8 +557,8 @@ org_user_delete(kp_rpc_ctx *ctx)
 	q.id = req->id;
 	q.scope_organization_id = (char *)ctx->caller->organization_id;
 	q.keep_org_admin = 1;
-	if ((rv = kp_service_call(ctx, "auth", "auth.DeleteUser", 0, &q.base,
-	                          NULL, NULL)) != KP_OK)
+	if ((rv = kp_service_invoke(ctx, KP_RPC_AUTH_DELETE_USER, &q.base,
+	                            NULL)) != KP_OK)
 		goto out;
 	/* auth also calls org.UserRemoved; cleaning here too keeps the
 	 * groups right even when that notification is lost */
