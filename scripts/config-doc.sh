@@ -43,8 +43,8 @@ check)
 	# KEYPORT_<SVC>_URL and the like name a family, not a variable
 	for name in $(grep -ohE 'KEYPORT_[A-Z0-9_]*[A-Z0-9]' "${files[@]}" | sort -u); do
 		grep -qxF "$name" <<<"$known" && continue
-		# NAME_FILE of a known NAME: read from a file (container secrets)
-		[[ $name == *_FILE ]] && grep -qxF "${name%_FILE}" <<<"$known" && continue
+		# KEYPORT_<NAME>_FILE: NAME's value from a file (kp_config_load)
+		[ "${name%_FILE}" != "$name" ] && grep -qxF "${name%_FILE}" <<<"$known" && continue
 		echo "config-doc: $name is named in $(grep -lw "$name" "${files[@]}" | sed "s|$root/||" | tr '\n' ' ')but common/kp_config.def does not know it"
 		rc=1
 	done
