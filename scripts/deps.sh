@@ -12,6 +12,7 @@ pkgs=(
 	postgresql postgresql-contrib
 	curl wrk jq procps iproute2 util-linux
 	gcc-mingw-w64-x86-64 python3 openssl
+	chromium
 	docker-compose libnss-wrapper
 )
 # `kubectl kustomize` renders k8s/ in the static tests. The machine image

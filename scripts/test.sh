@@ -61,6 +61,21 @@ if [ -x "$root/scripts/lint.sh" ]; then
 	echo "==> lint (OpenAPI and deployment files)"
 	"$root/scripts/lint.sh" || lint_rc=1
 fi
+# The portal end to end: headless Chromium against a stack of its own
+# (tests/portal/stack.mjs starts scripts/run.sh); screenshots of every page
+# in build/screenshots/.
+portal_rc=0
+if [ -d "$root/tests/portal" ]; then
+	echo "==> portal (headless Chromium, tests/portal)"
+	node --test "$root/tests/portal/" >"$logdir/portal.log" 2>&1 || portal_rc=1
+	grep -E '^# portal:|^not ok|^ok' "$logdir/portal.log"
+	[ $portal_rc -ne 0 ] && failed_bins+=("portal (log: $logdir/portal.log)")
+	n=$(grep -cE '^ok [0-9]' "$logdir/portal.log")
+	f=$(grep -cE '^not ok [0-9]' "$logdir/portal.log")
+	tested=$((tested + n + f))
+	passing=$((passing + n))
+	failing=$((failing + f))
+fi
 
 if [ ${#failed_bins[@]} -gt 0 ]; then
 	echo "failed: ${failed_bins[*]}"
