@@ -84,7 +84,7 @@ Test(semver, build_metadata_is_ignored)
 
 Test(semver, longest_version_fits)
 {
-	char v[RELEASE_VERSION_MAX + 1], k[RELEASE_SORT_KEY_MAX];
+	char v[RELEASE_VERSION_MAX + 8], k[RELEASE_SORT_KEY_MAX];
 
 	/* "1.2.3-" and 61 one-character identifiers: the widest key */
 	strcpy(v, "1.2.3-");
