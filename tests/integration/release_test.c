@@ -864,8 +864,16 @@ Test(release, one_gib_up_and_down, .timeout = 600)
 	        "release: VmHWM gateway %ld KiB, release %ld KiB after 1 GiB "
 	        "up and 8 x 1 GiB down\n",
 	        gw1, rel1);
+	/* the file's size never shows in memory: the peak grows by less than
+	 * a few MiB over the run. The issue's bound (64 MiB in all) holds for
+	 * a normal build; under ASan the shadow memory alone is above it */
+	cr_expect_lt(gw1 - gw0, 16 * 1024, "gateway grew %ld KiB", gw1 - gw0);
+	cr_expect_lt(rel1 - rel0, 16 * 1024, "release grew %ld KiB",
+	             rel1 - rel0);
+#ifndef __SANITIZE_ADDRESS__
 	cr_expect_lt(gw1, 64 * 1024, "gateway peak %ld KiB", gw1);
 	cr_expect_lt(rel1, 64 * 1024, "release peak %ld KiB", rel1);
+#endif
 	/* the downloads are counted */
 	{
 		char path[128];
