@@ -63,7 +63,7 @@ function Machines({ license, acts, reload }) {
     }
   };
   return html`<section class="card" aria-labelledby="machines-h">
-    <div class="card-head"><div><h2 id="machines-h">Machines</h2><p>${plural(active.length, 'machine')} using ${license.allowedActivations < 0 ? 'this license' : `${fmtNum(license.allowedActivations)} seats`}.</p></div></div>
+    <div class="card-head"><div><h2 id="machines-h">Machines</h2><p>${license.allowedActivations < 0 ? `${plural(active.length, 'machine')} using this license.` : `${fmtNum(active.length)} of ${plural(license.allowedActivations, 'seat')} in use.`}</p></div></div>
     ${error && html`<div class="card-body"><${Alert}>${error}<//></div>`}
     ${active.length === 0
       ? html`<div class="empty"><${Icon} name="monitor" /><h2>No machines yet</h2><p>A machine appears here once the application is activated on it, online or with the offline steps below.</p></div>`
