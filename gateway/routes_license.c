@@ -41,10 +41,11 @@ license_json(const Keyport__License__License *l)
 		json_object_set_new(meta, l->metadata[i]->key,
 		                    json_string(l->metadata[i]->value));
 	o = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, "
 	    "s:I, s:s, s:o, s:b, s:b, s:o, s:o, s:o, s:s, s:s, s:I}",
 	    "id", l->id, "key", l->key, "productId", l->product_id,
-	    "productName", l->product_name, "type", l->type, "status",
+	    "productName", l->product_name, "productPublicKey",
+	    l->product_public_key, "type", l->type, "status",
 	    l->status, "allowedActivations", (json_int_t)l->allowed_activations,
 	    "allowedDeactivations", (json_int_t)l->allowed_deactivations,
 	    "totalActivations", (json_int_t)l->total_activations,
@@ -88,6 +89,8 @@ routes_license_text(gw_jw *w, const Keyport__License__License *l)
 	gw_jw_str(w, l->product_id);
 	gw_jw_lit(w, ",\"productName\":");
 	gw_jw_str(w, l->product_name);
+	gw_jw_lit(w, ",\"productPublicKey\":");
+	gw_jw_str(w, l->product_public_key);
 	gw_jw_lit(w, ",\"type\":");
 	gw_jw_str(w, l->type);
 	gw_jw_lit(w, ",\"status\":");

@@ -59,6 +59,7 @@ license_row_read(license_row *r, const PGresult *res, int row,
 	l->key = r->key;
 	l->product_id = PQgetvalue(res, row, LIC_C_PRODUCT_ID);
 	l->product_name = PQgetvalue(res, row, LIC_C_PRODUCT_NAME);
+	l->product_public_key = PQgetvalue(res, row, LIC_C_PRODUCT_PUBLIC_KEY);
 	l->type = PQgetvalue(res, row, LIC_C_TYPE);
 	l->allowed_activations = lic_int(res, row, LIC_C_ALLOWED_ACTIVATIONS);
 	l->allowed_deactivations =
@@ -307,8 +308,8 @@ license_store_list(kp_db *db, const license_filter *f, license_set *out)
 static const char license_sql_visible[] =
     "SELECT " LICENSE_COLS
     " FROM license_visible_page(NULLIF($1, '')::uuid, NULLIF($2, '')::uuid, "
-    "$3::uuid[], $4::int, $5::bigint) l CROSS JOIN LATERAL (SELECT p.name "
-    "FROM products p WHERE p.id = l.product_id OFFSET 0) p ORDER BY "
+    "$3::uuid[], $4::int, $5::bigint) l CROSS JOIN LATERAL (SELECT p.name, "
+    "p.public_key FROM products p WHERE p.id = l.product_id OFFSET 0) p ORDER BY "
     "l.created_at DESC, l.id DESC";
 static const char license_sql_visible_count[] =
     "SELECT license_visible_count(NULLIF($1, '')::uuid, NULLIF($2, "

@@ -26,7 +26,9 @@
 	                        "l.updated_at") ", "                           \
 	                                        "l.lease_seconds, "            \
 	                                        "extract(epoch FROM "          \
-	                                        "l.expires_at)::bigint"
+	                                        "l.expires_at)::bigint, "      \
+	                                        "encode(p.public_key, "        \
+	                                        "'base64')"
 #define LICENSE_FROM " FROM licenses l JOIN products p ON p.id = l.product_id "
 
 enum license_col {
@@ -49,6 +51,7 @@ enum license_col {
 	LIC_C_UPDATED,
 	LIC_C_LEASE_SECONDS,
 	LIC_C_EXPIRES_EPOCH, /* for the status: NULL when there is none */
+	LIC_C_PRODUCT_PUBLIC_KEY, /* base64, the products table's */
 	LIC_NCOLS
 };
 

@@ -308,8 +308,9 @@ export function ConfirmHost() {
   <//>`;
 }
 
-export function Link({ href, children, ...rest }) {
+export function Link({ href, children, onClick: then, ...rest }) {
   const onClick = (e) => {
+    if (then) then(e);
     if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
     e.preventDefault();
     shell.navigate(href);

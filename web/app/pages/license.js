@@ -130,8 +130,8 @@ function OfflineActivation({ license, reload }) {
           <p class="hint muted">The machine must load the response before it runs out.</p>
         </form>
         <${Alert}>${error}<//>${done && html`<${Alert} kind="success">${done}<//>`}</div></li>
-      <li class="step"><div><h3>Load the response on the machine</h3><p>Use your application's public key, which ${shell.branding.portalName} ships with it.</p>
-        <${Cmd} text=${'keyport offline-activate --response response.json --product-key "$KEYPORT_PRODUCT_KEY"'} label="Copy the activate command" /></div></li>
+      <li class="step"><div><h3>Load the response on the machine</h3><p>Run this there; the key at the end is ${license.productName}'s public key.</p>
+        <${Cmd} text=${`keyport offline-activate --response response.json --product-key ${license.productPublicKey}`} label="Copy the activate command" /></div></li>
     </ol></div>
   </section>`;
 }
