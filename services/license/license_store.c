@@ -309,7 +309,8 @@ static const char license_sql_visible[] =
     "SELECT " LICENSE_COLS
     " FROM license_visible_page(NULLIF($1, '')::uuid, NULLIF($2, '')::uuid, "
     "$3::uuid[], $4::int, $5::bigint) l CROSS JOIN LATERAL (SELECT p.name, "
-    "p.public_key FROM products p WHERE p.id = l.product_id OFFSET 0) p ORDER BY "
+    "p.public_key FROM products p WHERE p.id = l.product_id OFFSET 0) p ORDER "
+    "BY "
     "l.created_at DESC, l.id DESC";
 static const char license_sql_visible_count[] =
     "SELECT license_visible_count(NULLIF($1, '')::uuid, NULLIF($2, "

@@ -50,7 +50,7 @@ enum license_col {
 	LIC_C_CREATED,
 	LIC_C_UPDATED,
 	LIC_C_LEASE_SECONDS,
-	LIC_C_EXPIRES_EPOCH, /* for the status: NULL when there is none */
+	LIC_C_EXPIRES_EPOCH,      /* for the status: NULL when there is none */
 	LIC_C_PRODUCT_PUBLIC_KEY, /* base64, the products table's */
 	LIC_NCOLS
 };

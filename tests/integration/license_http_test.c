@@ -68,14 +68,13 @@ list_has(const kpt_resp *r, const char *id)
 Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 {
 	char *admin = kpt_login(kpt_admin_email(), kpt_admin_password());
-	char *product, *lic, *key, path[256], *q;
+	char *product, *pubkey, *lic, *key, path[256], *q;
 	kpt_resp r;
 
 	r = req("POST", "/v1/products", admin, "{\"name\":\"Http\"}", 201);
 	product = field(&r, "id");
-	cr_assert_eq(
-	    strlen(json_string_value(json_object_get(r.json, "publicKey"))),
-	    44);
+	pubkey = field(&r, "publicKey");
+	cr_assert_eq(strlen(pubkey), 44);
 	kpt_resp_free(&r);
 	r = req("POST", "/v1/products", admin, "{\"name\":\"\"}", 400);
 	cr_assert_str_eq(kpt_error_code(&r), "INVALID_INPUT");
@@ -98,6 +97,10 @@ Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 	                 "active");
 	cr_assert_str_eq(
 	    json_string_value(json_object_get(r.json, "productName")), "Http");
+	/* the product's public key, for a portal user's offline-activate */
+	cr_assert_str_eq(
+	    json_string_value(json_object_get(r.json, "productPublicKey")),
+	    pubkey);
 	cr_assert_str_eq(json_string_value(json_object_get(
 	                     json_object_get(r.json, "metadata"), "plan")),
 	                 "pro");
@@ -166,6 +169,7 @@ Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 	kpt_resp_free(&r);
 	free(admin);
 	free(product);
+	free(pubkey);
 	free(lic);
 	free(key);
 }
@@ -244,6 +248,10 @@ Test(license_http, portal_visibility_for_every_role, .timeout = 120)
 	        json_array_get(json_object_get(r.json, "items"), 0),
 	        "productName")),
 	    "Portal");
+	cr_assert_eq(strlen(json_string_value(json_object_get(
+	                 json_array_get(json_object_get(r.json, "items"), 0),
+	                 "productPublicKey"))),
+	             44, "%s", r.body);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_group);
 	r = req("GET", path, t_user1, NULL, 200);
