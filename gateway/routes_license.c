@@ -42,7 +42,7 @@ license_json(const Keyport__License__License *l)
 		                    json_string(l->metadata[i]->value));
 	o = json_pack(
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, "
-	    "s:I, s:s, s:o, s:b, s:b, s:o, s:o, s:o, s:s, s:s, s:I}",
+	    "s:I, s:I, s:s, s:o, s:b, s:b, s:o, s:o, s:o, s:s, s:s, s:I}",
 	    "id", l->id, "key", l->key, "productId", l->product_id,
 	    "productName", l->product_name, "productPublicKey",
 	    l->product_public_key, "type", l->type, "status", l->status,
@@ -50,7 +50,8 @@ license_json(const Keyport__License__License *l)
 	    "allowedDeactivations", (json_int_t)l->allowed_deactivations,
 	    "totalActivations", (json_int_t)l->total_activations,
 	    "totalDeactivations", (json_int_t)l->total_deactivations,
-	    "validity", (json_int_t)l->validity, "expirationStrategy",
+	    "activeActivations", (json_int_t)l->active_activations, "validity",
+	    (json_int_t)l->validity, "expirationStrategy",
 	    l->expiration_strategy, "expiresAt", str_or_null(l->expires_at),
 	    "suspended", l->suspended, "revoked", l->revoked, "userId",
 	    str_or_null(l->user_id), "organizationId",
@@ -103,6 +104,8 @@ routes_license_text(gw_jw *w, const Keyport__License__License *l)
 	gw_jw_int(w, l->total_activations);
 	gw_jw_lit(w, ",\"totalDeactivations\":");
 	gw_jw_int(w, l->total_deactivations);
+	gw_jw_lit(w, ",\"activeActivations\":");
+	gw_jw_int(w, l->active_activations);
 	gw_jw_lit(w, ",\"validity\":");
 	gw_jw_int(w, l->validity);
 	gw_jw_lit(w, ",\"expirationStrategy\":");

@@ -114,12 +114,15 @@ act_store_proof(kp_db *db, const char *proof_hex, const char *activation_id,
 }
 
 static const char act_sql_counters[] =
-    "SELECT license_id::text, total_activations, total_deactivations FROM "
-    "license_counters WHERE license_id = ANY($1::uuid[])";
+    "SELECT c.license_id::text, c.total_activations, c.total_deactivations, "
+    "(SELECT count(*) FROM activations a WHERE a.license_id = c.license_id "
+    "AND a.deactivated_at IS NULL) FROM license_counters c WHERE "
+    "c.license_id = ANY($1::uuid[])";
 enum act_counters_col {
 	ACT_CNT_C_LICENSE_ID,
 	ACT_CNT_C_ACTIVATIONS,
-	ACT_CNT_C_DEACTIVATIONS
+	ACT_CNT_C_DEACTIVATIONS,
+	ACT_CNT_C_ACTIVE
 };
 
 /* act_counters_read fills c from row of res (enum act_counters_col). */
@@ -131,6 +134,7 @@ act_counters_read(Keyport__Activation__LicenseCounters *c, const PGresult *res,
 	c->license_id = PQgetvalue(res, row, ACT_CNT_C_LICENSE_ID);
 	c->total_activations = act_int(res, row, ACT_CNT_C_ACTIVATIONS);
 	c->total_deactivations = act_int(res, row, ACT_CNT_C_DEACTIVATIONS);
+	c->active_activations = act_int(res, row, ACT_CNT_C_ACTIVE);
 }
 
 int

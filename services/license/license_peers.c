@@ -122,6 +122,8 @@ license_counters(kp_rpc_ctx *ctx, license_set *s)
 				    reply->counters[c]->total_activations;
 				s->rows[i].msg.total_deactivations =
 				    reply->counters[c]->total_deactivations;
+				s->rows[i].msg.active_activations =
+				    reply->counters[c]->active_activations;
 			}
 out:
 	free(ids);

@@ -248,6 +248,10 @@ Test(lease_sweep, silent_leased_activation_is_released_by_the_service,
 	cr_assert_eq(
 	    json_integer_value(json_object_get(r.json, "totalDeactivations")),
 	    0, "%s", r.body);
+	/* one machine (b) holds a seat now */
+	cr_assert_eq(
+	    json_integer_value(json_object_get(r.json, "activeActivations")), 1,
+	    "%s", r.body);
 	kpt_resp_free(&r);
 	activate(key, product, "sweep-fp-c", c);
 	set_activation_clock(0);

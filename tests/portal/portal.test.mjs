@@ -8,7 +8,7 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import AxeBuilder from '@axe-core/playwright';
@@ -23,6 +23,8 @@ async function login(email, password) {
 }
 
 before(async () => {
+  // this run's screenshots only
+  rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
   stack = await startStack();
   api = client(stack.url);
@@ -101,6 +103,8 @@ async function signIn(page, email, password = 'Portal-pass-1') {
 // for the page at path, as the page's current user.
 async function check(page, name) {
   await page.waitForLoadState('networkidle');
+  // a full-page screenshot of a scrolled page draws the fixed bars mid-page
+  await page.evaluate(() => scrollTo(0, 0));
   await page.screenshot({ path: join(SHOTS, `${name}-desktop.png`), fullPage: true });
   const axe = await new AxeBuilder({ page }).analyze();
   const bad = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -218,6 +222,7 @@ test('a user: licenses, detail, freeing a seat, releases, profile, no admin page
   await page.screenshot({ path: join(SHOTS, 'license-free-seat-dialog-desktop.png') });
   await dialog.getByRole('button', { name: 'Free this seat' }).click();
   await dialog.waitFor({ state: 'hidden' });
+  await page.getByRole('heading', { name: 'No machines yet' }).waitFor();
   const acts = await api('GET', `/v1/licenses/${seed.own.id}/activations`, admin);
   const items = acts.items || acts;
   assert.ok(items.every((a) => a.deactivatedAt), 'the seat was freed');
@@ -383,9 +388,15 @@ test('offline activation: a request made by the keyport tool, the response file,
   await page.getByLabel('Deactivation request file').setInputFiles(deact);
   await page.getByRole('button', { name: 'Free the seat', exact: true }).click();
   await page.getByText(`The seat of ${hostname} is free.`).first().waitFor();
+  const acts = await api('GET', `/v1/licenses/${seed.groupLic.id}/activations`, admin);
+  assert.ok(acts.items.every((a) => a.deactivatedAt), JSON.stringify(acts));
+  await page.getByRole('heading', { name: 'No machines yet' }).waitFor();
   await check(page, 'license-offline-deactivated');
   const after = await api('GET', `/v1/licenses/${seed.groupLic.id}`, admin);
   assert.equal(after.totalDeactivations, 1, JSON.stringify(after));
+  assert.equal(after.activeActivations, 0, JSON.stringify(after));
+  // the seats in use, not the activations ever made
+  await page.getByText(/^0 of 3 activations$/).first().waitFor();
   await page.context().close();
 });
 

@@ -212,7 +212,7 @@ export default function License({ params }) {
     </div></div>
     ${lic.status !== 'active' && html`<${Alert}>${errorText({ code: `LICENSE_${lic.status.toUpperCase()}` })}<//>`}
     <div class="stat-row">
-      <div class="stat"><span class="stat-label">Activations</span><span class="stat-value"><${Usage} used=${lic.totalActivations} allowed=${lic.allowedActivations} what="activations" /></span></div>
+      <div class="stat"><span class="stat-label">Seats in use</span><span class="stat-value"><${Usage} used=${lic.activeActivations} allowed=${lic.allowedActivations} what="activations" /></span></div>
       <div class="stat"><span class="stat-label">Seat releases</span><span class="stat-value"><${Usage} used=${lic.totalDeactivations} allowed=${lic.allowedDeactivations} what="deactivations" /></span></div>
       <div class="stat"><span class="stat-label">Expires</span><span class="stat-value"><${When} iso=${lic.expiresAt} never=${lic.validity && lic.expirationStrategy === 'delayed' ? 'after first activation' : 'never'} /></span></div>
     </div>
@@ -225,6 +225,7 @@ export default function License({ params }) {
           <dt>Validity</dt><dd>${fmtDuration(lic.validity)}${lic.validity ? (lic.expirationStrategy === 'delayed' ? ', from the first activation' : ', from creation') : ''}</dd>
           <dt>Expires</dt><dd>${lic.expiresAt ? fmtDateTime(lic.expiresAt) : 'Never'}</dd>
           <dt>Seat releases left</dt><dd>${left < 0 ? 'Unlimited' : fmtNum(left)}</dd>
+          <dt>Activations so far</dt><dd>${fmtNum(lic.totalActivations)}</dd>
           <dt>Created</dt><dd>${fmtDateTime(lic.createdAt)}</dd>
           <dt>Product id</dt><dd class="mono">${lic.productId}</dd>
         </dl></div></section>

@@ -42,7 +42,7 @@ function toSearch(f) {
 }
 
 const expiry = (l) => (l.expiresAt ? new Date(l.expiresAt).getTime() : Infinity);
-const used = (l) => l.totalActivations;
+const used = (l) => l.activeActivations;
 const cmp = {
   expires: (a, b) => expiry(a) - expiry(b),
   '-expires': (a, b) => expiry(b) - expiry(a),
@@ -64,7 +64,7 @@ export function LicenseRows({ items, holders }) {
       <td data-label="Product">${l.productName}</td>
       <td data-label="Type"><span class="nowrap">${l.type === 'hosted-floating' ? 'Floating' : 'Node-locked'}</span></td>
       <td data-label="Status"><${StatusBadge} status=${l.status} /></td>
-      <td data-label="Activations"><${Usage} used=${l.totalActivations} allowed=${l.allowedActivations} what="activations" /></td>
+      <td data-label="Activations"><${Usage} used=${l.activeActivations} allowed=${l.allowedActivations} what="activations" /></td>
       <td data-label="Deactivations"><${Usage} used=${l.totalDeactivations} allowed=${l.allowedDeactivations} what="deactivations" /></td>
       <td data-label="Expires"><${When} iso=${l.expiresAt} never=${l.validity && l.expirationStrategy === 'delayed' ? 'after first activation' : 'never'} /></td>
       ${holders && html`<td data-label="Assigned to">${holders[l.userId] || html`<span class="muted">${l.userId ? 'a former user' : 'groups only'}</span>`}</td>`}
