@@ -60,14 +60,12 @@ export function filterLicenses(all, f) {
 export function LicenseRows({ items, holders }) {
   return items.map(
     (l) => html`<tr key=${l.id}>
-      <td class="cell-primary" data-label="Key"><div class="key-line"><${Link} class="row-link key" href=${`/licenses/${l.id}`} aria-label=${`License ${l.key}`}>${l.key}<//><${CopyButton} text=${l.key} label="Copy key" /></div></td>
-      <td data-label="Product">${l.productName}</td>
-      <td data-label="Type"><span class="nowrap">${l.type === 'hosted-floating' ? 'Floating' : 'Node-locked'}</span></td>
+      <td class="cell-primary" data-label="Key"><div class="key-line"><${Link} class="row-link key" href=${`/licenses/${l.id}`} aria-label=${`License ${l.key}`}>${l.key}<//><${CopyButton} text=${l.key} label="Copy key" /></div>${holders && html`<span class="cell-sub">${holders[l.userId] ? `Assigned to ${holders[l.userId]}` : l.userId ? 'Assigned to a former user' : 'Not assigned to a user'}</span>`}</td>
+      <td data-label="Product and type"><span>${l.productName}<span class="cell-sub nowrap">${l.type === 'hosted-floating' ? 'Floating' : 'Node-locked'}</span></span></td>
       <td data-label="Status"><${StatusBadge} status=${l.status} /></td>
-      <td data-label="Activations"><${Usage} used=${l.activeActivations} allowed=${l.allowedActivations} what="activations" /></td>
-      <td data-label="Deactivations"><${Usage} used=${l.totalDeactivations} allowed=${l.allowedDeactivations} what="deactivations" /></td>
+      <td data-label="Seats in use"><${Usage} used=${l.activeActivations} allowed=${l.allowedActivations} what="activations" /></td>
+      <td data-label="Seat releases"><${Usage} used=${l.totalDeactivations} allowed=${l.allowedDeactivations} what="deactivations" /></td>
       <td data-label="Expires"><${When} iso=${l.expiresAt} never=${l.validity && l.expirationStrategy === 'delayed' ? 'after first activation' : 'never'} /></td>
-      ${holders && html`<td data-label="Assigned to">${holders[l.userId] || html`<span class="muted">${l.userId ? 'a former user' : 'groups only'}</span>`}</td>`}
     </tr>`,
   );
 }
@@ -167,7 +165,7 @@ export default function Licenses({ search }) {
   const pages = Math.max(1, Math.ceil(total / f.limit));
   const from = total ? (f.page - 1) * f.limit + 1 : 0;
   const to = Math.min(total, f.page * f.limit);
-  const cols = admin ? 8 : 7;
+  const cols = 6;
   const orgName = shell.org ? shell.org.name : 'your organization';
 
   return html`<${PageHeader} title="Licenses" sub=${admin ? `Every license of ${orgName}.` : 'Your licenses and those of your groups.'} />
@@ -201,8 +199,8 @@ export default function Licenses({ search }) {
         </div>`
       : html`<div class="table-wrap"><table class="data stack">
           <caption class="sr-only">Licenses${data ? `, ${from} to ${to} of ${total}` : ''}</caption>
-          <thead><tr><th scope="col">Key</th><th scope="col">Product</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Activations</th><th scope="col">Deactivations</th><th scope="col">Expires</th>${admin && html`<th scope="col">Assigned to</th>`}</tr></thead>
-          <tbody aria-busy=${data ? 'false' : 'true'}>${data ? html`<${LicenseRows} items=${data.items} holders=${admin ? holders || {} : null} />` : html`<${SkeletonRows} rows=${6} cols=${cols} />`}</tbody>
+          <thead><tr><th scope="col">Key</th><th scope="col">Product and type</th><th scope="col">Status</th><th scope="col">Seats in use</th><th scope="col">Seat releases</th><th scope="col">Expires</th></tr></thead>
+          <tbody aria-busy=${data ? 'false' : 'true'}>${data ? html`<${LicenseRows} items=${data.items} holders=${admin ? holders : null} />` : html`<${SkeletonRows} rows=${6} cols=${cols} />`}</tbody>
         </table></div>`}
     ${data && total > 0 && html`<nav class="pager" aria-label="Pages">
       <span aria-live="polite">${fmtNum(from)}–${fmtNum(to)} of ${plural(total, 'license')}</span>
