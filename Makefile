@@ -71,7 +71,7 @@ UNIT_TESTS := $(if $(COMMON_TESTS),$(TESTBIN)/unit-common) \
 IT_BINS    := $(IT_TESTS:tests/integration/%_test.c=$(TESTBIN)/it-%)
 
 .PHONY: all build deps run test test-unit test-integration lint bench \
-        format clean san-test config-doc rpc-doc
+        format clean san-test config-doc rpc-doc soak
 .DEFAULT_GOAL := build
 .SECONDEXPANSION:
 # generated sources are kept, not treated as intermediates
@@ -202,6 +202,17 @@ san-test:
 bench: deps
 	@$(MAKE) --no-print-directory build
 	@BUILD=$(BUILD) scripts/bench.sh
+
+# faults under load for SOAK_SECONDS (default 300): kills of every process
+# and PostgreSQL restarts, with the accounting of docs/reliability.md;
+# `make test` runs the same test for one round of faults
+soak: deps
+	@$(MAKE) --no-print-directory build $(TESTBIN)/it-soak
+	@mkdir -p $(BUILD)/test-logs; \
+	KEYPORT_ROOT=$(CURDIR) KEYPORT_BIN_DIR=$(CURDIR)/$(BUILD)/bin \
+	SOAK_SECONDS=$${SOAK_SECONDS:-300} $(TESTBIN)/it-soak --jobs 1 \
+	    >$(BUILD)/test-logs/it-soak.log 2>&1; rc=$$?; \
+	grep -aE '^soak:|Synthesis|FAIL' $(BUILD)/test-logs/it-soak.log; exit $$rc
 
 lint:
 	@scripts/lint.sh
