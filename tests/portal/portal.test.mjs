@@ -337,6 +337,31 @@ test('an organization admin: users, a group that gives a member a license, the o
   await page.getByRole('link', { name: 'All groups' }).click();
   await page.getByRole('link', { name: 'Design team' }).waitFor();
   await check(page, 'groups');
+
+  // a second group: a member added and removed, a license linked and
+  // unlinked, renamed, then deleted through the confirmation
+  await page.getByRole('button', { name: 'Create group' }).first().click();
+  await page.getByRole('dialog').getByLabel('Group name').fill('Short-lived');
+  await page.getByRole('dialog').getByRole('button', { name: 'Create group' }).click();
+  await page.getByRole('heading', { name: 'Short-lived', level: 1 }).waitFor();
+  await page.getByLabel('Add a member').selectOption(await page.getByLabel('Add a member').locator('option', { hasText: 'ben@acme.example' }).getAttribute('value'));
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await page.getByRole('button', { name: 'Remove ben@acme.example from the group' }).click();
+  await page.getByText('No members yet.').waitFor();
+  await page.getByLabel('Link a license').selectOption(await page.getByLabel('Link a license').locator('option', { hasText: seed.suspended.key }).getAttribute('value'));
+  await page.getByRole('button', { name: 'Link', exact: true }).click();
+  await page.getByRole('button', { name: `Unlink ${seed.suspended.key}` }).click();
+  await page.getByText('No licenses linked yet.').waitFor();
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await page.getByRole('dialog').getByLabel('Group name').fill('Renamed group');
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click();
+  await page.getByRole('heading', { name: 'Renamed group', level: 1 }).waitFor();
+  await page.getByRole('button', { name: 'Delete group' }).click();
+  await page.getByRole('dialog', { name: 'Delete this group?' }).getByRole('button', { name: 'Delete group' }).click();
+  await page.getByRole('link', { name: 'Design team' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Renamed group' }).count(), 0);
+  const groups = await api('GET', '/v1/organization/user-groups', await login('olivia@acme.example', 'Portal-pass-1'));
+  assert.deepEqual((groups.items || groups).map((g) => g.name), ['Design team']);
   await page.context().close();
 
   // Ben signs in and sees the group's license
