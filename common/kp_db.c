@@ -149,6 +149,20 @@ found:
 	return 1;
 }
 
+/* PostgreSQL's NOTICE and WARNING messages (a migration's "already exists,
+ * skipping", for example) go through the logger as JSON, never as libpq's
+ * plain text on stderr. */
+static void
+kp_db_notice(void *arg, const char *message)
+{
+	size_t n = strlen(message);
+
+	(void)arg;
+	while (n > 0 && (message[n - 1] == '\n' || message[n - 1] == ' '))
+		n--;
+	kp_log_info("postgres: %.*s", (int)n, message);
+}
+
 static int
 kp_db_connect(kp_db *db)
 {
@@ -163,6 +177,8 @@ kp_db_connect(kp_db *db)
 		PQreset(db->conn);
 	} else {
 		db->conn = PQconnectdbParams(keys, vals, 1);
+		if (db->conn != NULL)
+			PQsetNoticeProcessor(db->conn, kp_db_notice, NULL);
 	}
 	if (db->conn == NULL)
 		return KP_EUNAVAIL;
