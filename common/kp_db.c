@@ -22,6 +22,7 @@ struct kp_db {
 	PGconn *conn;
 	char *url;
 	char options[160];
+	char schema[64];
 	int in_tx;
 	unsigned long queries;
 	unsigned long prepares;
@@ -169,6 +170,8 @@ kp_db_connect(kp_db *db)
 	const char *keys[] = {"dbname", "options", "application_name",
 	                      "connect_timeout", NULL};
 	const char *vals[] = {db->url, db->options, "keyport", "5", NULL};
+	const char *params[] = {db->schema};
+	PGresult *r;
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return KP_OK;
@@ -186,6 +189,18 @@ kp_db_connect(kp_db *db)
 		kp_db_note(db, NULL);
 		return KP_EUNAVAIL;
 	}
+	/* the schema once more as a statement: a connection pooler
+	 * (PgBouncer, CloudNativePG's Pooler) drops the options startup
+	 * parameter, and the session would run in "public" */
+	r = PQexecParams(
+	    db->conn, "SELECT pg_catalog.set_config('search_path', $1, false)",
+	    1, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		kp_db_note(db, r);
+		PQclear(r);
+		return KP_EUNAVAIL;
+	}
+	PQclear(r);
 	db->in_tx = 0;
 	return KP_OK;
 }
@@ -204,6 +219,7 @@ kp_db_open(kp_db **out, const char *url, const char *schema, int lazy)
 	    (db->url = strdup(url)) == NULL)
 		goto out;
 	snprintf(db->options, sizeof(db->options), "-c search_path=%s", schema);
+	snprintf(db->schema, sizeof(db->schema), "%s", schema);
 	rv = kp_db_connect(db);
 	if (rv != KP_OK && !lazy) {
 		kp_log_error("database connection failed: %s", db->message);

@@ -152,8 +152,14 @@ kp_service_listen_url(const char *name, char *buf, size_t len)
 	buf[strcspn(buf, ",")] = '\0';
 }
 
+/* The container probes: `--probe ready` (and `--check`) sends the health
+ * RPC to the process's own listener and exits 0 when its database is
+ * reachable; `--probe live` exits 0 when a worker answers at all, the
+ * database up or down (a database outage must not restart the pod). The
+ * live probe waits longer than libpq's connect_timeout (5 s, kp_db.c), so
+ * a worker stuck reconnecting still counts as an answer. */
 static int
-kp_service_check(const char *name, const char *url)
+kp_service_probe(const char *name, const char *url, int live)
 {
 	kp_rpc_client *c = NULL;
 	kp_rpc_result res;
@@ -164,7 +170,8 @@ kp_service_check(const char *name, const char *url)
 	/* give the dialer its moment before judging */
 	for (int i = 0; i < 20 && kp_rpc_client_pipes(c) == 0; i++)
 		usleep(50000);
-	if (kp_rpc_health(c, 2000, &res) == KP_OK)
+	if (kp_rpc_health(c, live ? 8000 : 2000, &res) == KP_OK ||
+	    (live && strcmp(res.code, "DATABASE_UNAVAILABLE") == 0))
 		rv = 0;
 	else
 		fprintf(stderr, "%s: %s\n", name, res.message);
@@ -308,14 +315,18 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	    kp_bus_init(def->name) != KP_OK)
 		return 2;
 	kp_service_listen_url(def->name, listen_url, sizeof(listen_url));
-	if (argc > 1 && strcmp(argv[1], "--check") == 0)
-		return kp_service_check(def->name, listen_url);
+	if (argc == 2 && strcmp(argv[1], "--check") == 0)
+		return kp_service_probe(def->name, listen_url, 0);
+	if (argc == 3 && strcmp(argv[1], "--probe") == 0 &&
+	    (strcmp(argv[2], "live") == 0 || strcmp(argv[2], "ready") == 0))
+		return kp_service_probe(def->name, listen_url,
+		                        strcmp(argv[2], "live") == 0);
 	if (argc > 1) {
 		fprintf(stderr,
-			"usage: keyport-%s [--check]\n"
-			"Configuration comes from KEYPORT_* environment "
-			"variables; see README.md.\n",
-			def->name);
+		        "usage: keyport-%s [--check | --probe live|ready]\n"
+		        "Configuration comes from KEYPORT_* environment "
+		        "variables; see README.md.\n",
+		        def->name);
 		return strcmp(argv[1], "--help") == 0 ? 0 : 2;
 	}
 	snprintf(clock_method, sizeof(clock_method), "%s.SetClockOffset",

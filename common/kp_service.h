@@ -9,8 +9,10 @@
  * five: blocks SIGINT/SIGTERM before any library starts a thread, waits for the
  * database, applies the migrations under an advisory lock, runs init, serves
  * RPC with KEYPORT_WORKERS workers (each with its own database connection),
- * and on a signal stops in order. `--check` sends one health RPC to the
- * service's address and exits 0 when it answers (container probes).
+ * and on a signal stops in order. The container probes send one health RPC
+ * to the service's own address: `--probe ready` (or `--check`) exits 0 when
+ * the service answers with its database reachable, `--probe live` when it
+ * answers at all (the database down included).
  */
 #ifndef KP_SERVICE_H
 #define KP_SERVICE_H

@@ -13,7 +13,10 @@
 # available, the cluster belongs to `nobody` (runuser), which must then be
 # able to traverse the path to DIR; pg.sh says so and stops otherwise. A
 # cluster made by an older pg.sh that belongs to nobody keeps being run as
-# nobody.
+# nobody; one that an older pg.sh put in /var/lib/keyport/pg-<hash> is
+# moved back under DIR on start (relocated below). Clusters left there by
+# data directories deleted before that are orphans: nothing links to them;
+# remove them by hand (ls -l /var/lib/keyport).
 # PG_FAST=1 trades durability for speed (throw-away test clusters only).
 set -euo pipefail
 # runuser lives in /usr/sbin, which a root shell from plain `su` lacks
@@ -27,6 +30,30 @@ pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 	echo "pg.sh: PostgreSQL server binaries not found (install postgresql)" >&2
 	exit 1
 }
+
+# A cluster that an older pg.sh put in /var/lib/keyport/pg-<hash> (as root,
+# when nobody could not enter DIR), with DIR a symbolic link to it: on
+# start, bring it back under DIR, so that removing the data directory
+# removes the cluster too. It is stopped first; its files become root's
+# and run in a user namespace like a new cluster's.
+relocated() {
+	local target
+	[ "$cmd" = start ] && [ -L "$dir" ] && [ "$(id -u)" -eq 0 ] || return 0
+	target=$(readlink -f "$dir")
+	case $target in /var/lib/keyport/pg-*) ;; *) return 0 ;; esac
+	unshare --user --map-user=65534 --map-group=65534 true 2>/dev/null || return 0
+	[ -d "$target/data" ] || return 0
+	if [ -f "$target/data/postmaster.pid" ]; then
+		(cd / && runuser -u nobody -- "$pgbin/pg_ctl" -D "$target/data" -m fast -w -t 60 stop) >/dev/null 2>&1 || true
+	fi
+	[ -f "$target/data/postmaster.pid" ] && return 0 # still running: leave it
+	rm "$dir"
+	mv "$target" "$dir"
+	chown -R 0:0 "$dir"
+	rmdir /var/lib/keyport 2>/dev/null || true
+	echo "pg.sh: moved the cluster from $target back to $dir" >&2
+}
+relocated
 
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd -P)

@@ -52,6 +52,7 @@ typedef struct auth_app {
 	_Atomic int64_t keys_next_check; /* kp_now() of the next check */
 	int64_t key_max_age;             /* seconds */
 	int64_t key_check_interval;      /* seconds */
+	int keys_external; /* KEYPORT_AUTH_KEY_ROTATION=external */
 	char keys_dir[4096];
 	sem_t hash_slots;     /* KEYPORT_HASH_CONCURRENCY */
 	int64_t hash_wait_ms; /* how long excess waits for a slot */

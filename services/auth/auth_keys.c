@@ -18,6 +18,11 @@
  * still be signing in a replica that has not checked yet until S + check
  * interval, and such a token lives KP_ACCESS_LIFETIME. So the key stays
  * published until S + interval + lifetime, then its file is deleted.
+ *
+ * With KEYPORT_AUTH_KEY_ROTATION=external the directory belongs to someone
+ * else (a read-only Kubernetes Secret): auth takes no lock, creates and
+ * deletes nothing, and refuses to start when it holds no key; the rest
+ * (newest signs, rereads) is the same.
  */
 #include "auth_app.h"
 
@@ -207,6 +212,18 @@ auth_keys_sync(auth_app *app, int may_create)
 	set = sodium_allocarray(AUTH_KEYS_MAX, sizeof(*set));
 	if (set == NULL)
 		return KP_EINTERNAL;
+	if (app->keys_external) {
+		if ((rv = auth_keys_read(set, &n, app->keys_dir)) != KP_OK)
+			goto out;
+		if (n == 0) {
+			kp_log_error("no access-token key in %s "
+			             "(KEYPORT_AUTH_KEY_ROTATION=external)",
+			             app->keys_dir);
+			rv = KP_EINTERNAL;
+			goto out;
+		}
+		goto install;
+	}
 	snprintf(lock, sizeof(lock), "%s/.lock", app->keys_dir);
 	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX) != 0) {
@@ -227,6 +244,7 @@ auth_keys_sync(auth_app *app, int may_create)
 		rv = KP_EINTERNAL;
 		goto out;
 	}
+install:
 	sodium_mprotect_readonly(set);
 	pthread_rwlock_wrlock(&app->keys_lock);
 	old = app->keys;
@@ -258,9 +276,16 @@ auth_keys_load(auth_app *app)
 	interval = kp_cfg_int(KP_CFG_AUTH_KEY_CHECK_SECONDS);
 	app->key_max_age = days * 86400;
 	app->key_check_interval = interval;
+	app->keys_external =
+	    strcmp(kp_cfg_str(KP_CFG_AUTH_KEY_ROTATION), "external") == 0;
 	pthread_rwlock_init(&app->keys_lock, NULL);
 	pthread_mutex_init(&app->rotate_lock, NULL);
 	snprintf(app->keys_dir, sizeof(app->keys_dir), "%s/auth-keys", base);
+	if (app->keys_external) {
+		rv = auth_keys_sync(app, 0);
+		atomic_store(&app->keys_next_check, kp_now() + interval);
+		return rv;
+	}
 	if (mkdir(base, 0700) != 0 && errno != EEXIST) {
 		kp_log_error("cannot create KEYPORT_SECRET_DIR %s: %s", base,
 		             strerror(errno));

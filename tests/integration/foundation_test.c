@@ -6,10 +6,13 @@
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 KPT_SUITE(0)
@@ -176,6 +179,95 @@ Test(foundation, postgres_restart_needs_no_service_restart, .timeout = 180)
 	took = wait_readyz(200, 20.0, &r);
 	cr_assert_geq(took, 0, "after PostgreSQL restart: %ld %s", r.status,
 	              r.body);
+	kpt_resp_free(&r);
+}
+
+/* Runs `keyport-<service> <args>` (the container probes) with the stack's
+ * environment; returns its exit status, or -1. */
+static int
+probe(const char *service, const char *a1, const char *a2)
+{
+	const char *bin = getenv("KEYPORT_BIN_DIR");
+	char path[1024];
+	pid_t pid;
+	int st = 0;
+
+	snprintf(path, sizeof(path), "%s/keyport-%s", bin ? bin : "build/bin",
+	         service);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		dup2(null, 1);
+		dup2(null, 2);
+		close_range(3, ~0U, 0);
+		execl(path, path, a1, a2, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Runs a shell command line without Criterion's descriptors; its status. */
+static int
+run_sh(const char *cmd)
+{
+	pid_t pid;
+	int st = 0;
+
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		close_range(3, ~0U, 0);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The Kubernetes probes: `--probe live` answers whether the process
+ * answers, whatever its database does; `--probe ready` whether its
+ * database is reachable. With PostgreSQL stopped, live stays 0 and ready
+ * fails; a killed process fails live; a bad mode is a usage error. */
+Test(foundation, probes_live_and_ready_mean_what_they_say, .timeout = 180)
+{
+	char cmd[2048];
+	const char *root = getenv("KEYPORT_ROOT");
+	int rv = -1;
+	kpt_resp r;
+
+	cr_assert_eq(probe("org", "--probe", "live"), 0);
+	cr_assert_eq(probe("org", "--probe", "ready"), 0);
+	cr_assert_eq(probe("org", "--check", NULL), 0);
+	cr_assert_eq(probe("org", "--probe", "sideways"), 2);
+
+	snprintf(cmd, sizeof(cmd), "PG_FAST=1 '%s/scripts/pg.sh' stop '%s/pg'",
+	         root ? root : ".", kpt_dir());
+	cr_assert_eq(run_sh(cmd), 0);
+	cr_assert_neq(probe("org", "--probe", "ready"), 0,
+	              "ready with PostgreSQL stopped");
+	cr_assert_eq(probe("org", "--probe", "live"), 0,
+	             "not live with PostgreSQL stopped");
+	cr_assert_eq(probe("license", "--probe", "live"), 0);
+	snprintf(cmd, sizeof(cmd), "PG_FAST=1 '%s/scripts/pg.sh' start '%s/pg'",
+	         root ? root : ".", kpt_dir());
+	cr_assert_eq(run_sh(cmd), 0);
+	for (int i = 0; i < 100 && rv != 0; i++) {
+		if ((rv = probe("org", "--probe", "ready")) != 0)
+			usleep(200000);
+	}
+	cr_assert_eq(rv, 0, "not ready again after PostgreSQL came back");
+
+	kpt_kill("org", SIGKILL);
+	cr_assert_neq(probe("org", "--probe", "live"), 0, "live when killed");
+	cr_assert_neq(probe("org", "--probe", "ready"), 0);
+	kpt_restart("org");
+	cr_assert_geq(wait_readyz(200, 30.0, &r), 0, "org restarted: %ld",
+	              r.status);
 	kpt_resp_free(&r);
 }
 
