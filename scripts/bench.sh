@@ -110,14 +110,15 @@ const n = Number(process.argv[1]), servers = [];
 })();' "$1"
 }
 
-# wrk_run NAME CONNS URL [wrk args...]: runs wrk (output in logs/NAME.wrk)
-# and prints "rps p50_ms p99_ms requests errors mib_s", errors being
-# non-2xx/3xx answers plus socket errors (timeouts included).
+# wrk_run NAME CONNS URL [wrk args...] [-- lua args...]: runs wrk (output in logs/NAME.wrk)
+# and prints "rps p50_ms p99_ms requests errors mib_s": rps counts 2xx/3xx
+# answers only; errors are the other answers plus socket errors (wrk's
+# timeouts included).
 wrk_run() {
 	local name=$1 c=$2 u=$3 t=$wthreads
 	shift 3
 	[ "$c" -lt "$t" ] && t=$c
-	wrk -t"$t" -c"$c" -d"$duration" --latency "$@" "$u" >"$out/logs/$name.wrk" 2>&1 || true
+	wrk -t"$t" -c"$c" -d"$duration" --latency "$u" "$@" >"$out/logs/$name.wrk" 2>&1 || true
 	awk '
 	function ms(v) {
 		if (v ~ /us$/) return v / 1000
@@ -140,7 +141,10 @@ wrk_run() {
 	/requests in/ { n = $1 }
 	/Non-2xx or 3xx responses:/ { bad = $NF }
 	/Socket errors:/ { gsub(",", ""); err = $4 + $6 + $8 + $10 }
-	END { printf "%.1f %.3f %.3f %d %d %.1f\n", rps, p50, p99, n, bad + err, tr }' \
+	END {
+		ok = n > 0 ? rps * (n - bad) / n : 0 # answers 2xx/3xx per second
+		printf "%.1f %.3f %.3f %d %d %.1f\n", ok, p50, p99, n, bad + err, tr
+	}' \
 		"$out/logs/$name.wrk"
 }
 
@@ -149,7 +153,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'
 # ceiling NAME JSON
 ceiling() { jq -nc --arg k "$1" --argjson v "$2" '{key:$k, value:$v}' >>"$ceil_jsonl"; }
 ceil_rate() { # NAME -> its rps (or mib_s), 0 when not measured
-	jq -rs --arg k "$1" '[.[] | select(.key == $k) | .value | (.rps // .mib_s)] | first // 0' "$ceil_jsonl"
+	jq -rs --arg k "$1" '[.[] | select(.key == $k) | .value | (.mib_s // .rps)] | first // 0' "$ceil_jsonl"
 }
 
 # scenario NAME RATE P50 P99 ERRORS CEILING UNIT [EXTRA_JSON]
@@ -253,7 +257,8 @@ stack_start() { # sets started_in: seconds from start to /readyz 200
 	started_in=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 }
 stack_pid() { # NAME -> the pid of keyport-NAME under run.sh
-	ps -o pid=,comm= --ppid "$run_pid" | awk -v n="keyport-$1" '$2 == n { print $1; exit }'
+	ps -o pid=,args= --ppid "$run_pid" |
+		awk -v n="keyport-$1" '{ b = $2; sub(/.*\//, "", b) } b == n { print $1; exit }'
 }
 pg_pids() { # the postmaster and its children (backends, walwriter, ...)
 	local pm
@@ -266,7 +271,8 @@ pg_pids() { # the postmaster and its children (backends, walwriter, ...)
 proc_sample() {
 	local t=0 c=0 p v
 	for p in "$@"; do
-		[ -r "/proc/$p/stat" ] || continue
+		p=${p// /}
+		[ -n "$p" ] && [ -r "/proc/$p/stat" ] || continue
 		v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || continue
 		t=$((t + ${v:-0}))
 		v=$(cat /proc/"$p"/task/*/status 2>/dev/null |
@@ -509,8 +515,10 @@ fi
 if want login; then
 	auth=$(stack_pid auth)
 	hwm0=$(rss_mib "$auth" VmHWM)
+	# each login waits its turn for one of auth's $hash_conc hashing slots:
+	# a timeout long enough for the queue of $conns connections
 	read -r rps p50 p99 reqs err _ <<<"$(wrk_run login "$conns" "$url/v1/auth/login" \
-		-s "$root/bench/lua/post.lua" -- \
+		--timeout 60s -s "$root/bench/lua/post.lua" -- \
 		"$(jq -nc --arg p "$cust_pw" '{email:"customer@bench.example.com",password:$p}')")"
 	hwm=$(rss_mib "$auth" VmHWM)
 	scenario login "$rps" "$p50" "$p99" "$err" argon2 rps \
@@ -548,7 +556,7 @@ if want growth; then
 		def r(n): [.[] | select(.name == n) | .rps] | first;
 		{heartbeat: {"10k": r("heartbeat"), "100k": r("heartbeat_100k"), "1m": r("heartbeat_1m")},
 		 licenses_page: {"10k": r("licenses_page_10k"), "100k": r("licenses_page"), "1m": r("licenses_page_1m")}}
-		| map_values(. + {ratio_largest_to_10k: (if .["10k"] then ((.["1m"] // .["100k"] // 0) / .["10k"] * 1000 | round / 1000) else null end)})' \
+		| map_values(. + {ratio_largest_to_10k: (if (.["10k"] // 0) > 0 then ((.["1m"] // .["100k"] // 0) / .["10k"] * 1000 | round / 1000) else null end)})' \
 		"$scen_jsonl")
 fi
 
