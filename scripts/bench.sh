@@ -24,7 +24,8 @@
 # Prints the machine and a table; writes build/bench/latest.json and a
 # timestamped copy beside it; stops everything it started.
 # Knobs: BENCH_DURATION (10s), BENCH_CONNECTIONS (64), BENCH_THREADS (2),
-# BENCH_SCALE (0; 1 adds the 1,000,000-row growth points),
+# BENCH_SCALE (0; 1 adds the 1,000,000-row growth points), BENCH_PERF (0;
+# 1 adds a perf profile of each heartbeat run in build/bench/logs),
 # BENCH_ONLY (space-separated step names: run just those, e.g. "http
 # heartbeat"; the stack starts only when a step needs it).
 set -euo pipefail
@@ -208,8 +209,13 @@ if want bus; then
 	read -r rps p50 p99 n err <<<"$("$root/$build/bench/rpc_hop" \
 		"tls+tcp://127.0.0.1:$p_hop" "$secs" "$conns" "$workers" 2>"$out/logs/rpc_hop.log" ||
 		echo 0 0 0 0 0)"
+	# the same over plain TCP (KEYPORT_BUS_ALLOW_PLAIN=1: MAC and checks
+	# kept, TLS gone), for what TLS costs a hop
+	read -r plain _ <<<"$(KEYPORT_BUS_ALLOW_PLAIN=1 "$root/$build/bench/rpc_hop" \
+		"tcp://127.0.0.1:$p_hop" "$secs" "$conns" "$workers" 2>"$out/logs/rpc_hop_plain.log" ||
+		echo 0)"
 	unset KEYPORT_BUS_DIR
-	ceiling bus "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err}"
+	ceiling bus "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err,\"plain_tcp_rps\":$plain}"
 fi
 if want argon2; then
 	log "ceiling argon2: $hash_conc thread(s), auth's parameters (interactive: 64 MiB)"
@@ -367,6 +373,9 @@ heartbeat_run() { # NAME
 	log "$name: heartbeats over $n activations"
 	gw=$(stack_pid gateway) act=$(stack_pid activation) lic=$(stack_pid license)
 	mapfile -t pgp < <(pg_pids)
+	# warm-up, not counted: the license cache and PostgreSQL's buffers see
+	# every license once, as in a steady state, before the measured run
+	wrk_run "$name-warmup" "$conns" "$url/" -s "$root/bench/lua/heartbeat.lua" -- "$f" >/dev/null
 	before="$(proc_sample "$gw") $(proc_sample "$act") $(proc_sample "$lic") $(proc_sample "${pgp[@]}")"
 	read -r rps p50 p99 reqs err _ <<<"$(wrk_run "$name" "$conns" "$url/" \
 		-s "$root/bench/lua/heartbeat.lua" -- "$f")"
@@ -389,6 +398,22 @@ heartbeat_run() { # NAME
 	}')
 	scenario "$name" "$rps" "$p50" "$p99" "$err" http_sign rps \
 		"{\"activations\":$n,\"profile\":$hb_profile}"
+	# BENCH_PERF=1: one more run under perf (not counted: perf slows it),
+	# call graphs of the gateway and the activation service
+	if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
+		log "$name: profiling with perf"
+		perf record -q -F 499 -o "$out/logs/$name.perf.data" -p "$gw,$act" \
+			-- sleep "$secs" >/dev/null 2>&1 &
+		local perf_pid=$!
+		wrk_run "$name-perf" "$conns" "$url/" -s "$root/bench/lua/heartbeat.lua" -- "$f" >/dev/null
+		wait "$perf_pid" || true
+		perf report -i "$out/logs/$name.perf.data" --stdio --no-children \
+			--sort comm,dso --percent-limit 1 2>/dev/null | grep -v '^$' \
+			>"$out/logs/$name.perf-dso.txt" || true
+		perf report -i "$out/logs/$name.perf.data" --stdio --no-children \
+			--sort comm,sym --percent-limit 0.7 2>/dev/null | grep -v '^$' \
+			>"$out/logs/$name.perf-sym.txt" || true
+	fi
 }
 { want heartbeat || want growth; } && heartbeat_run heartbeat
 growth_hb_10k=$(jq -rs '[.[] | select(.name == "heartbeat") | .rps] | first // 0' "$scen_jsonl")
