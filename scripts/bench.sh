@@ -151,10 +151,65 @@ wrk_run() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
-# ceiling NAME JSON
-ceiling() { jq -nc --arg k "$1" --argjson v "$2" '{key:$k, value:$v}' >>"$ceil_jsonl"; }
-ceil_rate() { # NAME -> its rps (or mib_s), 0 when not measured
-	jq -rs --arg k "$1" '[.[] | select(.key == $k) | .value | (.mib_s // .rps)] | first // 0' "$ceil_jsonl"
+# Ceilings that a scenario is compared with are measured again right after
+# it, so that its ratio is to the mean of the ceiling's runs just before and
+# just after it (on a shared machine the load drifts within minutes); the
+# "ceilings" section gives the mean of all runs and each run's rate.
+declare -A ceil_n
+ceiling() { # NAME JSON: one more run of ceiling NAME
+	ceil_n[$1]=$((${ceil_n[$1]:-0} + 1))
+	jq -nc --arg k "$1" --argjson v "$2" '{key:$k, value:$v}' >>"$ceil_jsonl"
+}
+cname() { # NAME -> the log name of its next run (NAME, NAME-2, ...)
+	local n=${ceil_n[$1]:-0}
+	if [ "$n" = 0 ]; then echo "$1"; else echo "$1-$((n + 1))"; fi
+}
+ceil_rate() { # NAME -> the rate of its latest run, 0 when not measured
+	jq -rs --arg k "$1" '[.[] | select(.key == $k) | .value | (.mib_s // .rps)] | last // 0' "$ceil_jsonl"
+}
+
+# Per-request cost of a scenario: CPU time (utime+stime) and context
+# switches (voluntary and involuntary, every thread) of each process of the
+# stack and of PostgreSQL (postmaster and every backend), sampled before
+# and after the wrk run and divided by the requests served.
+prof_groups=(gateway auth org license activation release postgres)
+prof_snap() {
+	local g pp out=()
+	for g in "${prof_groups[@]}"; do
+		if [ "$g" = postgres ]; then
+			mapfile -t pp < <(pg_pids)
+			out+=("$(proc_sample "${pp[@]}")")
+		else
+			out+=("$(proc_sample "$(stack_pid "$g")")")
+		fi
+	done
+	echo "${out[*]}"
+}
+prof_json() { # BEFORE AFTER REQUESTS -> {"requests":..,"cpu_us_per_request":{..},"context_switches_per_request":{..}}
+	awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" -v names="${prof_groups[*]}" 'BEGIN {
+		split(b, x, " "); split(a, y, " "); k = split(names, name, " ")
+		if (n <= 0) n = 1
+		printf "{\"requests\":%d,\"cpu_us_per_request\":{", n
+		for (i = 1; i <= k; i++) {
+			cpu = (y[2 * i - 1] - x[2 * i - 1]) * 1e6 / hz / n; tc += cpu
+			printf "\"%s\":%.1f,", name[i], cpu
+		}
+		printf "\"total\":%.1f},\"context_switches_per_request\":{", tc
+		for (i = 1; i <= k; i++) {
+			cs = (y[2 * i] - x[2 * i]) / n; ts += cs
+			printf "\"%s\":%.2f,", name[i], cs
+		}
+		printf "\"total\":%.2f}}", ts
+	}'
+}
+# scen_wrk NAME CONNS URL [wrk args]: wrk_run with the profile around it;
+# sets rps p50 p99 reqs err mib and prof
+scen_wrk() {
+	local before after
+	before=$(prof_snap)
+	read -r rps p50 p99 reqs err mib <<<"$(wrk_run "$@")"
+	after=$(prof_snap)
+	prof=$(prof_json "$before" "$after" "$reqs")
 }
 
 # scenario NAME RATE P50 P99 ERRORS CEILING UNIT [EXTRA_JSON]
@@ -166,9 +221,10 @@ scenario() {
 	jq -nc --arg n "$name" --argjson rate "$rate" --arg unit "$unit" \
 		--argjson p50 "$p50" --argjson p99 "$p99" --argjson e "$err" \
 		--arg c "$ceil" --argjson r "$r" --argjson x "$extra" \
+		--argjson seq "${ceil_n[$ceil]:-0}" \
 		'{name:$n} + (if $unit == "mib_s" then {mib_s:$rate} else {rps:$rate} end)
-		 + {p50_ms:$p50, p99_ms:$p99, errors:$e, ceiling:$c, ratio:$r} + $x' >>"$scen_jsonl"
-	log "$name: $rate ${unit/_/\/}, p50 $p50 ms, p99 $p99 ms, $err errors, $r of $ceil"
+		 + {p50_ms:$p50, p99_ms:$p99, errors:$e, ceiling:$c, ratio:$r, ceil_seq:$seq} + $x' >>"$scen_jsonl"
+	log "$name: $rate ${unit/_/\/}, p50 $p50 ms, p99 $p99 ms, $err errors, ~$r of $ceil"
 }
 
 bare_start() { # PORT MODE [FILE]
@@ -194,14 +250,23 @@ if want http; then
 	bare_stop
 	ceiling http "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err}"
 fi
-if want http_sign; then
+measure_http_sign() {
 	log "ceiling http_sign: bare libmicrohttpd + JSON parse + Ed25519 over ~200 bytes"
 	bare_start "$p_bare" sign
-	read -r rps p50 p99 n err _ <<<"$(wrk_run http_sign "$conns" "http://127.0.0.1:$p_bare/" \
-		-s "$root/bench/lua/post.lua" -- "$sign_body")"
+	read -r rps p50 p99 n err _ <<<"$(wrk_run "$(cname http_sign)" "$conns" \
+		"http://127.0.0.1:$p_bare/" -s "$root/bench/lua/post.lua" -- "$sign_body")"
 	bare_stop
 	ceiling http_sign "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err}"
-fi
+}
+measure_argon2() {
+	log "ceiling argon2: $hash_conc thread(s), auth's parameters (interactive: 64 MiB)"
+	read -r rps p50 p99 n err <<<"$("$root/$build/bench/argon2" "$secs" "$hash_conc")"
+	ceiling argon2 "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err,\"threads\":$hash_conc}"
+}
+again() { # NAME: measure ceiling NAME once more when it is measured at all
+	if [ "${ceil_n[$1]:-0}" -gt 0 ]; then "measure_$1"; fi
+}
+want http_sign && measure_http_sign
 if want bus; then
 	export KEYPORT_BUS_DIR=$var/bus
 	"$root/scripts/bus-certs.sh" init "$KEYPORT_BUS_DIR" >/dev/null
@@ -217,11 +282,7 @@ if want bus; then
 	unset KEYPORT_BUS_DIR
 	ceiling bus "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err,\"plain_tcp_rps\":$plain}"
 fi
-if want argon2; then
-	log "ceiling argon2: $hash_conc thread(s), auth's parameters (interactive: 64 MiB)"
-	read -r rps p50 p99 n err <<<"$("$root/$build/bench/argon2" "$secs" "$hash_conc")"
-	ceiling argon2 "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err,\"threads\":$hash_conc}"
-fi
+want argon2 && measure_argon2
 
 # ---- the stack -----------------------------------------------------------------
 needs_stack=0
@@ -336,24 +397,25 @@ if want db_read || want db_write; then
 	sql -c "CREATE SCHEMA IF NOT EXISTS pgbench" >/dev/null
 	pgbench -i -q -s 10 "$(pgb_url)" >"$out/logs/pgbench-init.log" 2>&1
 fi
-if want db_read; then
+measure_db_read() {
 	log "ceiling db_read: pgbench -S -M prepared, $conns clients"
-	read -r rps p50 p99 err <<<"$(pgbench_run db_read -S)"
+	read -r rps p50 p99 err <<<"$(pgbench_run "$(cname db_read)" -S)"
 	ceiling db_read "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err}"
-fi
-if want db_write; then
+}
+measure_db_write() {
 	log "ceiling db_write: pgbench -M prepared, one-row UPDATE, $conns clients"
 	cat >"$out/logs/db_write.sql" <<'SQL'
 \set aid random(1, 1000000)
 UPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;
 SQL
-	read -r rps p50 p99 err <<<"$(pgbench_run db_write -f "$out/logs/db_write.sql")"
+	read -r rps p50 p99 err <<<"$(pgbench_run "$(cname db_write)" -f "$out/logs/db_write.sql")"
 	ceiling db_write "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err}"
-fi
+}
+want db_read && measure_db_read
+want db_write && measure_db_write
 
 # ---- heartbeat (10,000 activations on 1,000 licenses) and its growth --------------
 hb_products=()
-hb_profile='{}'
 if want heartbeat || want growth; then
 	log "seeding 1,000 licenses with 10 activations each"
 	hb_products+=("$(seed_product bench-heartbeat-1)")
@@ -371,33 +433,13 @@ heartbeat_run() { # NAME
 	heartbeat_file "$f" "${hb_products[@]}"
 	n=$(wc -l <"$f")
 	log "$name: heartbeats over $n activations"
-	gw=$(stack_pid gateway) act=$(stack_pid activation) lic=$(stack_pid license)
-	mapfile -t pgp < <(pg_pids)
+	gw=$(stack_pid gateway) act=$(stack_pid activation)
 	# warm-up, not counted: the license cache and PostgreSQL's buffers see
 	# every license once, as in a steady state, before the measured run
 	wrk_run "$name-warmup" "$conns" "$url/" -s "$root/bench/lua/heartbeat.lua" -- "$f" >/dev/null
-	before="$(proc_sample "$gw") $(proc_sample "$act") $(proc_sample "$lic") $(proc_sample "${pgp[@]}")"
-	read -r rps p50 p99 reqs err _ <<<"$(wrk_run "$name" "$conns" "$url/" \
-		-s "$root/bench/lua/heartbeat.lua" -- "$f")"
-	after="$(proc_sample "$gw") $(proc_sample "$act") $(proc_sample "$lic") $(proc_sample "${pgp[@]}")"
-	hb_profile=$(awk -v b="$before" -v a="$after" -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {
-		split(b, x, " "); split(a, y, " ")
-		split("gateway activation license postgres", name, " ")
-		if (n <= 0) n = 1
-		printf "{\"requests\":%d,\"cpu_us_per_request\":{", n
-		for (i = 1; i <= 4; i++) {
-			cpu = (y[2 * i - 1] - x[2 * i - 1]) * 1e6 / hz / n; tc += cpu
-			printf "%s\"%s\":%.1f", (i > 1 ? "," : ""), name[i], cpu
-		}
-		printf ",\"total\":%.1f},\"context_switches_per_request\":{", tc
-		for (i = 1; i <= 4; i++) {
-			cs = (y[2 * i] - x[2 * i]) / n; ts += cs
-			printf "%s\"%s\":%.2f", (i > 1 ? "," : ""), name[i], cs
-		}
-		printf ",\"total\":%.2f}}", ts
-	}')
+	scen_wrk "$name" "$conns" "$url/" -s "$root/bench/lua/heartbeat.lua" -- "$f"
 	scenario "$name" "$rps" "$p50" "$p99" "$err" http_sign rps \
-		"{\"activations\":$n,\"profile\":$hb_profile}"
+		"{\"activations\":$n,\"profile\":$prof}"
 	# BENCH_PERF=1: one more run under perf (not counted: perf slows it),
 	# call graphs of the gateway and the activation service
 	if [ "${BENCH_PERF:-0}" = 1 ] && command -v perf >/dev/null; then
@@ -415,7 +457,11 @@ heartbeat_run() { # NAME
 			>"$out/logs/$name.perf-sym.txt" || true
 	fi
 }
-{ want heartbeat || want growth; } && heartbeat_run heartbeat
+if want heartbeat || want growth; then
+	again http_sign
+	heartbeat_run heartbeat
+	again http_sign
+fi
 growth_hb_10k=$(jq -rs '[.[] | select(.name == "heartbeat") | .rps] | first // 0' "$scen_jsonl")
 if want growth; then
 	log "growth: seeding 9,000 more licenses with 10 activations each (100,000)"
@@ -424,6 +470,7 @@ if want growth; then
 	seed_activations "${hb_products[1]}" 10
 	vacuum activation.activations
 	heartbeat_run heartbeat_100k
+	again http_sign
 	if [ "$scale" = 1 ]; then
 		log "growth: seeding 90,000 more licenses with 10 activations each (1,000,000)"
 		hb_products+=("$(seed_product bench-heartbeat-3)")
@@ -431,6 +478,7 @@ if want growth; then
 		seed_activations "${hb_products[2]}" 10
 		vacuum activation.activations
 		heartbeat_run heartbeat_1m
+		again http_sign
 	fi
 fi
 
@@ -441,18 +489,20 @@ if want activation; then
 	seed_licenses "$act_product" 1000 100000 "" ""
 	sql -F ' ' -c "SELECT key, product_id FROM license.licenses
 		WHERE product_id = '$act_product' ORDER BY random()" >"$out/logs/activation.keys"
-	read -r rps p50 p99 reqs err _ <<<"$(wrk_run activation "$conns" "$url/" \
-		-s "$root/bench/lua/activation.lua" -- "$out/logs/activation.keys")"
-	scenario activation "$rps" "$p50" "$p99" "$err" db_write rps
+	again db_write
+	scen_wrk activation "$conns" "$url/" -s "$root/bench/lua/activation.lua" -- \
+		"$out/logs/activation.keys"
+	scenario activation "$rps" "$p50" "$p99" "$err" db_write rps "{\"profile\":$prof}"
+	again db_write
 fi
 
 # ---- licenses_page as an organization admin, and its growth -------------------------
 page_run() { # NAME PAGE LICENSES
 	local name=$1 page=$2
-	read -r rps p50 p99 reqs err _ <<<"$(wrk_run "$name" "$page_conns" \
-		"$url/v1/me/licenses?page=$page&limit=50" -H "Authorization: Bearer $org_token")"
+	scen_wrk "$name" "$page_conns" "$url/v1/me/licenses?page=$page&limit=50" \
+		-H "Authorization: Bearer $org_token"
 	scenario "$name" "$rps" "$p50" "$p99" "$err" db_read rps \
-		"{\"licenses\":$3,\"page\":$page,\"connections\":$page_conns}"
+		"{\"licenses\":$3,\"page\":$page,\"connections\":$page_conns,\"profile\":$prof}"
 }
 if want licenses_page || want growth; then
 	org_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
@@ -514,40 +564,43 @@ if want me_releases || want download || want sendfile; then
 	done
 fi
 if want me_releases; then
-	read -r rps p50 p99 reqs err _ <<<"$(wrk_run me_releases "$conns" "$url/v1/me/releases" \
-		-H "Authorization: Bearer $cust_token")"
-	scenario me_releases "$rps" "$p50" "$p99" "$err" db_read rps
+	scen_wrk me_releases "$conns" "$url/v1/me/releases" -H "Authorization: Bearer $cust_token"
+	scenario me_releases "$rps" "$p50" "$p99" "$err" db_read rps "{\"profile\":$prof}"
 fi
 # 1 GiB answers: with 64 connections no answer would finish within the run,
 # so both the ceiling and the download use $file_conns connections and a
 # long timeout; MiB/s counts every byte read, finished answers or not.
-if want sendfile; then
+measure_sendfile() {
 	log "ceiling sendfile: bare libmicrohttpd serving the 1 GiB file from an fd"
 	bare_start "$p_bare" file "$big"
-	read -r rps p50 p99 n err mib <<<"$(wrk_run sendfile "$file_conns" "http://127.0.0.1:$p_bare/" --timeout 120s)"
+	read -r rps p50 p99 n err mib <<<"$(wrk_run "$(cname sendfile)" "$file_conns" \
+		"http://127.0.0.1:$p_bare/" --timeout 120s)"
 	bare_stop
 	ceiling sendfile "{\"mib_s\":$mib,\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err,\"connections\":$file_conns}"
-fi
+}
+want sendfile && measure_sendfile
 if want download; then
 	dl=$(api POST "/v1/releases/$big_release/files/$file_id/download-url" '{}' "$cust_token" | jq -r .url)
 	case $dl in http*) ;; *) dl=$url$dl ;; esac
 	read -r rps p50 p99 reqs err mib <<<"$(wrk_run download "$file_conns" "$dl" --timeout 120s)"
 	scenario download "$mib" "$p50" "$p99" "$err" sendfile mib_s \
 		"{\"rps\":$rps,\"connections\":$file_conns}"
+	again sendfile
 fi
 
 # ---- login ----------------------------------------------------------------------------
 if want login; then
 	auth=$(stack_pid auth)
 	hwm0=$(rss_mib "$auth" VmHWM)
+	again argon2
 	# each login waits its turn for one of auth's $hash_conc hashing slots:
 	# a timeout long enough for the queue of $conns connections
-	read -r rps p50 p99 reqs err _ <<<"$(wrk_run login "$conns" "$url/v1/auth/login" \
-		--timeout 60s -s "$root/bench/lua/post.lua" -- \
-		"$(jq -nc --arg p "$cust_pw" '{email:"customer@bench.example.com",password:$p}')")"
+	scen_wrk login "$conns" "$url/v1/auth/login" --timeout 60s -s "$root/bench/lua/post.lua" -- \
+		"$(jq -nc --arg p "$cust_pw" '{email:"customer@bench.example.com",password:$p}')"
 	hwm=$(rss_mib "$auth" VmHWM)
 	scenario login "$rps" "$p50" "$p99" "$err" argon2 rps \
-		"{\"auth_vmhwm_mib\":$hwm,\"auth_vmhwm_before_mib\":$hwm0}"
+		"{\"auth_vmhwm_mib\":$hwm,\"auth_vmhwm_before_mib\":$hwm0,\"profile\":$prof}"
+	again argon2
 fi
 
 # ---- healthz: the gateway's own overhead over bare libmicrohttpd ----------------------
@@ -600,8 +653,27 @@ jq -n --slurpfile c "$ceil_jsonl" --slurpfile s "$scen_jsonl" \
 	    date:$date, commit:$commit,
 	    wrk: {threads:$threads, connections:$conns, duration:$duration},
 	    scale:$scale},
-	  ceilings: ($c | map({(.key): .value}) | add // {}),
-	  scenarios: $s,
+	  ceilings: ($c | group_by(.key) | map({(.[0].key):
+	      (map(.value) as $runs | $runs[0]
+	       + ($runs | map(to_entries | map(select(.value | type == "number")))
+	          | add | group_by(.key)
+	          | map({(.[0].key): (if .[0].key == "errors" then (map(.value) | add)
+	                else ((map(.value) | add / length * 1000 | round) / 1000) end)}) | add)
+	       + {runs: ($runs | map(.mib_s // .rps))})}) | add // {}
+	      | . as $o | ["http", "http_sign", "bus", "db_read", "db_write", "argon2", "sendfile"]
+	      | map(select($o[.] != null) | {(.): $o[.]}) | add // {}),
+	  scenarios: ($s | map(
+	      . as $x
+	      | ([$c[] | select(.key == $x.ceiling) | .value | (.mib_s // .rps)]) as $r
+	      | ($x.ceil_seq // 0) as $k
+	      | ((if $k > 0 then [$r[$k - 1]] else [] end) + [$r[$k]]
+	         | map(select(. != null))) as $adj
+	      | if ($x.ceiling != null) and ($adj | length) > 0 then
+	          (($adj | add / length) as $cr
+	           | . + {ceiling_rate: $cr,
+	                  ratio: (if $cr > 0 then ((($x.mib_s // $x.rps) / $cr * 1000 | round) / 1000) else 0 end)})
+	        else . end
+	      | del(.ceil_seq))),
 	  growth: $growth}' >"$out/latest.json"
 cp "$out/latest.json" "$out/bench-$stamp.json"
 
