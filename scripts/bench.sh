@@ -149,6 +149,21 @@ wrk_run() {
 		"$out/logs/$name.wrk"
 }
 
+# proc_sample PID...: "cpu_ticks ctx_switches" summed over the processes and
+# every thread of each (utime+stime; voluntary+nonvoluntary switches)
+proc_sample() {
+	local t=0 c=0 p v
+	for p in "$@"; do
+		p=${p// /}
+		[ -n "$p" ] && [ -r "/proc/$p/stat" ] || continue
+		v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || continue
+		t=$((t + ${v:-0}))
+		v=$(cat /proc/"$p"/task/*/status 2>/dev/null |
+			awk '/ctxt_switches/ { s += $2 } END { print s + 0 }')
+		c=$((c + v))
+	done
+	echo "$t $c"
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
 # Ceilings that a scenario is compared with are measured again right after
@@ -253,10 +268,17 @@ fi
 measure_http_sign() {
 	log "ceiling http_sign: bare libmicrohttpd + JSON parse + Ed25519 over ~200 bytes"
 	bare_start "$p_bare" sign
+	local b0 b1
+	b0=$(proc_sample "$bare_pid")
 	read -r rps p50 p99 n err _ <<<"$(wrk_run "$(cname http_sign)" "$conns" \
 		"http://127.0.0.1:$p_bare/" -s "$root/bench/lua/post.lua" -- "$sign_body")"
+	b1=$(proc_sample "$bare_pid")
 	bare_stop
-	ceiling http_sign "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err}"
+	# the server's CPU per request: a figure the machine's other load
+	# changes less than the rate (compare with a scenario's profile)
+	cpu=$(awk -v a="$b0" -v b="$b1" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { split(a, x, " "); split(b, y, " "); printf "%.1f", (n > 0 ? (y[1] - x[1]) * 1e6 / hz / n : 0) }')
+	ceiling http_sign "{\"rps\":$rps,\"p50_ms\":$p50,\"p99_ms\":$p99,\"errors\":$err,\"cpu_us_per_request\":$cpu}"
 }
 measure_argon2() {
 	log "ceiling argon2: $hash_conc thread(s), auth's parameters (interactive: 64 MiB)"
@@ -332,21 +354,6 @@ pg_pids() { # the postmaster and its children (backends, walwriter, ...)
 	pm=$(head -n 1 "$var/pg/data/postmaster.pid" 2>/dev/null) || return 0
 	echo "$pm"
 	ps -o pid= --ppid "$pm" 2>/dev/null || true
-}
-# proc_sample PID...: "cpu_ticks ctx_switches" summed over the processes and
-# every thread of each (utime+stime; voluntary+nonvoluntary switches)
-proc_sample() {
-	local t=0 c=0 p v
-	for p in "$@"; do
-		p=${p// /}
-		[ -n "$p" ] && [ -r "/proc/$p/stat" ] || continue
-		v=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || continue
-		t=$((t + ${v:-0}))
-		v=$(cat /proc/"$p"/task/*/status 2>/dev/null |
-			awk '/ctxt_switches/ { s += $2 } END { print s + 0 }')
-		c=$((c + v))
-	done
-	echo "$t $c"
 }
 rss_mib() { awk -v k="$2:" '$1 == k { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
