@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154
 # bench/seed.sh: seeding helpers for scripts/bench.sh (sourced; uses its
 # $url, $token and $db_url). How each kind of row is made:
 #   products, users, organizations, releases and release files: through the

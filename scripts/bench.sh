@@ -189,16 +189,16 @@ ceil_rate() { # NAME -> the rate of its latest run, 0 when not measured
 # and after the wrk run and divided by the requests served.
 prof_groups=(gateway auth org license activation release postgres)
 prof_snap() {
-	local g pp out=()
+	local g pp snap=()
 	for g in "${prof_groups[@]}"; do
 		if [ "$g" = postgres ]; then
 			mapfile -t pp < <(pg_pids)
-			out+=("$(proc_sample "${pp[@]}")")
+			snap+=("$(proc_sample "${pp[@]}")")
 		else
-			out+=("$(proc_sample "$(stack_pid "$g")")")
+			snap+=("$(proc_sample "$(stack_pid "$g")")")
 		fi
 	done
-	echo "${out[*]}"
+	echo "${snap[*]}"
 }
 prof_json() { # BEFORE AFTER REQUESTS -> {"requests":..,"cpu_us_per_request":{..},"context_switches_per_request":{..}}
 	awk -v b="$1" -v a="$2" -v n="$3" -v hz="$(getconf CLK_TCK)" -v names="${prof_groups[*]}" 'BEGIN {
@@ -436,7 +436,7 @@ if want heartbeat || want growth; then
 	vacuum activation.activations
 fi
 heartbeat_run() { # NAME
-	local name=$1 f=$out/logs/$1.ids gw act lic before after n
+	local name=$1 f=$out/logs/$1.ids gw act n
 	heartbeat_file "$f" "${hb_products[@]}"
 	n=$(wc -l <"$f")
 	log "$name: heartbeats over $n activations"
@@ -469,7 +469,6 @@ if want heartbeat || want growth; then
 	heartbeat_run heartbeat
 	again http_sign
 fi
-growth_hb_10k=$(jq -rs '[.[] | select(.name == "heartbeat") | .rps] | first // 0' "$scen_jsonl")
 if want growth; then
 	log "growth: seeding 9,000 more licenses with 10 activations each (100,000)"
 	hb_products+=("$(seed_product bench-heartbeat-2)")
