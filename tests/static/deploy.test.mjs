@@ -50,19 +50,18 @@ test('Dockerfile: Debian 12 build stage, runtime without -dev, non-root', () => 
   for (const p of ['build', 'node_modules', '.git']) assert.match(ign, new RegExp(`^${p.replace('.', '\\.')}$`, 'm'));
 });
 
-// ---- bench scenarios ----------------------------------------------------------
-test('bench: scenarios are bash scripts that parse', async () => {
-  const { readdirSync, statSync } = await import('node:fs');
+// ---- bench ----------------------------------------------------------------------
+test('bench: the scripts parse and every lua script they name exists', async () => {
+  const { existsSync, statSync } = await import('node:fs');
   const { execFileSync } = await import('node:child_process');
   const { join } = await import('node:path');
   const { root } = await import('./lib.mjs');
-  const dir = join(root, 'bench', 'scenarios');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.sh'));
-  assert.ok(files.includes('healthz.sh'));
-  for (const f of files) {
-    assert.ok(statSync(join(dir, f)).mode & 0o100, `${f}: executable`);
-    execFileSync('bash', ['-n', join(dir, f)]);
-  }
+  const main = join(root, 'scripts', 'bench.sh');
+  assert.ok(statSync(main).mode & 0o100, 'scripts/bench.sh: executable');
+  for (const f of [main, join(root, 'bench', 'seed.sh')]) execFileSync('bash', ['-n', f]);
+  const named = [...read('scripts/bench.sh').matchAll(/bench\/lua\/([a-z_]+\.lua)/g)].map((m) => m[1]);
+  assert.ok(named.includes('heartbeat.lua'));
+  for (const l of named) assert.ok(existsSync(join(root, 'bench', 'lua', l)), `bench/lua/${l} is missing`);
 });
 
 // The runtime stage must carry every shared library the binaries link
