@@ -154,7 +154,8 @@ test('compose: one volume per service that holds keys; release files shared by r
   const users = {};
   for (const [name, c] of Object.entries(cs))
     for (const v of c.volumes || []) (users[v.split(':')[0]] ||= []).push(name);
-  for (const s of ['auth', 'license']) {
+  // auth (token keys), license (master key), release (links key) write keys
+  for (const s of ['auth', 'license', 'release']) {
     const c = cs[s];
     const dir = c.environment.KEYPORT_SECRET_DIR;
     assert.ok(dir, `${s}: KEYPORT_SECRET_DIR`);
