@@ -6,6 +6,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_resolve.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -53,6 +54,7 @@ struct kp_rpc_server {
 	char health_method[64];
 	int nworkers;
 	kp_rpc_worker *workers;
+	atomic_ulong served; /* requests received, for Health */
 };
 
 int
@@ -110,6 +112,7 @@ kp_rpc_health_handler(kp_rpc_ctx *ctx)
 
 	hr.service = (char *)s->cfg->service;
 	hr.version = KEYPORT_VERSION;
+	hr.served = atomic_load(&s->served);
 	if (s->cfg->health != NULL)
 		rv = s->cfg->health(ctx->worker);
 	hr.database = rv == KP_OK;
@@ -269,6 +272,7 @@ kp_rpc_worker_main(void *arg)
 			continue;
 		}
 		ctx.peer = peer;
+		atomic_fetch_add(&s->served, 1);
 		env = keyport__envelope__unpack(NULL, nng_msg_len(in),
 						nng_msg_body(in));
 		nng_msg_free(in);
@@ -391,12 +395,30 @@ kp_rpc_server_stop(kp_rpc_server *s)
 
 /* ---- client ---------------------------------------------------------- */
 
+/* One dialled address (a replica). */
+typedef struct kp_rpc_dial {
+	char url[KP_RESOLVE_URL_MAX];
+	int entry;  /* the list entry it came from (kp_resolve_addr.entry) */
+	bool named; /* that entry names a host */
+	nng_dialer d;
+} kp_rpc_dial;
+
 struct kp_rpc_client {
 	char service[32];
 	nng_socket sock;
 	int timeout_ms;
 	atomic_int pipes;
 	atomic_ulong calls;
+	/* discovery: the configured list, the dialers of its addresses and
+	 * the thread resolving its names again (only when it has names) */
+	char *urls;
+	nng_mtx *mtx; /* guards dials, ndials, stop */
+	nng_cv *cv;
+	kp_rpc_dial *dials;
+	size_t ndials, cap;
+	bool stop;
+	int interval_ms;
+	nng_thread *resolver;
 };
 
 static void
@@ -411,15 +433,115 @@ kp_rpc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 		atomic_fetch_sub(&c->pipes, 1);
 }
 
+/* Makes the dialers of c match set: a dialer per new address, and the
+ * dialer of an address that left is closed (its pipe closes: NNG resends
+ * the idempotent calls in flight on it to another replica at once and
+ * fails the others with NNG_ECONNRESET, which kp_rpc_invoke answers as
+ * UNAVAILABLE). The addresses of an entry whose lookup failed
+ * temporarily are kept. Call with c->mtx held. Returns KP_OK or the
+ * status of the first dialer that could not be made (logged). */
+static int
+kp_rpc_client_sync(kp_rpc_client *c, const kp_resolve_set *set)
+{
+	int rv = KP_OK, nrv;
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->ndials; i++) {
+		kp_rpc_dial *d = &c->dials[i];
+		bool keep =
+		    (size_t)d->entry < set->entries && set->failed[d->entry];
+
+		for (size_t j = 0; !keep && j < set->n; j++)
+			keep = strcmp(set->addrs[j].url, d->url) == 0;
+		if (!keep) {
+			kp_log_info("%s: replica %s is gone from the name: "
+			            "dropped",
+			            c->service, d->url);
+			nng_dialer_close(d->d);
+			continue;
+		}
+		c->dials[k++] = *d;
+	}
+	c->ndials = k;
+	for (size_t j = 0; j < set->n; j++) {
+		const kp_resolve_addr *a = &set->addrs[j];
+		bool have = false;
+		kp_rpc_dial *d;
+
+		for (size_t i = 0; !have && i < c->ndials; i++)
+			have = strcmp(c->dials[i].url, a->url) == 0;
+		if (have)
+			continue;
+		if (c->ndials == c->cap) {
+			size_t ncap = c->cap ? c->cap * 2 : 4;
+			kp_rpc_dial *nd = realloc(c->dials, ncap * sizeof(*nd));
+
+			if (nd == NULL)
+				return KP_EINTERNAL;
+			c->dials = nd;
+			c->cap = ncap;
+		}
+		d = &c->dials[c->ndials];
+		memset(d, 0, sizeof(*d));
+		snprintf(d->url, sizeof(d->url), "%s", a->url);
+		d->entry = a->entry;
+		d->named = set->named[a->entry];
+		/* the server name is the service (its identity), whatever
+		 * address the replica has */
+		if ((nrv = kp_bus_dialer(c->sock, d->url, c->service, &d->d)) !=
+		        0 ||
+		    (nrv = nng_dialer_start(d->d, NNG_FLAG_NONBLOCK)) != 0) {
+			kp_log_error("%s: bad address %s: %s", c->service,
+			             d->url, nng_strerror(nrv));
+			if (rv == KP_OK)
+				rv = KP_EINVAL;
+			continue;
+		}
+		if (d->named)
+			kp_log_info("%s: dialling replica %s", c->service,
+			            d->url);
+		c->ndials++;
+	}
+	return rv;
+}
+
+/* The resolver thread: every interval, the list's names again. The lookup
+ * runs without the lock (it may block on DNS). */
+static void
+kp_rpc_resolver_main(void *arg)
+{
+	kp_rpc_client *c = arg;
+
+	nng_mtx_lock(c->mtx);
+	while (!c->stop) {
+		nng_time until = nng_clock() + (nng_time)c->interval_ms;
+		kp_resolve_set set;
+
+		while (!c->stop && nng_clock() < until)
+			(void)nng_cv_until(c->cv, until);
+		if (c->stop)
+			break;
+		nng_mtx_unlock(c->mtx);
+		if (kp_resolve_list(c->urls, &set) == KP_OK) {
+			nng_mtx_lock(c->mtx);
+			if (!c->stop)
+				(void)kp_rpc_client_sync(c, &set);
+		} else {
+			nng_mtx_lock(c->mtx);
+		}
+		kp_resolve_set_cleanup(&set);
+	}
+	nng_mtx_unlock(c->mtx);
+}
+
 int
 kp_rpc_client_open(kp_rpc_client **out, const char *service,
 		   const char *urls)
 {
 	kp_rpc_client *c = NULL;
-	char *list = NULL, *save = NULL;
+	kp_resolve_set set = {0};
 	int rv = KP_EINTERNAL, nrv;
 	int64_t timeout;
-	int opened = 0;
 
 	*out = NULL;
 	if ((rv = kp_config_int("KEYPORT_RPC_TIMEOUT_MS", 5000, 10, 600000,
@@ -433,48 +555,51 @@ kp_rpc_client_open(kp_rpc_client **out, const char *service,
 		goto out;
 	rv = KP_EINTERNAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (list = strdup(urls ? urls : "")) == NULL)
+	    (c->urls = strdup(urls ? urls : "")) == NULL)
 		goto out;
+	c->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
 	snprintf(c->service, sizeof(c->service), "%s", service);
 	c->timeout_ms = (int)timeout;
-	if ((nrv = nng_req0_open(&c->sock)) != 0) {
+	c->interval_ms = (int)kp_cfg_int(KP_CFG_RESOLVE_INTERVAL_MS);
+	if (c->interval_ms <= 0)
+		c->interval_ms = 5000;
+	if ((nrv = nng_mtx_alloc(&c->mtx)) != 0 ||
+	    (nrv = nng_cv_alloc(&c->cv, c->mtx)) != 0 ||
+	    (nrv = nng_req0_open(&c->sock)) != 0) {
 		rv = kp_rpc_nng_status(nrv);
 		goto out;
 	}
-	opened = 1;
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, kp_rpc_pipe_event, c);
 	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, kp_rpc_pipe_event, c);
 	/* Reconnect quickly: a restarted service is back within a second. */
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
-	rv = KP_EINVAL;
-	for (char *u = strtok_r(list, ",", &save); u != NULL;
-	     u = strtok_r(NULL, ",", &save)) {
-		while (*u == ' ')
-			u++;
-		if (*u == '\0')
-			continue;
-		nng_dialer d;
-		if ((nrv = kp_bus_dialer(c->sock, u, service, &d)) != 0 ||
-		    (nrv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
-			kp_log_error("%s: bad address %s: %s", service, u,
-				     nng_strerror(nrv));
-			rv = KP_EINVAL;
-			goto out;
-		}
-		rv = KP_OK;
-	}
-	if (rv != KP_OK) {
+	if ((rv = kp_resolve_list(c->urls, &set)) != KP_OK)
+		goto out;
+	if (set.entries == 0) {
 		kp_log_error("%s: no address configured", service);
+		rv = KP_EINVAL;
+		goto out;
+	}
+	nng_mtx_lock(c->mtx);
+	rv = kp_rpc_client_sync(c, &set);
+	nng_mtx_unlock(c->mtx);
+	if (rv != KP_OK)
+		goto out;
+	if (c->ndials == 0)
+		kp_log_warn("%s: %s resolves to no address yet", service, urls);
+	/* names are looked up again: replicas come and go */
+	if (kp_resolve_has_names(&set) &&
+	    (nrv = nng_thread_create(&c->resolver, kp_rpc_resolver_main, c)) !=
+	        0) {
+		rv = kp_rpc_nng_status(nrv);
 		goto out;
 	}
 	*out = c;
 	c = NULL;
 out:
-	if (c != NULL && opened)
-		nng_close(c->sock);
-	free(c);
-	free(list);
+	kp_resolve_set_cleanup(&set);
+	kp_rpc_client_close(c);
 	return rv;
 }
 
@@ -483,7 +608,21 @@ kp_rpc_client_close(kp_rpc_client *c)
 {
 	if (c == NULL)
 		return;
-	nng_close(c->sock);
+	if (c->resolver != NULL) {
+		nng_mtx_lock(c->mtx);
+		c->stop = true;
+		nng_cv_wake(c->cv);
+		nng_mtx_unlock(c->mtx);
+		nng_thread_destroy(c->resolver); /* joins */
+	}
+	if (nng_socket_id(c->sock) > 0)
+		nng_close(c->sock); /* closes every dialer */
+	if (c->cv != NULL)
+		nng_cv_free(c->cv);
+	if (c->mtx != NULL)
+		nng_mtx_free(c->mtx);
+	free(c->dials);
+	free(c->urls);
 	free(c);
 }
 
@@ -497,6 +636,17 @@ int
 kp_rpc_client_pipes(kp_rpc_client *c)
 {
 	return atomic_load(&c->pipes);
+}
+
+int
+kp_rpc_client_replicas(kp_rpc_client *c)
+{
+	int n;
+
+	nng_mtx_lock(c->mtx);
+	n = (int)c->ndials;
+	nng_mtx_unlock(c->mtx);
+	return n;
 }
 
 unsigned long
@@ -598,8 +748,17 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((nrv = nng_aio_result(aio)) != 0) {
-		snprintf(msg, sizeof(msg), "%s did not answer in time (%s)",
-			 c->service, nng_strerror(nrv));
+		/* ECONNRESET: the replica holding a call that may not be
+		 * resent went away (an idempotent one moves to another
+		 * replica inside NNG and never ends here) */
+		if (nrv == NNG_ECONNRESET)
+			snprintf(msg, sizeof(msg),
+			         "the %s replica serving the call went away",
+			         c->service);
+		else
+			snprintf(msg, sizeof(msg),
+			         "%s did not answer in time (%s)", c->service,
+			         nng_strerror(nrv));
 		kp_rpc_result_set(res, KP_EUNAVAIL, NULL, msg);
 		goto out;
 	}
