@@ -579,10 +579,6 @@ kpt_stack_stop(void)
 	pid_t pids[KPT_MAXP];
 	int n = 7;
 
-	if (hosts != NULL) {
-		unlink(hosts);
-		unsetenv("KPT_HOSTS");
-	}
 	if (dir == NULL)
 		return;
 	for (int i = 0; i < 7; i++)
@@ -631,6 +627,11 @@ kpt_stack_stop(void)
 		if (pids[i] > 0)
 			waitpid(pids[i], NULL, WNOHANG);
 	}
+	/* only now: nss_wrapper crashes on a hosts file that vanished */
+	if (hosts != NULL) {
+		unlink(hosts);
+		unsetenv("KPT_HOSTS");
+	}
 	kpt_san_collect(dir);
 	if (system(NULL)) {
 		char cmd[1024];
@@ -651,7 +652,7 @@ kpt_stack_stop(void)
 
 /* ---- replicas found by name ------------------------------------------- */
 
-static char kpt_names_buf[3][1200];
+static char kpt_names_buf[4][1200];
 
 static void
 kpt_hosts_write(const char *path, const char *hosts)
@@ -677,8 +678,8 @@ kpt_names_env(kpt_opts *o, const char *hosts)
 
 	while (free_at < KPT_NENV && o->env[free_at] != NULL)
 		free_at++;
-	if (free_at + 3 > KPT_NENV)
-		kpt_die("kpt_names_env: no room for 3 settings in kpt_opts.env");
+	if (free_at + 4 > KPT_NENV)
+		kpt_die("kpt_names_env: no room for 4 settings in kpt_opts.env");
 	if ((fd = mkstemp(path)) < 0)
 		kpt_die("mkstemp: %s", strerror(errno));
 	close(fd);
@@ -692,7 +693,10 @@ kpt_names_env(kpt_opts *o, const char *hosts)
 	         "NSS_WRAPPER_HOSTS=%s", path);
 	kpt_path(kpt_names_buf[2], sizeof(kpt_names_buf[2]),
 	         "LD_PRELOAD=libnss_wrapper.so");
-	for (int i = 0; i < 3; i++)
+	/* its dlopen of libc with RTLD_DEEPBIND is refused by ASan */
+	kpt_path(kpt_names_buf[3], sizeof(kpt_names_buf[3]),
+	         "NSS_WRAPPER_DISABLE_DEEPBIND=1");
+	for (int i = 0; i < 4; i++)
 		o->env[free_at + i] = kpt_names_buf[i];
 }
 

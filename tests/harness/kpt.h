@@ -140,9 +140,9 @@ void kpt_set_clock(const char *service, long long seconds);
 
 /* kpt_names_env makes the stack resolve host names from a hosts file of
  * the test binary's own, with Debian's libnss-wrapper: it adds
- * LD_PRELOAD=libnss_wrapper.so, NSS_WRAPPER_HOSTS and the sanitizer's
- * consent to the preload to o->env (at its first free slots; dies when
- * there is no room) and writes hosts into the file (lines "address name";
+ * LD_PRELOAD=libnss_wrapper.so, NSS_WRAPPER_HOSTS, and what lets it run
+ * under ASan (NSS_WRAPPER_DISABLE_DEEPBIND, verify_asan_link_order=0) to
+ * o->env (4 settings at its first free slots; dies when there is no room) and writes hosts into the file (lines "address name";
  * "127.0.0.1 localhost" is added). Call before kpt_stack_start; the file
  * is removed by kpt_stack_stop. */
 void kpt_names_env(kpt_opts *o, const char *hosts);
