@@ -403,19 +403,32 @@ typedef struct kp_rpc_dial {
 	nng_dialer d;
 } kp_rpc_dial;
 
-struct kp_rpc_client {
-	char service[32];
+/* One req0 socket and its dialers. New calls use the client's current
+ * one; when an address leaves, a new socket dials the remaining ones and
+ * the old one serves its calls in flight to their end before it closes,
+ * so that a replica leaving the name loses no call. */
+typedef struct kp_rpc_gen {
 	nng_socket sock;
-	int timeout_ms;
 	atomic_int pipes;
-	atomic_ulong calls;
-	/* discovery: the configured list, the dialers of its addresses and
-	 * the thread resolving its names again (only when it has names) */
-	char *urls;
-	nng_mtx *mtx; /* guards dials, ndials, stop */
-	nng_cv *cv;
+	int refs; /* calls using it (under the client's mtx) */
 	kp_rpc_dial *dials;
 	size_t ndials, cap;
+} kp_rpc_gen;
+
+#define KP_RPC_MAX_RETIRED 8
+
+struct kp_rpc_client {
+	char service[32];
+	int timeout_ms;
+	atomic_ulong calls;
+	/* discovery: the configured list, the sockets (current and retired)
+	 * and the thread resolving its names again (only when it has
+	 * names) */
+	char *urls;
+	nng_mtx *mtx; /* guards cur, retired, the gens' refs and dials, stop */
+	nng_cv *cv;
+	kp_rpc_gen *cur;
+	kp_rpc_gen *retired[KP_RPC_MAX_RETIRED];
 	bool stop;
 	int interval_ms;
 	nng_thread *resolver;
@@ -424,84 +437,211 @@ struct kp_rpc_client {
 static void
 kp_rpc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	kp_rpc_client *c = arg;
+	kp_rpc_gen *g = arg;
 
 	(void)p;
 	if (ev == NNG_PIPE_EV_ADD_POST)
-		atomic_fetch_add(&c->pipes, 1);
+		atomic_fetch_add(&g->pipes, 1);
 	else if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_fetch_sub(&c->pipes, 1);
+		atomic_fetch_sub(&g->pipes, 1);
 }
 
-/* Makes the dialers of c match set: a dialer per new address, and the
- * dialer of an address that left is closed (its pipe closes: NNG resends
- * the idempotent calls in flight on it to another replica at once and
- * fails the others with NNG_ECONNRESET, which kp_rpc_invoke answers as
- * UNAVAILABLE). The addresses of an entry whose lookup failed
- * temporarily are kept. Call with c->mtx held. Returns KP_OK or the
+/* Closes a socket (and so its dialers) and frees it; NULL-safe. */
+static void
+kp_rpc_gen_close(kp_rpc_gen *g)
+{
+	if (g == NULL)
+		return;
+	if (nng_socket_id(g->sock) > 0)
+		nng_close(g->sock);
+	free(g->dials);
+	free(g);
+}
+
+static int
+kp_rpc_gen_open(kp_rpc_gen **out)
+{
+	kp_rpc_gen *g = calloc(1, sizeof(*g));
+	int nrv;
+
+	*out = NULL;
+	if (g == NULL)
+		return KP_EINTERNAL;
+	if ((nrv = nng_req0_open(&g->sock)) != 0) {
+		free(g);
+		return kp_rpc_nng_status(nrv);
+	}
+	nng_pipe_notify(g->sock, NNG_PIPE_EV_ADD_POST, kp_rpc_pipe_event, g);
+	nng_pipe_notify(g->sock, NNG_PIPE_EV_REM_POST, kp_rpc_pipe_event, g);
+	/* Reconnect quickly: a restarted service is back within a second. */
+	nng_socket_set_ms(g->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(g->sock, NNG_OPT_RECONNMAXT, 500);
+	*out = g;
+	return KP_OK;
+}
+
+/* Dials a on g. The server name is the service (its identity), whatever
+ * address the replica has. Returns KP_OK or KP_EINVAL (logged). */
+static int
+kp_rpc_gen_dial(kp_rpc_client *c, kp_rpc_gen *g, const char *url, int entry,
+                bool named)
+{
+	kp_rpc_dial *d;
+	int nrv;
+
+	if (g->ndials == g->cap) {
+		size_t ncap = g->cap ? g->cap * 2 : 4;
+		kp_rpc_dial *nd = realloc(g->dials, ncap * sizeof(*nd));
+
+		if (nd == NULL)
+			return KP_EINTERNAL;
+		g->dials = nd;
+		g->cap = ncap;
+	}
+	d = &g->dials[g->ndials];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->url, sizeof(d->url), "%s", url);
+	d->entry = entry;
+	d->named = named;
+	if ((nrv = kp_bus_dialer(g->sock, d->url, c->service, &d->d)) != 0 ||
+	    (nrv = nng_dialer_start(d->d, NNG_FLAG_NONBLOCK)) != 0) {
+		kp_log_error("%s: bad address %s: %s", c->service, d->url,
+		             nng_strerror(nrv));
+		return KP_EINVAL;
+	}
+	if (named)
+		kp_log_info("%s: dialling replica %s", c->service, d->url);
+	g->ndials++;
+	return KP_OK;
+}
+
+/* Whether address url of list entry `entry` stays: it is in the set, or
+ * its entry's lookup failed for a while (keep what was dialled). */
+static bool
+kp_rpc_keeps(const kp_resolve_set *set, const char *url, int entry)
+{
+	if ((size_t)entry < set->entries && set->failed[entry])
+		return true;
+	for (size_t j = 0; j < set->n; j++)
+		if (strcmp(set->addrs[j].url, url) == 0)
+			return true;
+	return false;
+}
+
+static bool
+kp_rpc_gen_has(const kp_rpc_gen *g, const char *url)
+{
+	for (size_t i = 0; i < g->ndials; i++)
+		if (strcmp(g->dials[i].url, url) == 0)
+			return true;
+	return false;
+}
+
+/* Takes g out of use: closed now when no call holds it, else by the last
+ * call that does (kp_rpc_gen_release). Call with c->mtx held; returns the
+ * socket to close after unlocking, or NULL. */
+static kp_rpc_gen *
+kp_rpc_gen_retire(kp_rpc_client *c, kp_rpc_gen *g)
+{
+	if (g->refs == 0)
+		return g;
+	for (int i = 0; i < KP_RPC_MAX_RETIRED; i++)
+		if (c->retired[i] == NULL) {
+			c->retired[i] = g;
+			return NULL;
+		}
+	return g; /* too many at once: its calls in flight fail */
+}
+
+/* Ends a call's hold on g; closes g when it was retired and this was its
+ * last call. */
+static void
+kp_rpc_gen_release(kp_rpc_client *c, kp_rpc_gen *g)
+{
+	kp_rpc_gen *done = NULL;
+
+	nng_mtx_lock(c->mtx);
+	if (--g->refs == 0 && g != c->cur)
+		for (int i = 0; i < KP_RPC_MAX_RETIRED; i++)
+			if (c->retired[i] == g) {
+				c->retired[i] = NULL;
+				done = g;
+			}
+	nng_mtx_unlock(c->mtx);
+	kp_rpc_gen_close(done);
+}
+
+/* Makes the replicas of c match set. New addresses are dialled on the
+ * current socket. When an address left, a new socket dials every address
+ * that stays, takes the new calls once it is connected (2 s at most) and
+ * the old socket finishes its calls in flight, the leaving replica's
+ * included, before it closes. (A replica that dies is another matter: its
+ * connection closes, and NNG resends the idempotent calls in flight on
+ * it to another replica at once and fails the others with
+ * NNG_ECONNRESET, which kp_rpc_invoke answers as UNAVAILABLE.) Called by
+ * the resolver thread and by open, never at once. Returns KP_OK or the
  * status of the first dialer that could not be made (logged). */
 static int
 kp_rpc_client_sync(kp_rpc_client *c, const kp_resolve_set *set)
 {
-	int rv = KP_OK, nrv;
-	size_t k = 0;
+	kp_rpc_gen *cur = c->cur, *ng = NULL, *old = NULL;
+	bool leaving = false;
+	int rv = KP_OK, r;
 
-	for (size_t i = 0; i < c->ndials; i++) {
-		kp_rpc_dial *d = &c->dials[i];
-		bool keep =
-		    (size_t)d->entry < set->entries && set->failed[d->entry];
+	for (size_t i = 0; i < cur->ndials; i++)
+		if (!kp_rpc_keeps(set, cur->dials[i].url, cur->dials[i].entry))
+			leaving = true;
+	if (!leaving) {
+		for (size_t j = 0; j < set->n; j++) {
+			const kp_resolve_addr *a = &set->addrs[j];
 
-		for (size_t j = 0; !keep && j < set->n; j++)
-			keep = strcmp(set->addrs[j].url, d->url) == 0;
-		if (!keep) {
-			kp_log_info("%s: replica %s is gone from the name: "
-			            "dropped",
-			            c->service, d->url);
-			nng_dialer_close(d->d);
-			continue;
+			if (kp_rpc_gen_has(cur, a->url))
+				continue;
+			nng_mtx_lock(c->mtx);
+			r = kp_rpc_gen_dial(c, cur, a->url, a->entry,
+			                    set->named[a->entry]);
+			nng_mtx_unlock(c->mtx);
+			if (r != KP_OK && rv == KP_OK)
+				rv = r;
 		}
-		c->dials[k++] = *d;
+		return rv;
 	}
-	c->ndials = k;
+	if ((rv = kp_rpc_gen_open(&ng)) != KP_OK)
+		return rv;
+	for (size_t i = 0; i < cur->ndials; i++) {
+		const kp_rpc_dial *d = &cur->dials[i];
+
+		if (kp_rpc_keeps(set, d->url, d->entry) &&
+		    (r = kp_rpc_gen_dial(c, ng, d->url, d->entry, false)) !=
+		        KP_OK &&
+		    rv == KP_OK)
+			rv = r;
+	}
 	for (size_t j = 0; j < set->n; j++) {
 		const kp_resolve_addr *a = &set->addrs[j];
-		bool have = false;
-		kp_rpc_dial *d;
 
-		for (size_t i = 0; !have && i < c->ndials; i++)
-			have = strcmp(c->dials[i].url, a->url) == 0;
-		if (have)
-			continue;
-		if (c->ndials == c->cap) {
-			size_t ncap = c->cap ? c->cap * 2 : 4;
-			kp_rpc_dial *nd = realloc(c->dials, ncap * sizeof(*nd));
-
-			if (nd == NULL)
-				return KP_EINTERNAL;
-			c->dials = nd;
-			c->cap = ncap;
-		}
-		d = &c->dials[c->ndials];
-		memset(d, 0, sizeof(*d));
-		snprintf(d->url, sizeof(d->url), "%s", a->url);
-		d->entry = a->entry;
-		d->named = set->named[a->entry];
-		/* the server name is the service (its identity), whatever
-		 * address the replica has */
-		if ((nrv = kp_bus_dialer(c->sock, d->url, c->service, &d->d)) !=
-		        0 ||
-		    (nrv = nng_dialer_start(d->d, NNG_FLAG_NONBLOCK)) != 0) {
-			kp_log_error("%s: bad address %s: %s", c->service,
-			             d->url, nng_strerror(nrv));
-			if (rv == KP_OK)
-				rv = KP_EINVAL;
-			continue;
-		}
-		if (d->named)
-			kp_log_info("%s: dialling replica %s", c->service,
-			            d->url);
-		c->ndials++;
+		if (!kp_rpc_gen_has(ng, a->url) &&
+		    (r = kp_rpc_gen_dial(c, ng, a->url, a->entry,
+		                         set->named[a->entry])) != KP_OK &&
+		    rv == KP_OK)
+			rv = r;
 	}
+	/* the new socket takes over once connected, so that no call meets
+	 * a socket without a pipe */
+	for (int i = 0;
+	     i < 200 && ng->ndials > 0 && atomic_load(&ng->pipes) == 0; i++)
+		nng_msleep(10);
+	nng_mtx_lock(c->mtx);
+	c->cur = ng;
+	/* said once no new call can reach them (cur is still ours here) */
+	for (size_t i = 0; i < cur->ndials; i++)
+		if (!kp_rpc_keeps(set, cur->dials[i].url, cur->dials[i].entry))
+			kp_log_info("%s: replica %s is gone from the name: "
+			            "dropped",
+			            c->service, cur->dials[i].url);
+	old = kp_rpc_gen_retire(c, cur);
+	nng_mtx_unlock(c->mtx);
+	kp_rpc_gen_close(old);
 	return rv;
 }
 
@@ -522,14 +662,10 @@ kp_rpc_resolver_main(void *arg)
 		if (c->stop)
 			break;
 		nng_mtx_unlock(c->mtx);
-		if (kp_resolve_list(c->urls, &set) == KP_OK) {
-			nng_mtx_lock(c->mtx);
-			if (!c->stop)
-				(void)kp_rpc_client_sync(c, &set);
-		} else {
-			nng_mtx_lock(c->mtx);
-		}
+		if (kp_resolve_list(c->urls, &set) == KP_OK)
+			(void)kp_rpc_client_sync(c, &set);
 		kp_resolve_set_cleanup(&set);
+		nng_mtx_lock(c->mtx);
 	}
 	nng_mtx_unlock(c->mtx);
 }
@@ -557,36 +693,27 @@ kp_rpc_client_open(kp_rpc_client **out, const char *service,
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->urls = strdup(urls ? urls : "")) == NULL)
 		goto out;
-	c->sock = (nng_socket)NNG_SOCKET_INITIALIZER;
 	snprintf(c->service, sizeof(c->service), "%s", service);
 	c->timeout_ms = (int)timeout;
 	c->interval_ms = (int)kp_cfg_int(KP_CFG_RESOLVE_INTERVAL_MS);
 	if (c->interval_ms <= 0)
 		c->interval_ms = 5000;
 	if ((nrv = nng_mtx_alloc(&c->mtx)) != 0 ||
-	    (nrv = nng_cv_alloc(&c->cv, c->mtx)) != 0 ||
-	    (nrv = nng_req0_open(&c->sock)) != 0) {
+	    (nrv = nng_cv_alloc(&c->cv, c->mtx)) != 0) {
 		rv = kp_rpc_nng_status(nrv);
 		goto out;
 	}
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, kp_rpc_pipe_event, c);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, kp_rpc_pipe_event, c);
-	/* Reconnect quickly: a restarted service is back within a second. */
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
-	if ((rv = kp_resolve_list(c->urls, &set)) != KP_OK)
+	if ((rv = kp_rpc_gen_open(&c->cur)) != KP_OK ||
+	    (rv = kp_resolve_list(c->urls, &set)) != KP_OK)
 		goto out;
 	if (set.entries == 0) {
 		kp_log_error("%s: no address configured", service);
 		rv = KP_EINVAL;
 		goto out;
 	}
-	nng_mtx_lock(c->mtx);
-	rv = kp_rpc_client_sync(c, &set);
-	nng_mtx_unlock(c->mtx);
-	if (rv != KP_OK)
+	if ((rv = kp_rpc_client_sync(c, &set)) != KP_OK)
 		goto out;
-	if (c->ndials == 0)
+	if (c->cur->ndials == 0)
 		kp_log_warn("%s: %s resolves to no address yet", service, urls);
 	/* names are looked up again: replicas come and go */
 	if (kp_resolve_has_names(&set) &&
@@ -615,13 +742,13 @@ kp_rpc_client_close(kp_rpc_client *c)
 		nng_mtx_unlock(c->mtx);
 		nng_thread_destroy(c->resolver); /* joins */
 	}
-	if (nng_socket_id(c->sock) > 0)
-		nng_close(c->sock); /* closes every dialer */
+	kp_rpc_gen_close(c->cur);
+	for (int i = 0; i < KP_RPC_MAX_RETIRED; i++)
+		kp_rpc_gen_close(c->retired[i]);
 	if (c->cv != NULL)
 		nng_cv_free(c->cv);
 	if (c->mtx != NULL)
 		nng_mtx_free(c->mtx);
-	free(c->dials);
 	free(c->urls);
 	free(c);
 }
@@ -635,7 +762,12 @@ kp_rpc_client_service(const kp_rpc_client *c)
 int
 kp_rpc_client_pipes(kp_rpc_client *c)
 {
-	return atomic_load(&c->pipes);
+	int n;
+
+	nng_mtx_lock(c->mtx);
+	n = atomic_load(&c->cur->pipes);
+	nng_mtx_unlock(c->mtx);
+	return n;
 }
 
 int
@@ -644,7 +776,7 @@ kp_rpc_client_replicas(kp_rpc_client *c)
 	int n;
 
 	nng_mtx_lock(c->mtx);
-	n = (int)c->ndials;
+	n = (int)c->cur->ndials;
 	nng_mtx_unlock(c->mtx);
 	return n;
 }
@@ -681,11 +813,17 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	uint8_t proof[KP_BUS_PROOF_LEN];
 	char msg[160];
 	int timeout, nrv, ctx_open = 0;
+	kp_rpc_gen *g;
 
 	if (reply != NULL)
 		*reply = NULL;
 	memset(res, 0, sizeof(*res));
 	atomic_fetch_add(&c->calls, 1);
+	/* the socket new calls use; held until this call ends */
+	nng_mtx_lock(c->mtx);
+	g = c->cur;
+	g->refs++;
+	nng_mtx_unlock(c->mtx);
 	kp_rpc_result_set(res, KP_EINTERNAL, NULL, "rpc failed");
 
 	env.method = (char *)call->method;
@@ -722,9 +860,9 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	timeout = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
 	/* No replica connected: give the dialer a short grace, not the full
 	 * timeout, so a dead service answers 503 quickly. */
-	if (atomic_load(&c->pipes) == 0 && timeout > 500)
+	if (atomic_load(&g->pipes) == 0 && timeout > 500)
 		timeout = 500;
-	if ((nrv = nng_ctx_open(&ctx, c->sock)) != 0 ||
+	if ((nrv = nng_ctx_open(&ctx, g->sock)) != 0 ||
 	    (ctx_open = 1, nrv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
 		kp_rpc_result_set(res, kp_rpc_nng_status(nrv), NULL,
 				  nng_strerror(nrv));
@@ -798,6 +936,7 @@ out:
 		nng_aio_free(aio);
 	if (ctx_open)
 		nng_ctx_close(ctx);
+	kp_rpc_gen_release(c, g);
 	free(payload);
 	return res->status;
 }

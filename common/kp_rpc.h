@@ -21,10 +21,12 @@
  * A URL whose host is a name is resolved (common/kp_resolve.h) at open and
  * every KEYPORT_RESOLVE_INTERVAL_MS: one dialer per address, added and
  * dropped as addresses come and go. NNG's req0 spreads the calls over the
- * connected replicas; when a replica's connection closes (it died, or its
- * address left the name), its idempotent calls in flight are resent at
- * once to another replica and the others fail with KP_EUNAVAIL (503): a
- * call that may not be repeated is never sent twice.
+ * connected replicas; when a replica dies (its connection closes), its
+ * idempotent calls in flight are resent at once to another replica and
+ * the others fail with KP_EUNAVAIL (503): a call that may not be repeated
+ * is never sent twice. When an address leaves the name, a new socket
+ * dials the remaining ones and takes the new calls; the old one finishes
+ * its calls in flight (the leaving replica's too) before it closes.
  */
 #ifndef KP_RPC_H
 #define KP_RPC_H

@@ -427,6 +427,9 @@ Test(replicas, found_by_name_survive_kill_add_and_removal, .timeout = 300)
 	cr_expect_eq(failed[KIND_HEARTBEAT], 0, "heartbeats went unanswered");
 	cr_expect_eq(failed[KIND_LICENSE], 0, "license reads went unanswered");
 	cr_expect_gt(sent[KIND_ACTIVATE], 100);
+	/* a live replica leaving the name finishes what it holds */
+	cr_expect_eq(act_fail_phase[PHASE_REMOVED], 0,
+	             "activations failed while a live replica left the name");
 
 	/* no activation counted twice: one row per fingerprint, each 201 one
 	 * row, the counter equal to the rows (an activation whose replica
