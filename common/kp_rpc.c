@@ -413,9 +413,8 @@ typedef struct kp_rpc_gen {
 	int refs; /* calls using it (under the client's mtx) */
 	kp_rpc_dial *dials;
 	size_t ndials, cap;
+	struct kp_rpc_gen *next; /* in the client's retired list */
 } kp_rpc_gen;
-
-#define KP_RPC_MAX_RETIRED 8
 
 struct kp_rpc_client {
 	char service[32];
@@ -428,7 +427,7 @@ struct kp_rpc_client {
 	nng_mtx *mtx; /* guards cur, retired, the gens' refs and dials, stop */
 	nng_cv *cv;
 	kp_rpc_gen *cur;
-	kp_rpc_gen *retired[KP_RPC_MAX_RETIRED];
+	kp_rpc_gen *retired; /* out of use, calls still in flight */
 	bool stop;
 	int interval_ms;
 	nng_thread *resolver;
@@ -545,12 +544,9 @@ kp_rpc_gen_retire(kp_rpc_client *c, kp_rpc_gen *g)
 {
 	if (g->refs == 0)
 		return g;
-	for (int i = 0; i < KP_RPC_MAX_RETIRED; i++)
-		if (c->retired[i] == NULL) {
-			c->retired[i] = g;
-			return NULL;
-		}
-	return g; /* too many at once: its calls in flight fail */
+	g->next = c->retired;
+	c->retired = g;
+	return NULL;
 }
 
 /* Ends a call's hold on g; closes g when it was retired and this was its
@@ -562,10 +558,11 @@ kp_rpc_gen_release(kp_rpc_client *c, kp_rpc_gen *g)
 
 	nng_mtx_lock(c->mtx);
 	if (--g->refs == 0 && g != c->cur)
-		for (int i = 0; i < KP_RPC_MAX_RETIRED; i++)
-			if (c->retired[i] == g) {
-				c->retired[i] = NULL;
+		for (kp_rpc_gen **p = &c->retired; *p != NULL; p = &(*p)->next)
+			if (*p == g) {
+				*p = g->next;
 				done = g;
+				break;
 			}
 	nng_mtx_unlock(c->mtx);
 	kp_rpc_gen_close(done);
@@ -743,8 +740,12 @@ kp_rpc_client_close(kp_rpc_client *c)
 		nng_thread_destroy(c->resolver); /* joins */
 	}
 	kp_rpc_gen_close(c->cur);
-	for (int i = 0; i < KP_RPC_MAX_RETIRED; i++)
-		kp_rpc_gen_close(c->retired[i]);
+	while (c->retired != NULL) { /* none: no call may be running */
+		kp_rpc_gen *g = c->retired;
+
+		c->retired = g->next;
+		kp_rpc_gen_close(g);
+	}
 	if (c->cv != NULL)
 		nng_cv_free(c->cv);
 	if (c->mtx != NULL)
