@@ -291,6 +291,18 @@ Test(replicas, found_by_name_survive_kill_add_and_removal, .timeout = 300)
 	snprintf(g.key, sizeof(g.key), "%s", lrep->license->key);
 	protobuf_c_message_free_unpacked(&lrep->base, NULL);
 	g.token = kpt_admin_token();
+	/* one use before the stream: the gateway's first sight of a new
+	 * signing key, fetched by one request while concurrent ones with
+	 * the same token answer 401 (gateway/gw_auth.c, gw_auth_fetch) */
+	{
+		char path[80];
+		kpt_resp r;
+
+		snprintf(path, sizeof(path), "/v1/licenses/%s", g.license);
+		cr_assert_eq(kpt_http("GET", path, g.token, NULL, NULL, &r), 0);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		kpt_resp_free(&r);
+	}
 	for (int i = 0; i < NHB; i++) {
 		char fp[32], *body;
 		kpt_resp r;
@@ -359,6 +371,16 @@ Test(replicas, found_by_name_survive_kill_add_and_removal, .timeout = 300)
 	wait_log("gateway", "activation: replica",
 	         at("activation", 2));
 	wait_log("gateway", "license: replica", at("license", 2));
+	/* the license replicas call activation too (a license read asks
+	 * its counters) */
+	{
+		static const char *const lics[] = {"license", "license#3",
+		                                   "license#4"};
+
+		for (int i = 0; i < 3; i++)
+			wait_log(lics[i], "activation: replica",
+			         at("activation", 2));
+	}
 	served2[0] = kpt_served("activation", at("activation", 2), 5000);
 	run_for(600);
 	served2[1] = kpt_served("activation", at("activation", 2), 5000);
