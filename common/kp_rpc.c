@@ -6,6 +6,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_resolve.h"
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
@@ -53,6 +54,7 @@ struct kp_rpc_server {
 	char health_method[64];
 	int nworkers;
 	kp_rpc_worker *workers;
+	atomic_ulong served; /* requests received, for Health */
 };
 
 int
@@ -110,6 +112,7 @@ kp_rpc_health_handler(kp_rpc_ctx *ctx)
 
 	hr.service = (char *)s->cfg->service;
 	hr.version = KEYPORT_VERSION;
+	hr.served = atomic_load(&s->served);
 	if (s->cfg->health != NULL)
 		rv = s->cfg->health(ctx->worker);
 	hr.database = rv == KP_OK;
@@ -269,6 +272,7 @@ kp_rpc_worker_main(void *arg)
 			continue;
 		}
 		ctx.peer = peer;
+		atomic_fetch_add(&s->served, 1);
 		env = keyport__envelope__unpack(NULL, nng_msg_len(in),
 						nng_msg_body(in));
 		nng_msg_free(in);
@@ -391,24 +395,276 @@ kp_rpc_server_stop(kp_rpc_server *s)
 
 /* ---- client ---------------------------------------------------------- */
 
+/* One dialled address (a replica). */
+typedef struct kp_rpc_dial {
+	char url[KP_RESOLVE_URL_MAX];
+	int entry;  /* the list entry it came from (kp_resolve_addr.entry) */
+	bool named; /* that entry names a host */
+	nng_dialer d;
+} kp_rpc_dial;
+
+/* One req0 socket and its dialers. New calls use the client's current
+ * one; when an address leaves, a new socket dials the remaining ones and
+ * the old one serves its calls in flight to their end before it closes,
+ * so that a replica leaving the name loses no call. */
+typedef struct kp_rpc_gen {
+	nng_socket sock;
+	atomic_int pipes;
+	int refs; /* calls using it (under the client's mtx) */
+	kp_rpc_dial *dials;
+	size_t ndials, cap;
+	struct kp_rpc_gen *next; /* in the client's retired list */
+} kp_rpc_gen;
+
 struct kp_rpc_client {
 	char service[32];
-	nng_socket sock;
 	int timeout_ms;
-	atomic_int pipes;
 	atomic_ulong calls;
+	/* discovery: the configured list, the sockets (current and retired)
+	 * and the thread resolving its names again (only when it has
+	 * names) */
+	char *urls;
+	nng_mtx *mtx; /* guards cur, retired, the gens' refs and dials, stop */
+	nng_cv *cv;
+	kp_rpc_gen *cur;
+	kp_rpc_gen *retired; /* out of use, calls still in flight */
+	bool stop;
+	int interval_ms;
+	nng_thread *resolver;
 };
 
 static void
 kp_rpc_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	kp_rpc_client *c = arg;
+	kp_rpc_gen *g = arg;
 
 	(void)p;
 	if (ev == NNG_PIPE_EV_ADD_POST)
-		atomic_fetch_add(&c->pipes, 1);
+		atomic_fetch_add(&g->pipes, 1);
 	else if (ev == NNG_PIPE_EV_REM_POST)
-		atomic_fetch_sub(&c->pipes, 1);
+		atomic_fetch_sub(&g->pipes, 1);
+}
+
+/* Closes a socket (and so its dialers) and frees it; NULL-safe. */
+static void
+kp_rpc_gen_close(kp_rpc_gen *g)
+{
+	if (g == NULL)
+		return;
+	if (nng_socket_id(g->sock) > 0)
+		nng_close(g->sock);
+	free(g->dials);
+	free(g);
+}
+
+static int
+kp_rpc_gen_open(kp_rpc_gen **out)
+{
+	kp_rpc_gen *g = calloc(1, sizeof(*g));
+	int nrv;
+
+	*out = NULL;
+	if (g == NULL)
+		return KP_EINTERNAL;
+	if ((nrv = nng_req0_open(&g->sock)) != 0) {
+		free(g);
+		return kp_rpc_nng_status(nrv);
+	}
+	nng_pipe_notify(g->sock, NNG_PIPE_EV_ADD_POST, kp_rpc_pipe_event, g);
+	nng_pipe_notify(g->sock, NNG_PIPE_EV_REM_POST, kp_rpc_pipe_event, g);
+	/* Reconnect quickly: a restarted service is back within a second. */
+	nng_socket_set_ms(g->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(g->sock, NNG_OPT_RECONNMAXT, 500);
+	*out = g;
+	return KP_OK;
+}
+
+/* Dials a on g. The server name is the service (its identity), whatever
+ * address the replica has. Returns KP_OK or KP_EINVAL (logged). */
+static int
+kp_rpc_gen_dial(kp_rpc_client *c, kp_rpc_gen *g, const char *url, int entry,
+                bool named)
+{
+	kp_rpc_dial *d;
+	int nrv;
+
+	if (g->ndials == g->cap) {
+		size_t ncap = g->cap ? g->cap * 2 : 4;
+		kp_rpc_dial *nd = realloc(g->dials, ncap * sizeof(*nd));
+
+		if (nd == NULL)
+			return KP_EINTERNAL;
+		g->dials = nd;
+		g->cap = ncap;
+	}
+	d = &g->dials[g->ndials];
+	memset(d, 0, sizeof(*d));
+	snprintf(d->url, sizeof(d->url), "%s", url);
+	d->entry = entry;
+	d->named = named;
+	if ((nrv = kp_bus_dialer(g->sock, d->url, c->service, &d->d)) != 0 ||
+	    (nrv = nng_dialer_start(d->d, NNG_FLAG_NONBLOCK)) != 0) {
+		kp_log_error("%s: bad address %s: %s", c->service, d->url,
+		             nng_strerror(nrv));
+		return KP_EINVAL;
+	}
+	if (named)
+		kp_log_info("%s: dialling replica %s", c->service, d->url);
+	g->ndials++;
+	return KP_OK;
+}
+
+/* Whether address url of list entry `entry` stays: it is in the set, or
+ * its entry's lookup failed for a while (keep what was dialled). */
+static bool
+kp_rpc_keeps(const kp_resolve_set *set, const char *url, int entry)
+{
+	if ((size_t)entry < set->entries && set->failed[entry])
+		return true;
+	for (size_t j = 0; j < set->n; j++)
+		if (strcmp(set->addrs[j].url, url) == 0)
+			return true;
+	return false;
+}
+
+static bool
+kp_rpc_gen_has(const kp_rpc_gen *g, const char *url)
+{
+	for (size_t i = 0; i < g->ndials; i++)
+		if (strcmp(g->dials[i].url, url) == 0)
+			return true;
+	return false;
+}
+
+/* Takes g out of use: closed now when no call holds it, else by the last
+ * call that does (kp_rpc_gen_release). Call with c->mtx held; returns the
+ * socket to close after unlocking, or NULL. */
+static kp_rpc_gen *
+kp_rpc_gen_retire(kp_rpc_client *c, kp_rpc_gen *g)
+{
+	if (g->refs == 0)
+		return g;
+	g->next = c->retired;
+	c->retired = g;
+	return NULL;
+}
+
+/* Ends a call's hold on g; closes g when it was retired and this was its
+ * last call. */
+static void
+kp_rpc_gen_release(kp_rpc_client *c, kp_rpc_gen *g)
+{
+	kp_rpc_gen *done = NULL;
+
+	nng_mtx_lock(c->mtx);
+	if (--g->refs == 0 && g != c->cur)
+		for (kp_rpc_gen **p = &c->retired; *p != NULL; p = &(*p)->next)
+			if (*p == g) {
+				*p = g->next;
+				done = g;
+				break;
+			}
+	nng_mtx_unlock(c->mtx);
+	kp_rpc_gen_close(done);
+}
+
+/* Makes the replicas of c match set. New addresses are dialled on the
+ * current socket. When an address left, a new socket dials every address
+ * that stays, takes the new calls once it is connected (2 s at most) and
+ * the old socket finishes its calls in flight, the leaving replica's
+ * included, before it closes. (A replica that dies is another matter: its
+ * connection closes, and NNG resends the idempotent calls in flight on
+ * it to another replica at once and fails the others with
+ * NNG_ECONNRESET, which kp_rpc_invoke answers as UNAVAILABLE.) Called by
+ * the resolver thread and by open, never at once. Returns KP_OK or the
+ * status of the first dialer that could not be made (logged). */
+static int
+kp_rpc_client_sync(kp_rpc_client *c, const kp_resolve_set *set)
+{
+	kp_rpc_gen *cur = c->cur, *ng = NULL, *old = NULL;
+	bool leaving = false;
+	int rv = KP_OK, r;
+
+	for (size_t i = 0; i < cur->ndials; i++)
+		if (!kp_rpc_keeps(set, cur->dials[i].url, cur->dials[i].entry))
+			leaving = true;
+	if (!leaving) {
+		for (size_t j = 0; j < set->n; j++) {
+			const kp_resolve_addr *a = &set->addrs[j];
+
+			if (kp_rpc_gen_has(cur, a->url))
+				continue;
+			nng_mtx_lock(c->mtx);
+			r = kp_rpc_gen_dial(c, cur, a->url, a->entry,
+			                    set->named[a->entry]);
+			nng_mtx_unlock(c->mtx);
+			if (r != KP_OK && rv == KP_OK)
+				rv = r;
+		}
+		return rv;
+	}
+	if ((rv = kp_rpc_gen_open(&ng)) != KP_OK)
+		return rv;
+	for (size_t i = 0; i < cur->ndials; i++) {
+		const kp_rpc_dial *d = &cur->dials[i];
+
+		if (kp_rpc_keeps(set, d->url, d->entry) &&
+		    (r = kp_rpc_gen_dial(c, ng, d->url, d->entry, false)) !=
+		        KP_OK &&
+		    rv == KP_OK)
+			rv = r;
+	}
+	for (size_t j = 0; j < set->n; j++) {
+		const kp_resolve_addr *a = &set->addrs[j];
+
+		if (!kp_rpc_gen_has(ng, a->url) &&
+		    (r = kp_rpc_gen_dial(c, ng, a->url, a->entry,
+		                         set->named[a->entry])) != KP_OK &&
+		    rv == KP_OK)
+			rv = r;
+	}
+	/* the new socket takes over once connected, so that no call meets
+	 * a socket without a pipe */
+	for (int i = 0;
+	     i < 200 && ng->ndials > 0 && atomic_load(&ng->pipes) == 0; i++)
+		nng_msleep(10);
+	nng_mtx_lock(c->mtx);
+	c->cur = ng;
+	/* said once no new call can reach them (cur is still ours here) */
+	for (size_t i = 0; i < cur->ndials; i++)
+		if (!kp_rpc_keeps(set, cur->dials[i].url, cur->dials[i].entry))
+			kp_log_info("%s: replica %s is gone from the name: "
+			            "dropped",
+			            c->service, cur->dials[i].url);
+	old = kp_rpc_gen_retire(c, cur);
+	nng_mtx_unlock(c->mtx);
+	kp_rpc_gen_close(old);
+	return rv;
+}
+
+/* The resolver thread: every interval, the list's names again. The lookup
+ * runs without the lock (it may block on DNS). */
+static void
+kp_rpc_resolver_main(void *arg)
+{
+	kp_rpc_client *c = arg;
+
+	nng_mtx_lock(c->mtx);
+	while (!c->stop) {
+		nng_time until = nng_clock() + (nng_time)c->interval_ms;
+		kp_resolve_set set;
+
+		while (!c->stop && nng_clock() < until)
+			(void)nng_cv_until(c->cv, until);
+		if (c->stop)
+			break;
+		nng_mtx_unlock(c->mtx);
+		if (kp_resolve_list(c->urls, &set) == KP_OK)
+			(void)kp_rpc_client_sync(c, &set);
+		kp_resolve_set_cleanup(&set);
+		nng_mtx_lock(c->mtx);
+	}
+	nng_mtx_unlock(c->mtx);
 }
 
 int
@@ -416,10 +672,9 @@ kp_rpc_client_open(kp_rpc_client **out, const char *service,
 		   const char *urls)
 {
 	kp_rpc_client *c = NULL;
-	char *list = NULL, *save = NULL;
+	kp_resolve_set set = {0};
 	int rv = KP_EINTERNAL, nrv;
 	int64_t timeout;
-	int opened = 0;
 
 	*out = NULL;
 	if ((rv = kp_config_int("KEYPORT_RPC_TIMEOUT_MS", 5000, 10, 600000,
@@ -433,48 +688,42 @@ kp_rpc_client_open(kp_rpc_client **out, const char *service,
 		goto out;
 	rv = KP_EINTERNAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (list = strdup(urls ? urls : "")) == NULL)
+	    (c->urls = strdup(urls ? urls : "")) == NULL)
 		goto out;
 	snprintf(c->service, sizeof(c->service), "%s", service);
 	c->timeout_ms = (int)timeout;
-	if ((nrv = nng_req0_open(&c->sock)) != 0) {
+	c->interval_ms = (int)kp_cfg_int(KP_CFG_RESOLVE_INTERVAL_MS);
+	if (c->interval_ms <= 0)
+		c->interval_ms = 5000;
+	if ((nrv = nng_mtx_alloc(&c->mtx)) != 0 ||
+	    (nrv = nng_cv_alloc(&c->cv, c->mtx)) != 0) {
 		rv = kp_rpc_nng_status(nrv);
 		goto out;
 	}
-	opened = 1;
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_POST, kp_rpc_pipe_event, c);
-	nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST, kp_rpc_pipe_event, c);
-	/* Reconnect quickly: a restarted service is back within a second. */
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, 50);
-	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, 500);
-	rv = KP_EINVAL;
-	for (char *u = strtok_r(list, ",", &save); u != NULL;
-	     u = strtok_r(NULL, ",", &save)) {
-		while (*u == ' ')
-			u++;
-		if (*u == '\0')
-			continue;
-		nng_dialer d;
-		if ((nrv = kp_bus_dialer(c->sock, u, service, &d)) != 0 ||
-		    (nrv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0) {
-			kp_log_error("%s: bad address %s: %s", service, u,
-				     nng_strerror(nrv));
-			rv = KP_EINVAL;
-			goto out;
-		}
-		rv = KP_OK;
-	}
-	if (rv != KP_OK) {
+	if ((rv = kp_rpc_gen_open(&c->cur)) != KP_OK ||
+	    (rv = kp_resolve_list(c->urls, &set)) != KP_OK)
+		goto out;
+	if (set.entries == 0) {
 		kp_log_error("%s: no address configured", service);
+		rv = KP_EINVAL;
+		goto out;
+	}
+	if ((rv = kp_rpc_client_sync(c, &set)) != KP_OK)
+		goto out;
+	if (c->cur->ndials == 0)
+		kp_log_warn("%s: %s resolves to no address yet", service, urls);
+	/* names are looked up again: replicas come and go */
+	if (kp_resolve_has_names(&set) &&
+	    (nrv = nng_thread_create(&c->resolver, kp_rpc_resolver_main, c)) !=
+	        0) {
+		rv = kp_rpc_nng_status(nrv);
 		goto out;
 	}
 	*out = c;
 	c = NULL;
 out:
-	if (c != NULL && opened)
-		nng_close(c->sock);
-	free(c);
-	free(list);
+	kp_resolve_set_cleanup(&set);
+	kp_rpc_client_close(c);
 	return rv;
 }
 
@@ -483,7 +732,25 @@ kp_rpc_client_close(kp_rpc_client *c)
 {
 	if (c == NULL)
 		return;
-	nng_close(c->sock);
+	if (c->resolver != NULL) {
+		nng_mtx_lock(c->mtx);
+		c->stop = true;
+		nng_cv_wake(c->cv);
+		nng_mtx_unlock(c->mtx);
+		nng_thread_destroy(c->resolver); /* joins */
+	}
+	kp_rpc_gen_close(c->cur);
+	while (c->retired != NULL) { /* none: no call may be running */
+		kp_rpc_gen *g = c->retired;
+
+		c->retired = g->next;
+		kp_rpc_gen_close(g);
+	}
+	if (c->cv != NULL)
+		nng_cv_free(c->cv);
+	if (c->mtx != NULL)
+		nng_mtx_free(c->mtx);
+	free(c->urls);
 	free(c);
 }
 
@@ -496,7 +763,23 @@ kp_rpc_client_service(const kp_rpc_client *c)
 int
 kp_rpc_client_pipes(kp_rpc_client *c)
 {
-	return atomic_load(&c->pipes);
+	int n;
+
+	nng_mtx_lock(c->mtx);
+	n = atomic_load(&c->cur->pipes);
+	nng_mtx_unlock(c->mtx);
+	return n;
+}
+
+int
+kp_rpc_client_replicas(kp_rpc_client *c)
+{
+	int n;
+
+	nng_mtx_lock(c->mtx);
+	n = (int)c->cur->ndials;
+	nng_mtx_unlock(c->mtx);
+	return n;
 }
 
 unsigned long
@@ -531,11 +814,17 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	uint8_t proof[KP_BUS_PROOF_LEN];
 	char msg[160];
 	int timeout, nrv, ctx_open = 0;
+	kp_rpc_gen *g;
 
 	if (reply != NULL)
 		*reply = NULL;
 	memset(res, 0, sizeof(*res));
 	atomic_fetch_add(&c->calls, 1);
+	/* the socket new calls use; held until this call ends */
+	nng_mtx_lock(c->mtx);
+	g = c->cur;
+	g->refs++;
+	nng_mtx_unlock(c->mtx);
 	kp_rpc_result_set(res, KP_EINTERNAL, NULL, "rpc failed");
 
 	env.method = (char *)call->method;
@@ -572,9 +861,9 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	timeout = call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
 	/* No replica connected: give the dialer a short grace, not the full
 	 * timeout, so a dead service answers 503 quickly. */
-	if (atomic_load(&c->pipes) == 0 && timeout > 500)
+	if (atomic_load(&g->pipes) == 0 && timeout > 500)
 		timeout = 500;
-	if ((nrv = nng_ctx_open(&ctx, c->sock)) != 0 ||
+	if ((nrv = nng_ctx_open(&ctx, g->sock)) != 0 ||
 	    (ctx_open = 1, nrv = nng_aio_alloc(&aio, NULL, NULL)) != 0) {
 		kp_rpc_result_set(res, kp_rpc_nng_status(nrv), NULL,
 				  nng_strerror(nrv));
@@ -598,8 +887,17 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((nrv = nng_aio_result(aio)) != 0) {
-		snprintf(msg, sizeof(msg), "%s did not answer in time (%s)",
-			 c->service, nng_strerror(nrv));
+		/* ECONNRESET: the replica holding a call that may not be
+		 * resent went away (an idempotent one moves to another
+		 * replica inside NNG and never ends here) */
+		if (nrv == NNG_ECONNRESET)
+			snprintf(msg, sizeof(msg),
+			         "the %s replica serving the call went away",
+			         c->service);
+		else
+			snprintf(msg, sizeof(msg),
+			         "%s did not answer in time (%s)", c->service,
+			         nng_strerror(nrv));
 		kp_rpc_result_set(res, KP_EUNAVAIL, NULL, msg);
 		goto out;
 	}
@@ -639,6 +937,7 @@ out:
 		nng_aio_free(aio);
 	if (ctx_open)
 		nng_ctx_close(ctx);
+	kp_rpc_gen_release(c, g);
 	free(payload);
 	return res->status;
 }

@@ -18,6 +18,15 @@
  * context per call, a per-call timeout, and resends only for calls marked
  * idempotent (NNG's own resend timer). A service with no connected replica
  * fails fast with KP_EUNAVAIL instead of waiting for the whole timeout.
+ * A URL whose host is a name is resolved (common/kp_resolve.h) at open and
+ * every KEYPORT_RESOLVE_INTERVAL_MS: one dialer per address, added and
+ * dropped as addresses come and go. NNG's req0 spreads the calls over the
+ * connected replicas; when a replica dies (its connection closes), its
+ * idempotent calls in flight are resent at once to another replica and
+ * the others fail with KP_EUNAVAIL (503): a call that may not be repeated
+ * is never sent twice. When an address leaves the name, a new socket
+ * dials the remaining ones and takes the new calls; the old one finishes
+ * its calls in flight (the leaving replica's too) before it closes.
  */
 #ifndef KP_RPC_H
 #define KP_RPC_H
@@ -149,8 +158,12 @@ typedef struct kp_rpc_call {
 } kp_rpc_call;
 
 /* kp_rpc_client_open makes a client for service, dialing every address of
- * the comma-separated urls in the background (reconnecting forever). The
- * default timeout is KEYPORT_RPC_TIMEOUT_MS (5000). */
+ * the comma-separated urls in the background (reconnecting forever); an
+ * entry naming a host dials every address it resolves to, now and at each
+ * KEYPORT_RESOLVE_INTERVAL_MS (a name that resolves to nothing yet is not
+ * an error: it is looked up again). The default timeout is
+ * KEYPORT_RPC_TIMEOUT_MS (5000). KP_EINVAL for an entry that is no
+ * address or that the bus refuses (plain tcp://). */
 int kp_rpc_client_open(kp_rpc_client **out, const char *service,
 		       const char *urls);
 
@@ -162,6 +175,10 @@ const char *kp_rpc_client_service(const kp_rpc_client *c);
 
 /* kp_rpc_client_pipes returns how many replicas are connected now. */
 int kp_rpc_client_pipes(kp_rpc_client *c);
+
+/* kp_rpc_client_replicas returns how many addresses are dialled now
+ * (connected or not). */
+int kp_rpc_client_replicas(kp_rpc_client *c);
 
 /* kp_rpc_invoke sends req (may be NULL for an empty payload) and waits for
  * the reply. On KP_OK and when reply_desc is not NULL, *reply owns the

@@ -173,9 +173,22 @@ kpt_binary(const char *name, char *bin, size_t len, const char **listen)
 	const char *bindir = getenv("KEYPORT_BIN_DIR");
 	char base[64];
 
+	static char own[256];
+	char lpath[512];
+	FILE *f;
+
 	snprintf(base, sizeof(base), "%s", name);
 	base[strcspn(base, "#")] = '\0';
 	*listen = strchr(name, '#') ? getenv("KPT_ACTIVATION2_URL") : NULL;
+	/* a replica of kpt_replica_start names its own address */
+	kpt_path(lpath, sizeof(lpath), "%s/pids/%s.listen", kpt_dir(), name);
+	if ((f = fopen(lpath, "r")) != NULL) {
+		if (fgets(own, sizeof(own), f) != NULL) {
+			own[strcspn(own, "\n")] = '\0';
+			*listen = own;
+		}
+		fclose(f);
+	}
 	if (bindir != NULL)
 		kpt_path(bin, len, "%s/keyport-%s", bindir, base);
 	else
@@ -558,27 +571,66 @@ kpt_stack_stop(void)
 					    "license", "activation",
 					    "activation#2", "release"};
 	const char *dir = getenv("KPT_DIR");
-	pid_t pids[7];
+	const char *hosts = getenv("KPT_HOSTS");
+	/* the fixed names, then the replicas of kpt_replica_start */
+	enum { KPT_MAXP = 7 + 24 };
+	char extra[KPT_MAXP][64];
+	const char *all[KPT_MAXP];
+	pid_t pids[KPT_MAXP];
+	int n = 7;
 
 	if (dir == NULL)
 		return;
-	for (int i = 0; i < 7; i++) {
-		pids[i] = kpt_pid_of(names[i]);
+	for (int i = 0; i < 7; i++)
+		all[i] = names[i];
+	{
+		char path[1024];
+		struct dirent *e;
+		DIR *d;
+
+		kpt_path(path, sizeof(path), "%s/pids", dir);
+		for (d = opendir(path); d != NULL && n < KPT_MAXP &&
+		                        (e = readdir(d)) != NULL;) {
+			size_t len = strlen(e->d_name);
+			int known = 0;
+
+			if (len <= 4 || len >= sizeof(extra[0]) + 4 ||
+			    strcmp(e->d_name + len - 4, ".pid") != 0)
+				continue;
+			snprintf(extra[n], sizeof(extra[n]), "%.*s",
+			         (int)(len - 4), e->d_name);
+			for (int i = 0; i < 7; i++)
+				known |= strcmp(extra[n], names[i]) == 0;
+			if (!known) {
+				all[n] = extra[n];
+				n++;
+			}
+		}
+		if (d != NULL)
+			closedir(d);
+	}
+	for (int i = 0; i < n; i++) {
+		pids[i] = kpt_pid_of(all[i]);
 		if (pids[i] > 0)
 			kill(pids[i], SIGTERM);
 	}
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < 500 && !kpt_gone(pids[i]); k++)
 			usleep(10000);
 		if (!kpt_gone(pids[i])) {
 			/* no exit, so no leak check either: say so */
 			fprintf(stderr, "kpt: %s ignored SIGTERM for 5 s; "
 					"killed\n",
-				names[i]);
+				all[i]);
 			kill(pids[i], SIGKILL);
 		}
 		if (pids[i] > 0)
 			waitpid(pids[i], NULL, WNOHANG);
+	}
+	/* only now: nss_wrapper crashes on a hosts file that vanished */
+	if (hosts != NULL) {
+		unlink(hosts);
+		unsetenv("KPT_HOSTS");
 	}
 	kpt_san_collect(dir);
 	if (system(NULL)) {
@@ -596,6 +648,120 @@ kpt_stack_stop(void)
 		}
 	}
 	unsetenv("KPT_DIR");
+}
+
+/* ---- replicas found by name ------------------------------------------- */
+
+static char kpt_names_buf[4][1200];
+
+static void
+kpt_hosts_write(const char *path, const char *hosts)
+{
+	char tmp[1100];
+	FILE *f;
+
+	kpt_path(tmp, sizeof(tmp), "%s.new", path);
+	if ((f = fopen(tmp, "w")) == NULL)
+		kpt_die("cannot write %s: %s", tmp, strerror(errno));
+	fprintf(f, "127.0.0.1 localhost\n%s", hosts ? hosts : "");
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		kpt_die("cannot replace %s: %s", path, strerror(errno));
+}
+
+void
+kpt_names_env(kpt_opts *o, const char *hosts)
+{
+	const char *asan = getenv("ASAN_OPTIONS");
+	char path[] = "/tmp/kpt-hosts-XXXXXX";
+	size_t free_at = 0;
+	int fd;
+
+	while (free_at < KPT_NENV && o->env[free_at] != NULL)
+		free_at++;
+	if (free_at + 4 > KPT_NENV)
+		kpt_die("kpt_names_env: no room for 4 settings in kpt_opts.env");
+	if ((fd = mkstemp(path)) < 0)
+		kpt_die("mkstemp: %s", strerror(errno));
+	close(fd);
+	setenv("KPT_HOSTS", path, 1);
+	kpt_hosts_write(path, hosts);
+	/* the preloaded library comes before ASan's runtime: tell it */
+	kpt_path(kpt_names_buf[0], sizeof(kpt_names_buf[0]),
+	         "ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan ? asan : "",
+	         asan && asan[0] ? ":" : "");
+	kpt_path(kpt_names_buf[1], sizeof(kpt_names_buf[1]),
+	         "NSS_WRAPPER_HOSTS=%s", path);
+	kpt_path(kpt_names_buf[2], sizeof(kpt_names_buf[2]),
+	         "LD_PRELOAD=libnss_wrapper.so");
+	/* its dlopen of libc with RTLD_DEEPBIND is refused by ASan */
+	kpt_path(kpt_names_buf[3], sizeof(kpt_names_buf[3]),
+	         "NSS_WRAPPER_DISABLE_DEEPBIND=1");
+	for (int i = 0; i < 4; i++)
+		o->env[free_at + i] = kpt_names_buf[i];
+}
+
+void
+kpt_names_set(const char *hosts)
+{
+	kpt_hosts_write(kpt_env("KPT_HOSTS"), hosts);
+}
+
+void
+kpt_replica_start(const char *name, const char *listen_url)
+{
+	char path[512];
+	FILE *f;
+
+	kpt_path(path, sizeof(path), "%s/pids/%s.listen", kpt_dir(), name);
+	if ((f = fopen(path, "w")) == NULL)
+		kpt_die("cannot write %s", path);
+	fprintf(f, "%s\n", listen_url);
+	fclose(f);
+	kpt_spawn(name);
+}
+
+long long
+kpt_served(const char *service, const char *url, int timeout_ms)
+{
+	Keyport__HealthReply *hr = NULL;
+	kp_rpc_client *c = NULL;
+	kp_rpc_call call = {0};
+	kp_rpc_result res;
+	char method[64];
+	long long served = -1;
+
+	snprintf(method, sizeof(method), "%s.Health", service);
+	call.method = method;
+	call.timeout_ms = timeout_ms;
+	call.idempotent = true;
+	if (kp_rpc_client_open(&c, service, url) != KP_OK)
+		return -1;
+	for (int i = 0; i < timeout_ms / 20 && kp_rpc_client_pipes(c) == 0;
+	     i++)
+		usleep(20000);
+	if (kp_rpc_invoke(c, &call, NULL, &keyport__health_reply__descriptor,
+	                  (ProtobufCMessage **)&hr, &res) == KP_OK) {
+		served = (long long)hr->served;
+		keyport__health_reply__free_unpacked(hr, NULL);
+	}
+	kp_rpc_client_close(c);
+	return served;
+}
+
+int
+kpt_log_count(const char *name, const char *needle)
+{
+	char path[512], line[4096];
+	int n = 0;
+	FILE *f;
+
+	kpt_path(path, sizeof(path), "%s/logs/%s.log", kpt_dir(), name);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
 }
 
 /* ---- HTTP -------------------------------------------------------------- */

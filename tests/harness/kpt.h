@@ -136,4 +136,36 @@ int kpt_log_grep(const char *needle);
  * stack started by the harness runs with KEYPORT_TEST_CLOCK=1. */
 void kpt_set_clock(const char *service, long long seconds);
 
+/* ---- replicas found by name (discovery) ------------------------------ */
+
+/* kpt_names_env makes the stack resolve host names from a hosts file of
+ * the test binary's own, with Debian's libnss-wrapper: it adds
+ * LD_PRELOAD=libnss_wrapper.so, NSS_WRAPPER_HOSTS, and what lets it run
+ * under ASan (NSS_WRAPPER_DISABLE_DEEPBIND, verify_asan_link_order=0) to
+ * o->env (4 settings at its first free slots; dies when there is no room) and writes hosts into the file (lines "address name";
+ * "127.0.0.1 localhost" is added). Call before kpt_stack_start; the file
+ * is removed by kpt_stack_stop. */
+void kpt_names_env(kpt_opts *o, const char *hosts);
+
+/* kpt_names_set replaces the hosts file of kpt_names_env with hosts, in
+ * one rename (a process reads the old or the new file, never half of
+ * one); the stack's processes see it at their next lookup. */
+void kpt_names_set(const char *hosts);
+
+/* kpt_replica_start starts one more process of a service, named
+ * "<service>#<n>" (n >= 3, or 2 when the stack has no second activation),
+ * listening on listen_url with the stack's environment. kpt_kill and
+ * kpt_restart take its name; kpt_stack_stop stops it. Does not wait for
+ * readiness (kpt_served answers once it serves). */
+void kpt_replica_start(const char *name, const char *listen_url);
+
+/* kpt_served asks the process of service at url (an address, not a name)
+ * for its Health and returns how many requests it has received (this
+ * call included), or -1 when it does not answer within timeout_ms. */
+long long kpt_served(const char *service, const char *url, int timeout_ms);
+
+/* kpt_log_count counts the lines of one process's log ("gateway",
+ * "license#3") that contain needle. */
+int kpt_log_count(const char *name, const char *needle);
+
 #endif
