@@ -3,6 +3,7 @@
 
 #include "gw_auth.h"
 #include "gw_file.h"
+#include "gw_input.h"
 #include "gw_metrics.h"
 #include "gw_response.h"
 #include "gw_router.h"
@@ -250,6 +251,9 @@ gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
 		c->early = 1;
 		return;
 	}
+	for (int i = 0; i < GW_MAX_PARAMS; i++)
+		if (c->req.params[i] != NULL) /* they point into c->path */
+			gw_id_canon((char *)c->req.params[i]);
 	if (c->route->body_limit == GW_BODY_STREAM) {
 		gw_http_begin_upload(conn, c);
 		return;
@@ -388,20 +392,34 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* Query arguments (and the path) are unescaped as libmicrohttpd does, and
+ * an argument that is a UUID is written in lower case (gw_id_canon). */
+static size_t
+gw_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t n;
+
+	(void)cls;
+	(void)conn;
+	n = MHD_http_unescape(s);
+	gw_id_canon(s);
+	return n;
+}
+
 struct MHD_Daemon *
 gw_http_start(gw_state *gw, int port, int threads)
 {
 	struct MHD_Daemon *d;
 
-	d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			MHD_USE_ERROR_LOG,
-		(uint16_t)port, NULL, NULL, gw_http_access, gw,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-		MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL,
-		MHD_OPTION_END);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                         MHD_USE_ERROR_LOG,
+	                     (uint16_t)port, NULL, NULL, gw_http_access, gw,
+	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+	                     MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed,
+	                     NULL, MHD_OPTION_UNESCAPE_CALLBACK,
+	                     gw_http_unescape, NULL, MHD_OPTION_END);
 	if (d == NULL)
 		kp_log_error("cannot listen on HTTP port %d", port);
 	return d;

@@ -7,9 +7,70 @@
 #include "gw_response.h"
 #include "kp_err.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+void
+gw_id_canon(char *s)
+{
+	if (!kp_uuid_valid(s))
+		return;
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* Whether a body key names ids: "id", "...Id" or "...Ids". */
+static int
+gw_input_id_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	return strcmp(k, "id") == 0 ||
+	       (n > 2 && strcmp(k + n - 2, "Id") == 0) ||
+	       (n > 3 && strcmp(k + n - 3, "Ids") == 0);
+}
+
+static void
+gw_input_canon_str(json_t *v)
+{
+	char id[37];
+
+	if (!json_is_string(v) || !kp_uuid_valid(json_string_value(v)))
+		return;
+	memcpy(id, json_string_value(v), sizeof(id));
+	gw_id_canon(id);
+	json_string_set(v, id);
+}
+
+/* Every UUID under an id key, at any depth, in lower case: the services
+ * compare ids as text, so "ABC..." and "abc..." must be one id. */
+static void
+gw_input_canon(json_t *v, int depth)
+{
+	const char *k;
+	json_t *m, *e;
+	size_t i;
+
+	if (depth > 32)
+		return;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, m) gw_input_canon(m, depth + 1);
+		return;
+	}
+	json_object_foreach(v, k, m)
+	{
+		if (gw_input_id_key(k)) {
+			gw_input_canon_str(m);
+			if (json_is_array(m))
+				json_array_foreach(m, i, e)
+				    gw_input_canon_str(e);
+		} else {
+			gw_input_canon(m, depth + 1);
+		}
+	}
+}
 
 json_t *
 gw_input_object(gw_request *r, gw_response *w)
@@ -35,6 +96,7 @@ gw_input_object(gw_request *r, gw_response *w)
 			 "the body must be a JSON object");
 		return NULL;
 	}
+	gw_input_canon(obj, 0);
 	return obj;
 }
 

@@ -7,8 +7,15 @@
 
 #include "gw.h"
 
+/* gw_id_canon writes a UUID in lower case, in place; other text is left
+ * as it is. Every id is made canonical at the boundary (path, query and
+ * body ids), as the services compare ids as text. */
+void gw_id_canon(char *s);
+
 /* gw_input_object parses the body as a JSON object. On failure writes 400
- * INVALID_INPUT and returns NULL. The caller owns (json_decref) the result. */
+ * INVALID_INPUT and returns NULL. UUIDs under id keys ("id", "...Id",
+ * "...Ids") are lower-cased (gw_id_canon). The caller owns (json_decref) the
+ * result. */
 json_t *gw_input_object(gw_request *r, gw_response *w);
 
 /* gw_input_string reads field `name` of obj as a string of at most maxlen
