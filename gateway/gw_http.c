@@ -35,6 +35,9 @@ typedef struct gw_conn {
 	int authed;     /* authenticated before the body (streamed routes) */
 	gw_upload upload;
 	struct timespec start;
+	int begun;           /* gw_http_begin ran */
+	int bad_uri;         /* the raw URI holds %00 or an encoded slash */
+	const char *uri_end; /* the raw URI's terminating NUL (MHD's buffer) */
 } gw_conn;
 
 /* ---- the request's life --------------------------------------------------- */
@@ -229,6 +232,12 @@ gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
 	c->req.path = url;
 	c->route_index = -1;
 	gw_http_request_id(conn, c->req.request_id);
+	if (c->bad_uri) {
+		gw_error(&c->resp, 400, "INVALID_PATH",
+		         "path: a NUL byte or an encoded '/' is not allowed");
+		c->early = 1;
+		return;
+	}
 	if ((c->path = strdup(url)) == NULL) {
 		gw_error(&c->resp, 500, "INTERNAL", "out of memory");
 		c->early = 1;
@@ -342,6 +351,58 @@ gw_http_serve(gw_conn *c)
 	kp_log_set_request_id(NULL);
 }
 
+/* Whether the raw request target smuggles a NUL ("%00" anywhere) or a
+ * '/' or '\\' inside a path segment ("%2F", "%5C"): libmicrohttpd would
+ * unescape them into a truncated or a different path. */
+static int
+gw_http_uri_bad(const char *uri)
+{
+	const char *q = strchr(uri, '?');
+	size_t path_len = q ? (size_t)(q - uri) : strlen(uri);
+
+	for (const char *p = uri; (p = strchr(p, '%')) != NULL; p++) {
+		if (p[1] == '0' && p[2] == '0')
+			return 1;
+		if ((size_t)(p - uri) < path_len &&
+		    ((p[1] == '2' && (p[2] == 'f' || p[2] == 'F')) ||
+		     (p[1] == '5' && (p[2] == 'c' || p[2] == 'C'))))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether a raw NUL byte cut the request target short: libmicrohttpd
+ * splits the request line in its own buffer, so the version follows the
+ * target's end with only blanks between; anything else there is what came
+ * after a NUL in the target. */
+static int
+gw_http_uri_cut(const gw_conn *c, const char *version)
+{
+	if (c->uri_end == NULL || version == NULL || version <= c->uri_end ||
+	    version - c->uri_end > 8192)
+		return 0; /* not the layout this check knows: no opinion */
+	for (const char *p = c->uri_end + 1; p < version; p++)
+		if (*p != ' ' && *p != '\t')
+			return 1;
+	return 0;
+}
+
+/* The first look at a request, with its raw target: the request's state
+ * starts here (it becomes *con_cls of the access handler). */
+static void *
+gw_http_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	gw_conn *c = calloc(1, sizeof(*c));
+
+	(void)cls;
+	(void)conn;
+	if (c != NULL) {
+		c->bad_uri = uri == NULL || gw_http_uri_bad(uri);
+		c->uri_end = uri ? uri + strlen(uri) : NULL;
+	}
+	return c;
+}
+
 static enum MHD_Result
 gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	       const char *method, const char *version,
@@ -350,11 +411,15 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	gw_conn *c = *con_cls;
 
-	(void)version;
 	if (c == NULL) {
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return MHD_NO;
 		*con_cls = c;
+	}
+	if (!c->begun) {
+		c->begun = 1;
+		if (gw_http_uri_cut(c, version))
+			c->bad_uri = 1;
 		gw_http_begin(cls, conn, url, method, c);
 		/* Answering now, before the body: MHD then never reads it
 		 * (no 100-continue) and closes the connection after. */
@@ -411,15 +476,15 @@ gw_http_start(gw_state *gw, int port, int threads)
 {
 	struct MHD_Daemon *d;
 
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	                         MHD_USE_ERROR_LOG,
-	                     (uint16_t)port, NULL, NULL, gw_http_access, gw,
-	                     MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-	                     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-	                     MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed,
-	                     NULL, MHD_OPTION_UNESCAPE_CALLBACK,
-	                     gw_http_unescape, NULL, MHD_OPTION_END);
+	d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+	    (uint16_t)port, NULL, NULL, gw_http_access, gw,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+	    MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL,
+	    MHD_OPTION_UNESCAPE_CALLBACK, gw_http_unescape, NULL,
+	    MHD_OPTION_URI_LOG_CALLBACK, gw_http_uri, NULL, MHD_OPTION_END);
 	if (d == NULL)
 		kp_log_error("cannot listen on HTTP port %d", port);
 	return d;

@@ -76,3 +76,131 @@ Test(hostile, ids_in_capitals_are_the_same_object, .timeout = 60)
 	cr_assert_eq(req("GET", "/v1/users", admin, NULL, NULL), 200);
 	free(id);
 }
+
+/* ---- raw HTTP --------------------------------------------------------- */
+
+static int
+gw_port(void)
+{
+	const char *u = strrchr(kpt_url(), ':');
+
+	cr_assert_not_null(u);
+	return atoi(u + 1);
+}
+
+static int
+raw_connect(void)
+{
+	struct sockaddr_in a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	cr_assert_geq(fd, 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)gw_port());
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
+	             "connect: %s", strerror(errno));
+	return fd;
+}
+
+/* Reads until the peer closes, cap is full or timeout_ms of silence;
+ * returns the bytes read. */
+static size_t
+raw_read(int fd, char *out, size_t cap, int timeout_ms)
+{
+	size_t n = 0;
+
+	while (n + 1 < cap) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t k;
+
+		if (poll(&p, 1, timeout_ms) <= 0)
+			break;
+		k = recv(fd, out + n, cap - 1 - n, 0);
+		if (k <= 0)
+			break;
+		n += (size_t)k;
+	}
+	out[n] = '\0';
+	return n;
+}
+
+/* raw sends n bytes as one request and returns the status of the answer
+ * (0 when none); *body (when given) gets the answer's body (malloc'd). */
+static int
+raw(const char *bytes, size_t n, char **body)
+{
+	char buf[65536];
+	int fd = raw_connect(), status = 0;
+	const char *b;
+
+	cr_assert_eq(send(fd, bytes, n, MSG_NOSIGNAL), (ssize_t)n);
+	raw_read(fd, buf, sizeof(buf), 10000);
+	close(fd);
+	sscanf(buf, "HTTP/1.%*d %d", &status);
+	b = strstr(buf, "\r\n\r\n");
+	if (body != NULL)
+		*body = strdup(b ? b + 4 : "");
+	return status;
+}
+
+#define RAW(lit, body) raw((lit), sizeof(lit) - 1, (body))
+
+/* A JSON error of the spec's shape: {"error":{"code":..,"message":..}}. */
+static void
+assert_error_shape(const char *body, const char *what)
+{
+	json_error_t e;
+	json_t *j = json_loads(body, 0, &e), *err;
+
+	cr_assert_not_null(j, "%s: not JSON: %s", what, body);
+	err = json_object_get(j, "error");
+	cr_assert(json_is_string(json_object_get(err, "code")) &&
+	              json_is_string(json_object_get(err, "message")),
+	          "%s: not an error: %s", what, body);
+	json_decref(j);
+}
+
+/* ---- defect 3: NUL and encoded slashes, exact paths ------------------ */
+
+Test(hostile, nul_and_encoded_slash_in_the_path_are_400, .timeout = 60)
+{
+	const char *admin = kpt_admin_token();
+	static const char *const bad[] = {
+	    "/v1/licenses/%00/suspend",
+	    "/v1/activations/%00/heartbeat",
+	    "/v1/users/%00x",
+	    "/v1%2Fme",
+	    "/v1%2fme",
+	    "/v1/users?organizationId=%00",
+	};
+	char head[512], *body;
+	int st;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		kpt_resp r;
+		cr_expect_eq(req("POST", bad[i], admin, "{}", &r), 400,
+		             "POST %s: %ld %s", bad[i], r.status, r.body);
+		kpt_resp_free(&r);
+		cr_expect_eq(req("GET", bad[i], admin, NULL, &r), 400,
+		             "GET %s: %ld %s", bad[i], r.status, r.body);
+		assert_error_shape(r.body, bad[i]);
+		kpt_resp_free(&r);
+	}
+	/* a raw NUL byte in the request line */
+	snprintf(
+	    head, sizeof(head),
+	    "GET /v1/users/ x HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer "
+	    "%s\r\nConnection: close\r\n\r\n",
+	    admin);
+	head[14] = '\0';
+	st = raw(head, strlen(head + 15) + 15, &body);
+	cr_expect(st == 400, "raw NUL in the path: %d %s", st, body);
+	free(body);
+	/* a route matches its exact path */
+	cr_expect_eq(req("GET", "/v1/me/", admin, NULL, NULL), 404);
+	cr_expect_eq(req("GET", "/v1//me", admin, NULL, NULL), 404);
+	cr_expect_eq(req("GET", "/v1/users/", admin, NULL, NULL), 404);
+	cr_expect_eq(req("GET", "/v1/me", admin, NULL, NULL), 200);
+}
