@@ -204,3 +204,32 @@ Test(hostile, nul_and_encoded_slash_in_the_path_are_400, .timeout = 60)
 	cr_expect_eq(req("GET", "/v1/users/", admin, NULL, NULL), 404);
 	cr_expect_eq(req("GET", "/v1/me", admin, NULL, NULL), 200);
 }
+
+/* ---- defect 4: no 500, text cut on a character boundary -------------- */
+
+Test(hostile, text_from_input_is_cut_on_a_character_boundary, .timeout = 60)
+{
+	const char *admin = kpt_admin_token();
+	char key[80], body[256], *raw_body = NULL;
+	kpt_resp r;
+	int st;
+
+	memset(key, 'k', 63);
+	strcpy(key + 63, "\xc3\xa9"); /* é */
+	snprintf(body, sizeof(body),
+	         "{\"productId\":\"00000000-0000-4000-8000-000000000000\","
+	         "\"metadata\":{\"%s\":1}}",
+	         key);
+	cr_assert_eq(req("POST", "/v1/licenses", admin, body, &r), 400,
+	             "%ld %s", r.status, r.body);
+	assert_error_shape(r.body, "metadata key");
+	cr_expect_not_null(strstr(r.body, "metadata."), "%s", r.body);
+	kpt_resp_free(&r);
+	/* a method with byte 0xff */
+	st = RAW(
+	    "G\xff T /v1/me HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+	    &raw_body);
+	cr_expect(st >= 400 && st < 500, "method 0xff: %d", st);
+	assert_error_shape(raw_body, "method 0xff");
+	free(raw_body);
+}
