@@ -2,6 +2,7 @@
 #include "gw_http.h"
 
 #include "gw_auth.h"
+#include "gw_deadline.h"
 #include "gw_file.h"
 #include "gw_input.h"
 #include "gw_metrics.h"
@@ -9,6 +10,7 @@
 #include "gw_router.h"
 #include "gw_static.h"
 #include "kp_call.h"
+#include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
 
@@ -421,6 +423,8 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		if (gw_http_uri_cut(c, version))
 			c->bad_uri = 1;
 		gw_http_begin(cls, conn, url, method, c);
+		gw_deadline_headers_in(conn,
+		                       !c->early && c->req.upload == NULL);
 		/* Answering now, before the body: MHD then never reads it
 		 * (no 100-continue) and closes the connection after. */
 		return c->early ? gw_http_send(conn, c) : MHD_YES;
@@ -433,6 +437,7 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (c->early)
 		return MHD_YES; /* already answered */
 	gw_http_serve(c);
+	gw_deadline_answered(conn);
 	c->early = 1; /* answered: later callbacks only drain */
 	return gw_http_send(conn, c);
 }
@@ -444,8 +449,8 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	gw_conn *c = *con_cls;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
+	gw_deadline_request_done(conn);
 	if (c == NULL)
 		return;
 	if (c->req.upload != NULL)
@@ -476,16 +481,33 @@ gw_http_start(gw_state *gw, int port, int threads)
 {
 	struct MHD_Daemon *d;
 
+	if (gw_deadline_start((int)kp_cfg_int(KP_CFG_HTTP_HEADER_TIMEOUT),
+	                      (int)kp_cfg_int(KP_CFG_HTTP_BODY_TIMEOUT)) != 0)
+		return NULL;
+
 	d = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
 	    (uint16_t)port, NULL, NULL, gw_http_access, gw,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
+	    MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned int)kp_cfg_int(KP_CFG_HTTP_IDLE_TIMEOUT),
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	    (unsigned int)kp_cfg_int(KP_CFG_HTTP_PER_IP_LIMIT),
+	    MHD_OPTION_NOTIFY_CONNECTION, gw_deadline_notify, NULL,
 	    MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL,
 	    MHD_OPTION_UNESCAPE_CALLBACK, gw_http_unescape, NULL,
 	    MHD_OPTION_URI_LOG_CALLBACK, gw_http_uri, NULL, MHD_OPTION_END);
-	if (d == NULL)
+	if (d == NULL) {
 		kp_log_error("cannot listen on HTTP port %d", port);
+		gw_deadline_stop();
+		return NULL;
+	}
+	kp_log_info("connections: at most %d per address; %d s for the "
+	            "headers, %d s for a body, %d s idle",
+	            (int)kp_cfg_int(KP_CFG_HTTP_PER_IP_LIMIT),
+	            (int)kp_cfg_int(KP_CFG_HTTP_HEADER_TIMEOUT),
+	            (int)kp_cfg_int(KP_CFG_HTTP_BODY_TIMEOUT),
+	            (int)kp_cfg_int(KP_CFG_HTTP_IDLE_TIMEOUT));
 	return d;
 }

@@ -1,6 +1,7 @@
 /* keyport-gateway: HTTP in, protobuf over NNG out. */
 #include "gw.h"
 #include "gw_auth.h"
+#include "gw_deadline.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
 #include "gw_router.h"
@@ -75,6 +76,7 @@ main(int argc, char **argv)
 out:
 	if (d != NULL)
 		MHD_stop_daemon(d);
+	gw_deadline_stop();
 	for (int i = 0; i < GW_NSERVICES; i++)
 		kp_rpc_client_close(gw.clients[i]);
 	gw_static_free();

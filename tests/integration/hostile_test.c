@@ -18,7 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-KPT_SUITE(0)
+/* small limits, so that the tests reach them */
+#define PER_IP_LIMIT 16
+KPT_SUITE(.env = {"KEYPORT_HTTP_PER_IP_LIMIT=16",
+                  "KEYPORT_HTTP_HEADER_TIMEOUT=2",
+                  "KEYPORT_HTTP_BODY_TIMEOUT=3"})
 
 /* req sends and returns the status; *out (when given) keeps the response. */
 static long
@@ -88,13 +92,22 @@ gw_port(void)
 	return atoi(u + 1);
 }
 
+/* A connection to the gateway from the loopback address from (e.g.
+ * "127.0.0.2"; NULL: any). */
 static int
-raw_connect(void)
+raw_connect_from(const char *from)
 {
 	struct sockaddr_in a;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 
 	cr_assert_geq(fd, 0);
+	if (from != NULL) {
+		memset(&a, 0, sizeof(a));
+		a.sin_family = AF_INET;
+		inet_pton(AF_INET, from, &a.sin_addr);
+		cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0,
+		             "bind %s: %s", from, strerror(errno));
+	}
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_port = htons((uint16_t)gw_port());
@@ -102,6 +115,12 @@ raw_connect(void)
 	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0,
 	             "connect: %s", strerror(errno));
 	return fd;
+}
+
+static int
+raw_connect(void)
+{
+	return raw_connect_from(NULL);
 }
 
 /* Reads until the peer closes, cap is full or timeout_ms of silence;
@@ -232,4 +251,118 @@ Test(hostile, text_from_input_is_cut_on_a_character_boundary, .timeout = 60)
 	cr_expect(st >= 400 && st < 500, "method 0xff: %d", st);
 	assert_error_shape(raw_body, "method 0xff");
 	free(raw_body);
+}
+
+/* ---- defect 5: per-address limit, header and body deadlines ---------- */
+
+/* Sends a /healthz request on fd and returns the answer's status (0: the
+ * connection was closed without one). The connection stays open. */
+static int
+healthz_on(int fd)
+{
+	static const char q[] = "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
+	char buf[4096];
+	int status = 0;
+	size_t n = 0;
+
+	if (send(fd, q, sizeof(q) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(q) - 1)
+		return 0;
+	/* one answer: read until its body (small, JSON) has come */
+	while (n + 1 < sizeof(buf)) {
+		struct pollfd p = {fd, POLLIN, 0};
+		ssize_t k;
+		char *h;
+		long len;
+
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		if ((k = recv(fd, buf + n, sizeof(buf) - 1 - n, 0)) <= 0)
+			break;
+		n += (size_t)k;
+		buf[n] = '\0';
+		if ((h = strstr(buf, "\r\n\r\n")) != NULL) {
+			char *cl = strcasestr(buf, "Content-Length:");
+			len = cl ? atol(cl + 15) : 0;
+			if ((size_t)(h + 4 - buf) + (size_t)len <= n)
+				break;
+		}
+	}
+	buf[n] = '\0';
+	sscanf(buf, "HTTP/1.%*d %d", &status);
+	return status;
+}
+
+/* Whether the peer closed fd within timeout_ms (recv sees the end). */
+static int
+closed_within(int fd, int timeout_ms)
+{
+	char b[512];
+	struct pollfd p = {fd, POLLIN, 0};
+
+	while (poll(&p, 1, timeout_ms) > 0) {
+		ssize_t k = recv(fd, b, sizeof(b), 0);
+		if (k <= 0)
+			return 1;
+	}
+	return 0;
+}
+
+Test(hostile, one_address_cannot_take_every_connection, .timeout = 60)
+{
+	int fds[PER_IP_LIMIT], extra, other;
+
+	for (int i = 0; i < PER_IP_LIMIT; i++) {
+		fds[i] = raw_connect();
+		cr_assert_eq(healthz_on(fds[i]), 200, "connection %d", i);
+	}
+	/* the address is at its limit: one more is closed, unanswered */
+	extra = raw_connect();
+	cr_expect_eq(healthz_on(extra), 0,
+	             "connection %d past the per-address limit answered",
+	             PER_IP_LIMIT + 1);
+	close(extra);
+	/* another address is served all the same */
+	other = raw_connect_from("127.0.0.2");
+	cr_expect_eq(healthz_on(other), 200, "another address was refused");
+	close(other);
+	for (int i = 0; i < PER_IP_LIMIT; i++)
+		close(fds[i]);
+}
+
+Test(hostile, slowloris_headers_and_body_are_closed, .timeout = 60)
+{
+	static const char head[] = "POST /v1/auth/login HTTP/1.1\r\nHost: a\r\n"
+	                           "Content-Type: application/json\r\n"
+	                           "Content-Length: 200\r\n\r\n";
+	int fd = raw_connect(), closed = 0, sent = 0;
+
+	/* headers trickled a byte every 0.25 s: never idle, never complete;
+	 * the header deadline (2 s here) closes it long before 60 bytes */
+	cr_assert_eq(
+	    send(fd, "GET /healthz HTTP/1.1\r\nX-A: ", 29, MSG_NOSIGNAL), 29);
+	for (; sent < 60 && !closed; sent++) {
+		if (send(fd, "a", 1, MSG_NOSIGNAL) != 1)
+			closed = 1;
+		else
+			closed = closed_within(fd, 250);
+	}
+	cr_expect(closed, "a trickled header was still open after %d bytes",
+	          sent);
+	close(fd);
+	/* the same with the body (deadline 3 s): 200 bytes announced */
+	fd = raw_connect();
+	cr_assert_eq(send(fd, head, sizeof(head) - 1, MSG_NOSIGNAL),
+	             (ssize_t)sizeof(head) - 1);
+	closed = 0;
+	for (sent = 0; sent < 60 && !closed; sent++) {
+		if (send(fd, " ", 1, MSG_NOSIGNAL) != 1)
+			closed = 1;
+		else
+			closed = closed_within(fd, 250);
+	}
+	cr_expect(closed, "a trickled body was still open after %d bytes",
+	          sent);
+	close(fd);
+	/* the gateway still answers */
+	cr_assert_eq(req("GET", "/healthz", NULL, NULL, NULL), 200);
 }
