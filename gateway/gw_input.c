@@ -5,6 +5,7 @@
 #include "gw.h"
 #include "gw_jw.h"
 #include "gw_response.h"
+#include "kp_text.h"
 #include "kp_err.h"
 
 #include <ctype.h>
@@ -117,9 +118,9 @@ gw_input_string(gw_response *w, json_t *obj, const char *name, int required,
 		gw_error(w, 400, "INVALID_INPUT", "%s must be a string", name);
 		return -1;
 	}
-	if (json_string_length(v) > maxlen) {
+	if (kp_utf8_chars(json_string_value(v)) > maxlen) {
 		gw_error(w, 400, "INVALID_INPUT",
-			 "%s must be at most %zu bytes", name, maxlen);
+		         "%s must be at most %zu characters", name, maxlen);
 		return -1;
 	}
 	if (strlen(json_string_value(v)) != json_string_length(v)) {

@@ -19,7 +19,8 @@ void gw_id_canon(char *s);
 json_t *gw_input_object(gw_request *r, gw_response *w);
 
 /* gw_input_string reads field `name` of obj as a string of at most maxlen
- * bytes (UTF-8 checked by jansson). Missing: *out = NULL, and 400 when
+ * characters (code points, as OpenAPI's maxLength; UTF-8 checked by
+ * jansson). Missing: *out = NULL, and 400 when
  * required. Wrong type or too long: 400 naming the field. Returns 0 or -1
  * (response written). *out is borrowed from obj. */
 int gw_input_string(gw_response *w, json_t *obj, const char *name, int required,

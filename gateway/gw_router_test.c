@@ -108,7 +108,7 @@ static const struct {
     {"{}", 1, -1, "name is required"},
     {"{\"name\":3}", 1, -1, "name must be a string"},
     {"{\"name\":\"\"}", 1, -1, "name must not be empty"},
-    {"{\"name\":\"12345678901\"}", 1, -1, "name must be at most 10 bytes"},
+    {"{\"name\":\"12345678901\"}", 1, -1, "name must be at most 10 characters"},
     {"{\"name\":\"a\\u0000b\"}", 1, -1, "name must not contain NUL"},
 };
 

@@ -366,3 +366,60 @@ Test(hostile, slowloris_headers_and_body_are_closed, .timeout = 60)
 	/* the gateway still answers */
 	cr_assert_eq(req("GET", "/healthz", NULL, NULL, NULL), 200);
 }
+
+/* ---- defect 7: length limits count characters ------------------------ */
+
+/* n copies of the two-byte "é" (malloc'd). */
+static char *
+e_acute(int n)
+{
+	char *s = malloc((size_t)n * 2 + 1);
+
+	for (int i = 0; i < n; i++)
+		memcpy(s + 2 * i, "\xc3\xa9", 2);
+	s[2 * n] = '\0';
+	return s;
+}
+
+Test(hostile, length_limits_count_characters, .timeout = 60)
+{
+	const char *admin = kpt_admin_token();
+	char *e200 = e_acute(200), *e201 = e_acute(201), *body, pid[64];
+	char *e100 = e_acute(100);
+	kpt_resp r;
+
+	/* a product's name: at most 200 characters (400 bytes here) */
+	body = kpt_jsonf("{s:s}", "name", e200);
+	cr_assert_eq(req("POST", "/v1/products", admin, body, &r), 201,
+	             "name of 200 x é: %ld %s", r.status, r.body);
+	snprintf(pid, sizeof(pid), "%s",
+	         json_string_value(json_object_get(r.json, "id")));
+	kpt_resp_free(&r);
+	free(body);
+	body = kpt_jsonf("{s:s}", "name", e201);
+	cr_expect_eq(req("POST", "/v1/products", admin, body, &r), 400);
+	cr_expect_not_null(strstr(r.body, "characters"), "%s", r.body);
+	kpt_resp_free(&r);
+	free(body);
+	/* an organization's name, and a user's first name */
+	body = kpt_jsonf("{s:s}", "name", e200);
+	cr_expect_eq(req("POST", "/v1/organizations", admin, body, &r), 201,
+	             "organization of 200 x é: %ld %s", r.status, r.body);
+	kpt_resp_free(&r);
+	free(body);
+	body = kpt_jsonf("{s:s}", "firstName", e100);
+	cr_expect_eq(req("PATCH", "/v1/me", admin, body, &r), 200,
+	             "firstName of 100 x é: %ld %s", r.status, r.body);
+	kpt_resp_free(&r);
+	free(body);
+	/* a license's metadata value */
+	body = kpt_jsonf("{s:s, s:{s:s}}", "productId", pid, "metadata", "k",
+	                 e200);
+	cr_expect_eq(req("POST", "/v1/licenses", admin, body, &r), 201,
+	             "metadata of 200 x é: %ld %s", r.status, r.body);
+	kpt_resp_free(&r);
+	free(body);
+	free(e100);
+	free(e200);
+	free(e201);
+}
