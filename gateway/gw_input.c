@@ -73,6 +73,30 @@ gw_input_canon(json_t *v, int depth)
 	}
 }
 
+/* jansson's reason, in the API's words where jansson names its own flags
+ * or says little. */
+static const char *
+gw_input_why(const json_error_t *e)
+{
+	switch (json_error_code(e)) {
+	case json_error_null_character:
+		return "a NUL character (\\u0000) is not allowed";
+	case json_error_invalid_utf8:
+		return "invalid UTF-8";
+	case json_error_duplicate_key:
+		return "duplicate object key";
+	case json_error_numeric_overflow:
+		return "number out of range (integers from -2^63 to 2^63-1, "
+		       "finite reals)";
+	case json_error_premature_end_of_input:
+		return "the text ends too early";
+	case json_error_end_of_input_expected:
+		return "text after the JSON value";
+	default:
+		return e->text;
+	}
+}
+
 json_t *
 gw_input_object(gw_request *r, gw_response *w)
 {
@@ -87,8 +111,10 @@ gw_input_object(gw_request *r, gw_response *w)
 	obj = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
 	if (obj == NULL) {
 		gw_error(w, 400, "INVALID_INPUT",
-			 "the body is not valid JSON (line %d, column %d)",
-			 err.line, err.column);
+		         "body: not valid JSON at byte %d (line %d, column "
+		         "%d): %s",
+		         err.position, err.line, err.column,
+		         gw_input_why(&err));
 		return NULL;
 	}
 	if (!json_is_object(obj)) {

@@ -423,3 +423,104 @@ Test(hostile, length_limits_count_characters, .timeout = 60)
 	free(e200);
 	free(e201);
 }
+
+/* ---- defect 8: 400s name the field or the byte and the reason -------- */
+
+static char *
+create_license(const char *admin)
+{
+	char *body = kpt_jsonf("{s:s}", "name", "hostile product"), *lid;
+	kpt_resp r;
+
+	cr_assert_eq(req("POST", "/v1/products", admin, body, &r), 201);
+	free(body);
+	body = kpt_jsonf("{s:s}", "productId",
+	                 json_string_value(json_object_get(r.json, "id")));
+	kpt_resp_free(&r);
+	cr_assert_eq(req("POST", "/v1/licenses", admin, body, &r), 201, "%s",
+	             r.body);
+	free(body);
+	lid = strdup(json_string_value(json_object_get(r.json, "id")));
+	kpt_resp_free(&r);
+	return lid;
+}
+
+Test(hostile, bad_json_gets_the_byte_and_the_reason, .timeout = 60)
+{
+	const char *admin = kpt_admin_token();
+	static const struct {
+		const char *body;
+		size_t len;
+		const char *reason;
+	} cases[] = {
+#define C(lit, why) {lit, sizeof(lit) - 1, why}
+	    C("{\"name\":\"a\0b\"}", "control character 0x0"),
+	    C("{\"name\":\"\\u0000\"}", "NUL"),
+	    C("{\"name\":\"\xff\"}", "UTF-8"),
+	    C("{\"name\":\"\\ud800\"}", "Unicode"),
+	    C("{\"n\":9223372036854775808}", "range"),
+	    C("{\"n\":1e309}", "range"),
+	    C("{\"n\":NaN}", "invalid token"),
+	    C("{\"name\":\"a\",\"name\":\"b\"}", "duplicate"),
+#undef C
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kpt_resp r;
+		const char *msg;
+
+		cr_assert_eq(kpt_http_raw("POST", "/v1/products", admin,
+		                          cases[i].body, cases[i].len,
+		                          "application/json", NULL, &r),
+		             0);
+		cr_expect_eq(r.status, 400, "case %zu: %ld %s", i, r.status,
+		             r.body);
+		msg = json_string_value(json_object_get(
+		    json_object_get(r.json, "error"), "message"));
+		cr_expect(msg != NULL && strstr(msg, "at byte ") != NULL &&
+		              strstr(msg, cases[i].reason) != NULL,
+		          "case %zu: no byte or reason '%s': %s", i,
+		          cases[i].reason, r.body);
+		kpt_resp_free(&r);
+	}
+}
+
+Test(hostile, offline_routes_name_the_bad_field, .timeout = 60)
+{
+	const char *admin = kpt_admin_token();
+	char *lid = create_license(admin), path[128];
+	static const struct {
+		const char *file, *field;
+	} cases[] = {
+	    {"{\"format\":\"nope\"}", "format"},
+	    {"{\"format\":\"keyport-offline\",\"version\":\"1\"}", "version"},
+	    {"{\"format\":\"keyport-offline\",\"version\":2}", "version"},
+	    {"{\"format\":\"keyport-offline\",\"version\":1,\"type\":\"x\"}",
+	     "type"},
+	    {"{\"format\":\"keyport-offline\",\"version\":1,"
+	     "\"type\":\"activation-request\",\"checksum\":\"!!\"}",
+	     "checksum"},
+	    {"{\"format\":\"keyport-offline\",\"version\":1,"
+	     "\"type\":\"activation-request\",\"checksum\":"
+	     "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+	     "checksum"},
+	    {"{\"format\":", "byte"},
+	};
+
+	snprintf(path, sizeof(path), "/v1/licenses/%s/offline-activations",
+	         lid);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		kpt_resp r;
+		const char *msg;
+
+		cr_assert_eq(req("POST", path, admin, cases[i].file, &r) / 100,
+		             4, "case %zu: %ld %s", i, r.status, r.body);
+		msg = json_string_value(json_object_get(
+		    json_object_get(r.json, "error"), "message"));
+		cr_expect(msg != NULL && strstr(msg, cases[i].field) != NULL,
+		          "case %zu: %s not named: %s", i, cases[i].field,
+		          r.body);
+		kpt_resp_free(&r);
+	}
+	free(lid);
+}
