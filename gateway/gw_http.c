@@ -218,6 +218,53 @@ gw_http_begin_upload(struct MHD_Connection *conn, gw_conn *c)
 	c->early = 0;
 }
 
+typedef struct gw_http_clen {
+	const char *first;
+	int differ;
+} gw_http_clen;
+
+static enum MHD_Result
+gw_http_clen_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                  const char *value)
+{
+	gw_http_clen *c = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+		return MHD_YES;
+	if (c->first == NULL)
+		c->first = value ? value : "";
+	else if (strcmp(c->first, value ? value : "") != 0)
+		c->differ = 1;
+	return MHD_YES;
+}
+
+/* What libmicrohttpd lets through but HTTP forbids: an HTTP/1.1 request
+ * without Host, and Content-Length headers that disagree (request
+ * smuggling behind a proxy that reads the other one). Answers 400. */
+static int
+gw_http_framing_bad(struct MHD_Connection *conn, gw_conn *c,
+                    const char *version)
+{
+	gw_http_clen clen = {NULL, 0};
+
+	if (version != NULL && strcmp(version, "HTTP/1.1") == 0 &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host") ==
+	        NULL) {
+		gw_error(&c->resp, 400, "BAD_REQUEST",
+		         "Host: required in HTTP/1.1");
+		return 1;
+	}
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, gw_http_clen_each,
+	                          &clen);
+	if (clen.differ) {
+		gw_error(&c->resp, 400, "BAD_REQUEST",
+		         "Content-Length: given twice with different values");
+		return 1;
+	}
+	return 0;
+}
+
 /* The first callback: headers are in, the body is not. Decides the route
  * and whether to answer before reading the body. */
 static void
@@ -422,7 +469,14 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 		c->begun = 1;
 		if (gw_http_uri_cut(c, version))
 			c->bad_uri = 1;
-		gw_http_begin(cls, conn, url, method, c);
+		if (gw_http_framing_bad(conn, c, version)) {
+			clock_gettime(CLOCK_MONOTONIC, &c->start);
+			c->req.method = method;
+			gw_http_request_id(conn, c->req.request_id);
+			c->early = 1;
+		} else {
+			gw_http_begin(cls, conn, url, method, c);
+		}
 		gw_deadline_headers_in(conn,
 		                       !c->early && c->req.upload == NULL);
 		/* Answering now, before the body: MHD then never reads it

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void
 gw_id_canon(char *s)
@@ -97,12 +98,37 @@ gw_input_why(const json_error_t *e)
 	}
 }
 
+int
+gw_input_json_type(const char *ct)
+{
+	size_t n;
+
+	if (ct == NULL)
+		return 1; /* no type said: read as JSON */
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, "; \t");
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+		return 1;
+	/* application/<anything>+json (problem+json, merge-patch+json...) */
+	return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+	       strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
 json_t *
 gw_input_object(gw_request *r, gw_response *w)
 {
 	json_error_t err;
 	json_t *obj;
+	const char *ct = r->conn ? MHD_lookup_connection_value(
+	                               r->conn, MHD_HEADER_KIND, "Content-Type")
+	                         : NULL;
 
+	if (!gw_input_json_type(ct)) {
+		gw_error(w, 415, "UNSUPPORTED_MEDIA_TYPE",
+		         "Content-Type: must be application/json");
+		return NULL;
+	}
 	if (r->body == NULL || r->body_len == 0) {
 		gw_error(w, 400, "INVALID_INPUT",
 			 "the body must be a JSON object");
@@ -160,6 +186,20 @@ gw_input_string(gw_response *w, json_t *obj, const char *name, int required,
 		return -1;
 	}
 	*out = json_string_value(v);
+	return 0;
+}
+
+int
+gw_input_role(gw_response *w, json_t *obj, const char **out)
+{
+	if (gw_input_string(w, obj, "role", 0, 32, out) != 0)
+		return -1;
+	if (*out != NULL && (*out)[0] == '\0') {
+		gw_error(w, 400, "INVALID_INPUT",
+		         "role must be admin, organization-admin or user");
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 

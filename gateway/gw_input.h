@@ -12,8 +12,13 @@
  * body ids), as the services compare ids as text. */
 void gw_id_canon(char *s);
 
+/* gw_input_json_type: whether a Content-Type (NULL: none given) is JSON:
+ * application/json or application/...+json, any parameters. */
+int gw_input_json_type(const char *content_type);
+
 /* gw_input_object parses the body as a JSON object. On failure writes 400
- * INVALID_INPUT and returns NULL. UUIDs under id keys ("id", "...Id",
+ * INVALID_INPUT (415 UNSUPPORTED_MEDIA_TYPE for a Content-Type that is
+ * not JSON) and returns NULL. UUIDs under id keys ("id", "...Id",
  * "...Ids") are lower-cased (gw_id_canon). The caller owns (json_decref) the
  * result. */
 json_t *gw_input_object(gw_request *r, gw_response *w);
@@ -25,6 +30,11 @@ json_t *gw_input_object(gw_request *r, gw_response *w);
  * (response written). *out is borrowed from obj. */
 int gw_input_string(gw_response *w, json_t *obj, const char *name, int required,
                     size_t maxlen, const char **out);
+
+/* gw_input_role reads the optional "role" field: absent is *out = NULL;
+ * "" or a wrong type is 400 (an empty role is not "user"). Returns 0 or
+ * -1. The service checks the word itself. */
+int gw_input_role(gw_response *w, json_t *obj, const char **out);
 
 /* gw_input_int reads an integer field in [min, max]; *present tells
  * whether it was there (may be NULL when required). Returns 0 or -1. */

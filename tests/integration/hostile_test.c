@@ -524,3 +524,87 @@ Test(hostile, offline_routes_name_the_bad_field, .timeout = 60)
 	}
 	free(lid);
 }
+
+/* ---- defect 9: the smaller ones --------------------------------------- */
+
+Test(hostile, empty_role_is_refused, .timeout = 60)
+{
+	const char *admin = kpt_admin_token();
+	char *body =
+	    kpt_jsonf("{s:s, s:s, s:s}", "email", "empty-role@example.com",
+	              "password", "correct horse 1", "role", "");
+	kpt_resp r;
+
+	cr_expect_eq(req("POST", "/v1/users", admin, body, &r), 400, "%ld %s",
+	             r.status, r.body);
+	cr_expect_not_null(strstr(r.body, "role"), "%s", r.body);
+	kpt_resp_free(&r);
+	free(body);
+	/* nobody was made */
+	cr_expect_eq(req("GET", "/v1/users?q=empty-role", admin, NULL, &r),
+	             200);
+	cr_expect_null(strstr(r.body, "empty-role@example.com"), "%s", r.body);
+	kpt_resp_free(&r);
+}
+
+Test(hostile, json_routes_refuse_other_content_types, .timeout = 60)
+{
+	const char *admin = kpt_admin_token();
+	static const char body[] = "{\"name\":\"typed\"}";
+	static const char *const bad[] = {"text/plain", "application/xml",
+	                                  "application/x-www-form-urlencoded",
+	                                  "multipart/form-data; boundary=x"};
+	kpt_resp r;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(kpt_http_raw("POST", "/v1/products", admin, body,
+		                          sizeof(body) - 1, bad[i], NULL, &r),
+		             0);
+		cr_expect_eq(r.status, 415, "%s: %ld %s", bad[i], r.status,
+		             r.body);
+		cr_expect_str_eq(kpt_error_code(&r), "UNSUPPORTED_MEDIA_TYPE");
+		kpt_resp_free(&r);
+	}
+	cr_assert_eq(kpt_http_raw("POST", "/v1/products", admin, body,
+	                          sizeof(body) - 1,
+	                          "application/json; charset=utf-8", NULL, &r),
+	             0);
+	cr_expect_eq(r.status, 201, "%ld %s", r.status, r.body);
+	kpt_resp_free(&r);
+}
+
+Test(hostile, http_framing_errors_are_json_400s, .timeout = 60)
+{
+	char *body = NULL;
+	int st;
+
+	st = RAW("POST /v1/auth/login HTTP/1.1\r\nHost: a\r\n"
+	         "Content-Type: application/json\r\nContent-Length: 2\r\n"
+	         "Content-Length: 40\r\nConnection: close\r\n\r\n{}",
+	         &body);
+	cr_expect_eq(st, 400, "two Content-Length: %d %s", st, body);
+	assert_error_shape(body, "two Content-Length");
+	free(body);
+	st = RAW("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", &body);
+	cr_expect_eq(st, 400, "HTTP/1.1 without Host: %d %s", st, body);
+	assert_error_shape(body, "no Host");
+	free(body);
+	/* HTTP/1.0 needs no Host */
+	st = RAW("GET /healthz HTTP/1.0\r\n\r\n", &body);
+	cr_expect_eq(st, 200, "HTTP/1.0: %d %s", st, body);
+	free(body);
+}
+
+Test(hostile, logs_are_private, .timeout = 60)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/logs", kpt_dir());
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0700, "logs/ is %o", st.st_mode & 0777);
+	snprintf(path, sizeof(path), "%s/logs/gateway.log", kpt_dir());
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0600, "gateway.log is %o",
+	             st.st_mode & 0777);
+}
