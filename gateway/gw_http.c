@@ -5,6 +5,7 @@
 #include "gw_deadline.h"
 #include "gw_file.h"
 #include "gw_input.h"
+#include "gw_jw.h"
 #include "gw_metrics.h"
 #include "gw_response.h"
 #include "gw_router.h"
@@ -265,6 +266,48 @@ gw_http_framing_bad(struct MHD_Connection *conn, gw_conn *c,
 	return 0;
 }
 
+typedef struct gw_http_badarg {
+	char name[64];
+	int bad;
+} gw_http_badarg;
+
+static enum MHD_Result
+gw_http_arg_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                 const char *value)
+{
+	gw_http_badarg *b = cls;
+	const unsigned char *s;
+
+	(void)kind;
+	for (int k = 0; k < 2; k++) {
+		s = (const unsigned char *)(k ? value : key);
+		for (size_t n; s != NULL && *s != '\0'; s += n)
+			if ((n = gw_utf8_len(s)) == 0) {
+				snprintf(b->name, sizeof(b->name), "%s",
+				         key ? key : "");
+				gw_utf8_clean(b->name);
+				b->bad = 1;
+				return MHD_NO;
+			}
+	}
+	return MHD_YES;
+}
+
+/* Whether every query argument (name and value) is UTF-8: the services
+ * store text, and PostgreSQL refuses anything else. Answers 400. */
+static int
+gw_http_args_bad(struct MHD_Connection *conn, gw_conn *c)
+{
+	gw_http_badarg b = {"", 0};
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, gw_http_arg_each,
+	                          &b);
+	if (b.bad)
+		gw_error(&c->resp, 400, "INVALID_INPUT",
+		         "%s: the query argument must be UTF-8", b.name);
+	return b.bad;
+}
+
 /* The first callback: headers are in, the body is not. Decides the route
  * and whether to answer before reading the body. */
 static void
@@ -312,6 +355,10 @@ gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
 	for (int i = 0; i < GW_MAX_PARAMS; i++)
 		if (c->req.params[i] != NULL) /* they point into c->path */
 			gw_id_canon((char *)c->req.params[i]);
+	if (gw_http_args_bad(conn, c)) {
+		c->early = 1;
+		return;
+	}
 	if (c->route->body_limit == GW_BODY_STREAM) {
 		gw_http_begin_upload(conn, c);
 		return;

@@ -77,6 +77,21 @@ if [ -d "$root/tests/portal" ]; then
 	failing=$((failing + f))
 fi
 
+# The hostile-input walk: every operation of docs/openapi.yaml with
+# mutated input, against a stack of its own (tests/hostile, issue 19).
+if [ -d "$root/tests/hostile" ]; then
+	echo "==> hostile input (every operation of docs/openapi.yaml, tests/hostile)"
+	hostile_rc=0
+	node --test "$root/tests/hostile/" >"$logdir/hostile.log" 2>&1 || hostile_rc=1
+	grep -E 'hostile: |^not ok|^ok' "$logdir/hostile.log" | sed 's/^# \\# /# /'
+	[ $hostile_rc -ne 0 ] && failed_bins+=("hostile (log: $logdir/hostile.log)")
+	n=$(grep -cE '^ok [0-9]' "$logdir/hostile.log")
+	f=$(grep -cE '^not ok [0-9]' "$logdir/hostile.log")
+	tested=$((tested + n + f))
+	passing=$((passing + n))
+	failing=$((failing + f))
+fi
+
 if [ ${#failed_bins[@]} -gt 0 ]; then
 	echo "failed: ${failed_bins[*]}"
 fi
