@@ -450,7 +450,7 @@ gw_http_serve(gw_conn *c)
 /* Whether the raw request target smuggles a NUL ("%00" anywhere) or a
  * '/' or '\\' inside a path segment ("%2F", "%5C"): libmicrohttpd would
  * unescape them into a truncated or a different path. */
-static int
+int
 gw_http_uri_bad(const char *uri)
 {
 	const char *q = strchr(uri, '?');

@@ -14,6 +14,7 @@ pkgs=(
 	gcc-mingw-w64-x86-64 python3 openssl
 	chromium
 	docker-compose libnss-wrapper
+	clang # libFuzzer for `make fuzz` (fuzz/)
 )
 # `kubectl kustomize` renders k8s/ in the static tests. The machine image
 # carries kubectl 1.32 (kustomize v5); Debian 12's own kubectl

@@ -52,6 +52,24 @@ for t in "$@"; do
 	[ $rc -ne 0 ] && failed_bins+=("$name (log: $out)")
 done
 
+# Every fuzz target over its seed corpus, each input once (fuzz/driver.c;
+# `make fuzz` runs them under libFuzzer).
+for t in ${FUZZ_BINS:-}; do
+	name=$(basename "$t")
+	echo "==> $name (fuzz/corpus/${name#fuzz-}/, each input once)"
+	out=$logdir/$name.log
+	tested=$((tested + 1))
+	if "$t" "$root/fuzz/corpus/${name#fuzz-}" >"$out" 2>&1 &&
+		! grep -qaE "$san_re" "$out"; then
+		passing=$((passing + 1))
+		tail -n 1 "$out"
+	else
+		crashing=$((crashing + 1))
+		tail -n 30 "$out"
+		failed_bins+=("$name (log: $out)")
+	fi
+done
+
 lint_rc=0
 echo "==> configuration table (common/kp_config.def)"
 "$root/scripts/config-doc.sh" check || lint_rc=1
