@@ -23,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Per-connection request state, from the first callback to completion. */
 typedef struct gw_conn {
@@ -94,6 +95,16 @@ gw_http_security_headers(struct MHD_Response *resp, int csp_set)
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
 }
 
+/* Strict-Transport-Security on every answer when TLS is on: a browser
+ * that saw it once will not speak plain HTTP to this host for a year. */
+static void
+gw_http_hsts(struct MHD_Response *resp, const gw_state *gw)
+{
+	if (gw != NULL && gw->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security",
+		                        "max-age=31536000");
+}
+
 /* Hands the response's body (owned, static or a file) to libmicrohttpd. */
 static struct MHD_Response *
 gw_http_response(gw_response *w)
@@ -149,6 +160,7 @@ gw_http_send(struct MHD_Connection *conn, gw_conn *c)
 	if (!cache_set)
 		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	gw_http_security_headers(resp, csp_set);
+	gw_http_hsts(resp, c->req.gw);
 	ret = MHD_queue_response(conn, (unsigned int)w->status, resp);
 	MHD_destroy_response(resp);
 
@@ -577,6 +589,92 @@ gw_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
 	return n;
 }
 
+/* Reads a whole PEM file (at most 1 MiB) into a malloc'd string. */
+static char *
+gw_http_read_pem(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (f == NULL)
+		return NULL;
+	buf = malloc(1024 * 1024 + 1);
+	if (buf != NULL)
+		n = fread(buf, 1, 1024 * 1024, f);
+	if (buf == NULL || ferror(f) || !feof(f) || n == 0) {
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[n] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Loads the certificate and key named by KEYPORT_TLS_CERT/KEY into gw's
+ * slot (the daemon started with them reads them at start). 0, or -1
+ * (logged) when a file cannot be read. */
+static int
+gw_http_tls_load(gw_state *gw, int slot)
+{
+	const char *cp = kp_cfg_str(KP_CFG_TLS_CERT),
+	           *kp = kp_cfg_str(KP_CFG_TLS_KEY);
+	char *cert = gw_http_read_pem(cp), *key = gw_http_read_pem(kp);
+
+	if (cert == NULL || key == NULL) {
+		kp_log_error("TLS: cannot read %s", cert == NULL ? cp : kp);
+		free(cert);
+		if (key != NULL)
+			sodium_memzero(key, strlen(key));
+		free(key);
+		return -1;
+	}
+	free(gw->tls_cert[slot]);
+	if (gw->tls_key[slot] != NULL)
+		sodium_memzero(gw->tls_key[slot], strlen(gw->tls_key[slot]));
+	free(gw->tls_key[slot]);
+	gw->tls_cert[slot] = cert;
+	gw->tls_key[slot] = key;
+	return 0;
+}
+
+static struct MHD_Daemon *
+gw_http_daemon(gw_state *gw, int port, int threads, int listen_fd, int slot)
+{
+	struct MHD_OptionItem o[16];
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	int n = 0;
+
+#define GW_OPT(opt, v, p)                                                      \
+	o[n++] = (struct MHD_OptionItem){(opt), (intptr_t)(v), (void *)(p)}
+	GW_OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	GW_OPT(MHD_OPTION_CONNECTION_TIMEOUT,
+	       kp_cfg_int(KP_CFG_HTTP_IDLE_TIMEOUT), NULL);
+	GW_OPT(MHD_OPTION_CONNECTION_LIMIT, 4096, NULL);
+	GW_OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	       kp_cfg_int(KP_CFG_HTTP_PER_IP_LIMIT), NULL);
+	GW_OPT(MHD_OPTION_NOTIFY_CONNECTION, gw_deadline_notify, NULL);
+	GW_OPT(MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL);
+	GW_OPT(MHD_OPTION_UNESCAPE_CALLBACK, gw_http_unescape, NULL);
+	GW_OPT(MHD_OPTION_URI_LOG_CALLBACK, gw_http_uri, NULL);
+	if (listen_fd >= 0)
+		GW_OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+	if (gw->tls) {
+		flags |= MHD_USE_TLS;
+		GW_OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, gw->tls_cert[slot]);
+		GW_OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, gw->tls_key[slot]);
+	}
+	GW_OPT(MHD_OPTION_END, 0, NULL);
+#undef GW_OPT
+	/* an item holds a callback in value and its argument in ptr_value,
+	 * a single pointer (the PEM texts) in ptr_value, a number in value */
+	return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	                        gw_http_access, gw, MHD_OPTION_ARRAY, o,
+	                        MHD_OPTION_END);
+}
+
 struct MHD_Daemon *
 gw_http_start(gw_state *gw, int port, int threads)
 {
@@ -586,24 +684,28 @@ gw_http_start(gw_state *gw, int port, int threads)
 	                      (int)kp_cfg_int(KP_CFG_HTTP_BODY_TIMEOUT)) != 0)
 		return NULL;
 
-	d = MHD_start_daemon(
-	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-	    (uint16_t)port, NULL, NULL, gw_http_access, gw,
-	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-	    MHD_OPTION_CONNECTION_TIMEOUT,
-	    (unsigned int)kp_cfg_int(KP_CFG_HTTP_IDLE_TIMEOUT),
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-	    (unsigned int)kp_cfg_int(KP_CFG_HTTP_PER_IP_LIMIT),
-	    MHD_OPTION_NOTIFY_CONNECTION, gw_deadline_notify, NULL,
-	    MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL,
-	    MHD_OPTION_UNESCAPE_CALLBACK, gw_http_unescape, NULL,
-	    MHD_OPTION_URI_LOG_CALLBACK, gw_http_uri, NULL, MHD_OPTION_END);
-	if (d == NULL) {
-		kp_log_error("cannot listen on HTTP port %d", port);
+	gw->tls = kp_cfg_str(KP_CFG_TLS_CERT)[0] != '\0';
+	if (gw->tls != (kp_cfg_str(KP_CFG_TLS_KEY)[0] != '\0')) {
+		kp_log_error("TLS: set both KEYPORT_TLS_CERT and "
+		             "KEYPORT_TLS_KEY, or neither");
 		gw_deadline_stop();
 		return NULL;
 	}
+	if (gw->tls && gw_http_tls_load(gw, 0) != 0) {
+		gw_deadline_stop();
+		return NULL;
+	}
+	gw->tls_slot = 0;
+	d = gw_http_daemon(gw, port, threads, -1, 0);
+	if (d == NULL) {
+		kp_log_error("cannot listen on HTTP%s port %d",
+		             gw->tls ? "S" : "", port);
+		gw_deadline_stop();
+		return NULL;
+	}
+	if (gw->tls)
+		kp_log_info("TLS on (certificate %s); SIGHUP reloads it",
+		            kp_cfg_str(KP_CFG_TLS_CERT));
 	kp_log_info("connections: at most %d per address; %d s for the "
 	            "headers, %d s for a body, %d s idle",
 	            (int)kp_cfg_int(KP_CFG_HTTP_PER_IP_LIMIT),
@@ -611,4 +713,41 @@ gw_http_start(gw_state *gw, int port, int threads)
 	            (int)kp_cfg_int(KP_CFG_HTTP_BODY_TIMEOUT),
 	            (int)kp_cfg_int(KP_CFG_HTTP_IDLE_TIMEOUT));
 	return d;
+}
+
+struct MHD_Daemon *
+gw_http_reload(gw_state *gw, struct MHD_Daemon *d, int port, int threads)
+{
+	const union MHD_DaemonInfo *di;
+	struct MHD_Daemon *nd;
+	int slot = 1 - gw->tls_slot, fd;
+
+	if (!gw->tls) {
+		kp_log_info("SIGHUP: TLS is off, nothing to reload");
+		return d;
+	}
+	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	if (di == NULL || gw_http_tls_load(gw, slot) != 0)
+		return d;
+	/* the new daemon takes a copy of the listening socket (a daemon that
+	 * fails to start closes the one it was given); the old one stops
+	 * accepting, its connections end with it, and its copy is closed */
+	if ((fd = dup(di->listen_fd)) < 0) {
+		kp_log_error("SIGHUP: %s", strerror(errno));
+		return d;
+	}
+	nd = gw_http_daemon(gw, port, threads, fd, slot);
+	if (nd == NULL) {
+		kp_log_error("SIGHUP: the new certificate or key was refused; "
+		             "still serving the previous one");
+		return d;
+	}
+	fd = MHD_quiesce_daemon(d);
+	MHD_stop_daemon(d);
+	if (fd >= 0)
+		close(fd);
+	gw->tls_slot = slot;
+	kp_log_info("SIGHUP: TLS certificate reloaded from %s",
+	            kp_cfg_str(KP_CFG_TLS_CERT));
+	return nd;
 }

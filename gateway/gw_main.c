@@ -32,6 +32,7 @@ main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP); /* reload the TLS certificate */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -70,7 +71,8 @@ main(int argc, char **argv)
 		goto out;
 	kp_log_info("listening on http://0.0.0.0:%d with %d threads", port,
 	            threads);
-	sigwait(&sigs, &sig);
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		d = gw_http_reload(&gw, d, port, threads);
 	kp_log_info("stopping on signal %d", sig);
 	status = 0;
 out:
@@ -80,5 +82,11 @@ out:
 	for (int i = 0; i < GW_NSERVICES; i++)
 		kp_rpc_client_close(gw.clients[i]);
 	gw_static_free();
+	for (int i = 0; i < 2; i++) {
+		free(gw.tls_cert[i]);
+		if (gw.tls_key[i] != NULL)
+			sodium_memzero(gw.tls_key[i], strlen(gw.tls_key[i]));
+		free(gw.tls_key[i]);
+	}
 	return status;
 }
