@@ -530,6 +530,7 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 			c->bad_uri = 1;
 		if (gw_http_framing_bad(conn, c, version)) {
 			clock_gettime(CLOCK_MONOTONIC, &c->start);
+			c->route_index = -1; /* counted as unmatched */
 			c->req.method = method;
 			gw_http_request_id(conn, c->req.request_id);
 			c->early = 1;
