@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -132,8 +133,18 @@ gw_deadline_main(void *arg)
 		double now = gw_deadline_now();
 
 		for (gw_sock *s = gw_deadline_head; s != NULL; s = s->next) {
+			int unread = 0;
+
 			if (s->deadline == 0 || s->deadline > now)
 				continue;
+			/* bytes still in the kernel: the gateway is behind (its
+			 * threads busy with other requests), not the client;
+			 * look again in a second */
+			if (ioctl(s->fd, FIONREAD, &unread) == 0 &&
+			    unread > 0) {
+				s->deadline = now + 1;
+				continue;
+			}
 			/* libmicrohttpd sees the end of the stream and closes
 			 * the connection itself */
 			shutdown(s->fd, SHUT_RDWR);

@@ -7,7 +7,10 @@
  * (counted from the accept, or from the previous answer on a kept-alive
  * connection), then KEYPORT_HTTP_BODY_TIMEOUT seconds for its body. A
  * watchdog thread shuts down the socket of a connection past its deadline;
- * libmicrohttpd then closes it as any closed connection. A streamed upload
+ * libmicrohttpd then closes it as any closed connection. A connection
+ * whose bytes wait unread in the kernel is spared (checked again each
+ * second): then the gateway's threads are busy, and the client is not
+ * the slow one. A streamed upload
  * (an authenticated release file) has no body deadline, only the idle one.
  */
 #ifndef GW_DEADLINE_H
