@@ -8,7 +8,12 @@
 VERSION  := 0.1.0
 SERVICES := auth org license activation release
 
-ifeq ($(SAN),1)
+ifeq ($(FUZZ),1)
+# `make fuzz`: clang's libFuzzer with ASan and UBSan (objects in build-fuzz/)
+BUILD    ?= build-fuzz
+SANFLAGS := -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer
+OPT      := -O1
+else ifeq ($(SAN),1)
 BUILD    ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=undefined
@@ -71,7 +76,7 @@ UNIT_TESTS := $(if $(COMMON_TESTS),$(TESTBIN)/unit-common) \
 IT_BINS    := $(IT_TESTS:tests/integration/%_test.c=$(TESTBIN)/it-%)
 
 .PHONY: all build deps run test test-unit test-integration lint bench \
-        format clean san-test config-doc rpc-doc soak
+        format clean san-test config-doc rpc-doc soak fuzz fuzz-build
 .DEFAULT_GOAL := build
 .SECONDEXPANSION:
 # generated sources are kept, not treated as intermediates
@@ -182,6 +187,36 @@ $(TESTBIN)/it-%: $(BUILD)/obj/tests/integration/%_test.o $(call obj,$(HARNESS_SR
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lcurl $(LDLIBS) $(TESTLIBS)
 
+# ---- fuzz targets (fuzz/, issue 19) ---------------------------------------
+# Each target links with libFuzzer for `make fuzz` (FUZZ=1, clang), and
+# with fuzz/driver.c otherwise: `make test` runs fuzz/corpus/<target>/ once.
+FUZZ_TARGETS := gw_request gw_routes offline token envelope
+FUZZ_SECONDS ?= 60
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(TESTBIN)/fuzz-%)
+GW_LIB_OBJS  := $(call obj,$(filter-out gateway/gw_main.c,$(GATEWAY_SRCS)))
+fuzz_objs_gw_request := $(GW_LIB_OBJS)
+# gw_routes brings its own gw_call (it packs the request and answers 503)
+fuzz_objs_gw_routes  := $(filter-out $(call obj,gateway/gw_call.c),$(GW_LIB_OBJS))
+ifeq ($(FUZZ),1)
+FUZZ_MAIN :=
+FUZZ_LINK := -fsanitize=fuzzer
+else
+FUZZ_MAIN := $(BUILD)/obj/fuzz/driver.o
+FUZZ_LINK :=
+endif
+
+$(TESTBIN)/fuzz-%: $(BUILD)/obj/fuzz/fuzz_%.o $(FUZZ_MAIN) $$(fuzz_objs_$$*) $(LIB_COMMON) $(LIB_PROTO)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $(FUZZ_LINK) -o $@ $^ -lmicrohttpd -lz $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+# every target for FUZZ_SECONDS (default 60) each; the figures go to
+# build-fuzz/fuzz-figures.md (docs/reliability.md quotes the last ones)
+fuzz: deps
+	@$(MAKE) --no-print-directory FUZZ=1 CC=clang fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_TARGETS)
+
 # ---- the two commands ---------------------------------------------------
 deps:
 	@scripts/deps.sh
@@ -191,8 +226,8 @@ run: deps
 	@BUILD=$(BUILD) scripts/run.sh
 
 test: deps
-	@$(MAKE) --no-print-directory build $(TOOLS) $(GEN)/rpc/contract.txt $(UNIT_TESTS) $(IT_BINS)
-	@BUILD=$(BUILD) scripts/test.sh $(UNIT_TESTS) $(IT_BINS)
+	@$(MAKE) --no-print-directory build $(TOOLS) $(GEN)/rpc/contract.txt $(UNIT_TESTS) $(IT_BINS) $(FUZZ_BINS)
+	@BUILD=$(BUILD) FUZZ_BINS="$(FUZZ_BINS)" scripts/test.sh $(UNIT_TESTS) $(IT_BINS)
 
 # the whole suite with ASan and UBSan; a sanitizer report of a test binary
 # or of any process of the stack fails it (tests/harness/kpt.c, test.sh)
@@ -229,6 +264,6 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

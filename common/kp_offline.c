@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,26 @@ hash_text(const char *s, unsigned char h[HASH_BYTES])
 	                   NULL, 0);
 }
 
+/* Why the last parse in this thread failed, naming the field (the status
+ * alone says only "malformed"). */
+static _Thread_local char kp_offline_why[200];
+
+static void
+why(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(kp_offline_why, sizeof(kp_offline_why), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+kp_offline_detail(void)
+{
+	return kp_offline_why;
+}
+
 /* decode a base64url field of exactly n bytes; -1 when absent or bad. */
 static int
 get_b64(json_t *o, const char *name, unsigned char *bin, size_t n)
@@ -89,13 +110,18 @@ get_b64(json_t *o, const char *name, unsigned char *bin, size_t n)
 	const char *s, *end;
 	size_t len;
 
-	if (!json_is_string(v))
+	if (!json_is_string(v)) {
+		why("%s: %s", name,
+		    v == NULL ? "is required" : "must be a string");
 		return -1;
+	}
 	s = json_string_value(v);
 	if (sodium_base642bin(bin, n, s, strlen(s), NULL, &len, &end, B64URL) !=
 	        0 ||
-	    *end != '\0' || len != n)
+	    *end != '\0' || len != n) {
+		why("%s: must be base64url of %zu bytes", name, n);
 		return -1;
+	}
 	return 0;
 }
 
@@ -106,13 +132,21 @@ get_str(json_t *o, const char *name, char *dst, int required)
 	const char *s;
 
 	dst[0] = '\0';
-	if (v == NULL)
+	if (v == NULL) {
+		if (required)
+			why("%s: is required", name);
 		return required ? -1 : 0;
-	if (!json_is_string(v))
+	}
+	if (!json_is_string(v)) {
+		why("%s: must be a string", name);
 		return -1;
+	}
 	s = json_string_value(v);
-	if (strlen(s) >= KP_OFFLINE_FIELD_MAX || (required && s[0] == '\0'))
+	if (strlen(s) >= KP_OFFLINE_FIELD_MAX || (required && s[0] == '\0')) {
+		why("%s: must be 1 to %d bytes", name,
+		    KP_OFFLINE_FIELD_MAX - 1);
 		return -1;
+	}
 	memcpy(dst, s, strlen(s) + 1);
 	return 0;
 }
@@ -122,8 +156,10 @@ get_int(json_t *o, const char *name, int64_t *dst)
 {
 	json_t *v = json_object_get(o, name);
 
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		why("%s: must be a non-negative integer", name);
 		return -1;
+	}
 	*dst = (int64_t)json_integer_value(v);
 	return 0;
 }
@@ -158,25 +194,44 @@ open_file(const char *file, size_t len, const char *type, json_t **out)
 	unsigned char want[HASH_BYTES], got[HASH_BYTES];
 	char *c = NULL;
 
-	if (file == NULL || len == 0 || len > KP_OFFLINE_MAX_FILE)
+	json_error_t err;
+
+	kp_offline_why[0] = '\0';
+	if (file == NULL || len == 0 || len > KP_OFFLINE_MAX_FILE) {
+		why("file: 1 to %d bytes", KP_OFFLINE_MAX_FILE);
 		goto out;
-	o = json_loadb(file, len, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(o))
+	}
+	o = json_loadb(file, len, JSON_REJECT_DUPLICATES, &err);
+	if (o == NULL) {
+		why("file: not valid JSON at byte %d: %s", err.position,
+		    err.text);
 		goto out;
+	}
+	if (!json_is_object(o)) {
+		why("file: must be a JSON object");
+		goto out;
+	}
 	v = json_object_get(o, "format");
 	if (!json_is_string(v) ||
-	    strcmp(json_string_value(v), KP_OFFLINE_FORMAT) != 0)
+	    strcmp(json_string_value(v), KP_OFFLINE_FORMAT) != 0) {
+		why("format: must be \"%s\"", KP_OFFLINE_FORMAT);
 		goto out;
+	}
 	v = json_object_get(o, "version");
-	if (!json_is_integer(v))
+	if (!json_is_integer(v)) {
+		why("version: must be an integer");
 		goto out;
+	}
 	if (json_integer_value(v) != KP_OFFLINE_VERSION) {
+		why("version: must be %d", KP_OFFLINE_VERSION);
 		rc = KP_OFFLINE_UNSUPPORTED_VERSION;
 		goto out;
 	}
 	v = json_object_get(o, "type");
-	if (!json_is_string(v) || strcmp(json_string_value(v), type) != 0)
+	if (!json_is_string(v) || strcmp(json_string_value(v), type) != 0) {
+		why("type: must be \"%s\"", type);
 		goto out;
+	}
 	if (get_b64(o, "checksum", want, sizeof(want)) != 0)
 		goto out;
 	rc = KP_OFFLINE_NOMEM;
@@ -185,8 +240,10 @@ open_file(const char *file, size_t len, const char *type, json_t **out)
 		goto out;
 	hash_text(c, got);
 	rc = KP_OFFLINE_ALTERED;
-	if (sodium_memcmp(want, got, sizeof(got)) != 0)
+	if (sodium_memcmp(want, got, sizeof(got)) != 0) {
+		why("checksum: does not match the file's content");
 		goto out;
+	}
 	*out = o;
 	o = NULL;
 	rc = KP_OFFLINE_OK;
@@ -301,12 +358,17 @@ kp_offline_request_parse(const char *file, size_t len, int64_t now,
 	 * recomputed checksum), not a forgery of someone's authority. */
 	rc = KP_OFFLINE_ALTERED;
 	if (crypto_sign_verify_detached(sig, (const unsigned char *)c,
-	                                strlen(c), pk) != 0)
+	                                strlen(c), pk) != 0) {
+		why("signature: does not match the file's content");
 		goto out;
+	}
 	rc = KP_OFFLINE_EXPIRED;
 	if (out->created_at + KP_OFFLINE_REQUEST_MAX_AGE < now ||
-	    out->created_at > now + 86400)
+	    out->created_at > now + 86400) {
+		why("createdAt: more than %d days ago or a day ahead",
+		    KP_OFFLINE_REQUEST_MAX_AGE / 86400);
 		goto out;
+	}
 	rc = KP_OFFLINE_OK;
 out:
 	free(c);

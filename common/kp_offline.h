@@ -74,6 +74,12 @@ typedef enum kp_offline_status {
 const char *kp_offline_code(int status);
 const char *kp_offline_strerror(int status);
 
+/* kp_offline_detail says why the last parse or load in this thread failed,
+ * naming the field ("format: must be \"keyport-offline\"", "file: not valid
+ * JSON at byte 12: ..."); "" when it did not fail or said nothing more.
+ * Thread-local, valid until the thread's next parse. */
+const char *kp_offline_detail(void);
+
 #define KP_OFFLINE_FIELD_MAX 256
 
 /* An activation request's fields (strings NUL-terminated, truncated never:

@@ -46,6 +46,9 @@ typedef struct gw_state {
 	kp_rpc_client *clients[GW_NSERVICES];
 	size_t body_limit; /* default for JSON routes */
 	int64_t started;   /* unix time */
+	int tls;           /* HTTPS (KEYPORT_TLS_CERT/KEY), with HSTS */
+	int tls_slot;      /* which of the two below the daemon uses */
+	char *tls_cert[2], *tls_key[2]; /* PEM text, owned (reload swaps) */
 } gw_state;
 
 typedef struct gw_request {

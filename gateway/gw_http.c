@@ -2,12 +2,16 @@
 #include "gw_http.h"
 
 #include "gw_auth.h"
+#include "gw_deadline.h"
 #include "gw_file.h"
+#include "gw_input.h"
+#include "gw_jw.h"
 #include "gw_metrics.h"
 #include "gw_response.h"
 #include "gw_router.h"
 #include "gw_static.h"
 #include "kp_call.h"
+#include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
 
@@ -19,6 +23,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Per-connection request state, from the first callback to completion. */
 typedef struct gw_conn {
@@ -34,6 +39,9 @@ typedef struct gw_conn {
 	int authed;     /* authenticated before the body (streamed routes) */
 	gw_upload upload;
 	struct timespec start;
+	int begun;           /* gw_http_begin ran */
+	int bad_uri;         /* the raw URI holds %00 or an encoded slash */
+	const char *uri_end; /* the raw URI's terminating NUL (MHD's buffer) */
 } gw_conn;
 
 /* ---- the request's life --------------------------------------------------- */
@@ -85,6 +93,16 @@ gw_http_security_headers(struct MHD_Response *resp, int csp_set)
 		    "font-src 'self'; object-src 'none'; base-uri 'none'; "
 		    "form-action 'self'; frame-ancestors 'none'");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+}
+
+/* Strict-Transport-Security on every answer when TLS is on: a browser
+ * that saw it once will not speak plain HTTP to this host for a year. */
+static void
+gw_http_hsts(struct MHD_Response *resp, const gw_state *gw)
+{
+	if (gw != NULL && gw->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security",
+		                        "max-age=31536000");
 }
 
 /* Hands the response's body (owned, static or a file) to libmicrohttpd. */
@@ -142,6 +160,7 @@ gw_http_send(struct MHD_Connection *conn, gw_conn *c)
 	if (!cache_set)
 		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	gw_http_security_headers(resp, csp_set);
+	gw_http_hsts(resp, c->req.gw);
 	ret = MHD_queue_response(conn, (unsigned int)w->status, resp);
 	MHD_destroy_response(resp);
 
@@ -212,6 +231,95 @@ gw_http_begin_upload(struct MHD_Connection *conn, gw_conn *c)
 	c->early = 0;
 }
 
+typedef struct gw_http_clen {
+	const char *first;
+	int differ;
+} gw_http_clen;
+
+static enum MHD_Result
+gw_http_clen_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                  const char *value)
+{
+	gw_http_clen *c = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+		return MHD_YES;
+	if (c->first == NULL)
+		c->first = value ? value : "";
+	else if (strcmp(c->first, value ? value : "") != 0)
+		c->differ = 1;
+	return MHD_YES;
+}
+
+/* What libmicrohttpd lets through but HTTP forbids: an HTTP/1.1 request
+ * without Host, and Content-Length headers that disagree (request
+ * smuggling behind a proxy that reads the other one). Answers 400. */
+static int
+gw_http_framing_bad(struct MHD_Connection *conn, gw_conn *c,
+                    const char *version)
+{
+	gw_http_clen clen = {NULL, 0};
+
+	if (version != NULL && strcmp(version, "HTTP/1.1") == 0 &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host") ==
+	        NULL) {
+		gw_error(&c->resp, 400, "BAD_REQUEST",
+		         "Host: required in HTTP/1.1");
+		return 1;
+	}
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, gw_http_clen_each,
+	                          &clen);
+	if (clen.differ) {
+		gw_error(&c->resp, 400, "BAD_REQUEST",
+		         "Content-Length: given twice with different values");
+		return 1;
+	}
+	return 0;
+}
+
+typedef struct gw_http_badarg {
+	char name[64];
+	int bad;
+} gw_http_badarg;
+
+static enum MHD_Result
+gw_http_arg_each(void *cls, enum MHD_ValueKind kind, const char *key,
+                 const char *value)
+{
+	gw_http_badarg *b = cls;
+	const unsigned char *s;
+
+	(void)kind;
+	for (int k = 0; k < 2; k++) {
+		s = (const unsigned char *)(k ? value : key);
+		for (size_t n; s != NULL && *s != '\0'; s += n)
+			if ((n = gw_utf8_len(s)) == 0) {
+				snprintf(b->name, sizeof(b->name), "%s",
+				         key ? key : "");
+				gw_utf8_clean(b->name);
+				b->bad = 1;
+				return MHD_NO;
+			}
+	}
+	return MHD_YES;
+}
+
+/* Whether every query argument (name and value) is UTF-8: the services
+ * store text, and PostgreSQL refuses anything else. Answers 400. */
+static int
+gw_http_args_bad(struct MHD_Connection *conn, gw_conn *c)
+{
+	gw_http_badarg b = {"", 0};
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, gw_http_arg_each,
+	                          &b);
+	if (b.bad)
+		gw_error(&c->resp, 400, "INVALID_INPUT",
+		         "%s: the query argument must be UTF-8", b.name);
+	return b.bad;
+}
+
 /* The first callback: headers are in, the body is not. Decides the route
  * and whether to answer before reading the body. */
 static void
@@ -228,6 +336,12 @@ gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
 	c->req.path = url;
 	c->route_index = -1;
 	gw_http_request_id(conn, c->req.request_id);
+	if (c->bad_uri) {
+		gw_error(&c->resp, 400, "INVALID_PATH",
+		         "path: a NUL byte or an encoded '/' is not allowed");
+		c->early = 1;
+		return;
+	}
 	if ((c->path = strdup(url)) == NULL) {
 		gw_error(&c->resp, 500, "INTERNAL", "out of memory");
 		c->early = 1;
@@ -247,6 +361,13 @@ gw_http_begin(gw_state *gw, struct MHD_Connection *conn, const char *url,
 		else
 			gw_error(&c->resp, 404, "NOT_FOUND",
 				 "no such route");
+		c->early = 1;
+		return;
+	}
+	for (int i = 0; i < GW_MAX_PARAMS; i++)
+		if (c->req.params[i] != NULL) /* they point into c->path */
+			gw_id_canon((char *)c->req.params[i]);
+	if (gw_http_args_bad(conn, c)) {
 		c->early = 1;
 		return;
 	}
@@ -338,6 +459,58 @@ gw_http_serve(gw_conn *c)
 	kp_log_set_request_id(NULL);
 }
 
+/* Whether the raw request target smuggles a NUL ("%00" anywhere) or a
+ * '/' or '\\' inside a path segment ("%2F", "%5C"): libmicrohttpd would
+ * unescape them into a truncated or a different path. */
+int
+gw_http_uri_bad(const char *uri)
+{
+	const char *q = strchr(uri, '?');
+	size_t path_len = q ? (size_t)(q - uri) : strlen(uri);
+
+	for (const char *p = uri; (p = strchr(p, '%')) != NULL; p++) {
+		if (p[1] == '0' && p[2] == '0')
+			return 1;
+		if ((size_t)(p - uri) < path_len &&
+		    ((p[1] == '2' && (p[2] == 'f' || p[2] == 'F')) ||
+		     (p[1] == '5' && (p[2] == 'c' || p[2] == 'C'))))
+			return 1;
+	}
+	return 0;
+}
+
+/* Whether a raw NUL byte cut the request target short: libmicrohttpd
+ * splits the request line in its own buffer, so the version follows the
+ * target's end with only blanks between; anything else there is what came
+ * after a NUL in the target. */
+static int
+gw_http_uri_cut(const gw_conn *c, const char *version)
+{
+	if (c->uri_end == NULL || version == NULL || version <= c->uri_end ||
+	    version - c->uri_end > 8192)
+		return 0; /* not the layout this check knows: no opinion */
+	for (const char *p = c->uri_end + 1; p < version; p++)
+		if (*p != ' ' && *p != '\t')
+			return 1;
+	return 0;
+}
+
+/* The first look at a request, with its raw target: the request's state
+ * starts here (it becomes *con_cls of the access handler). */
+static void *
+gw_http_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	gw_conn *c = calloc(1, sizeof(*c));
+
+	(void)cls;
+	(void)conn;
+	if (c != NULL) {
+		c->bad_uri = uri == NULL || gw_http_uri_bad(uri);
+		c->uri_end = uri ? uri + strlen(uri) : NULL;
+	}
+	return c;
+}
+
 static enum MHD_Result
 gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	       const char *method, const char *version,
@@ -346,12 +519,26 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	gw_conn *c = *con_cls;
 
-	(void)version;
 	if (c == NULL) {
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return MHD_NO;
 		*con_cls = c;
-		gw_http_begin(cls, conn, url, method, c);
+	}
+	if (!c->begun) {
+		c->begun = 1;
+		if (gw_http_uri_cut(c, version))
+			c->bad_uri = 1;
+		if (gw_http_framing_bad(conn, c, version)) {
+			clock_gettime(CLOCK_MONOTONIC, &c->start);
+			c->route_index = -1; /* counted as unmatched */
+			c->req.method = method;
+			gw_http_request_id(conn, c->req.request_id);
+			c->early = 1;
+		} else {
+			gw_http_begin(cls, conn, url, method, c);
+		}
+		gw_deadline_headers_in(conn,
+		                       !c->early && c->req.upload == NULL);
 		/* Answering now, before the body: MHD then never reads it
 		 * (no 100-continue) and closes the connection after. */
 		return c->early ? gw_http_send(conn, c) : MHD_YES;
@@ -364,6 +551,7 @@ gw_http_access(void *cls, struct MHD_Connection *conn, const char *url,
 	if (c->early)
 		return MHD_YES; /* already answered */
 	gw_http_serve(c);
+	gw_deadline_answered(conn);
 	c->early = 1; /* answered: later callbacks only drain */
 	return gw_http_send(conn, c);
 }
@@ -375,8 +563,8 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	gw_conn *c = *con_cls;
 
 	(void)cls;
-	(void)conn;
 	(void)toe;
+	gw_deadline_request_done(conn);
 	if (c == NULL)
 		return;
 	if (c->req.upload != NULL)
@@ -388,21 +576,179 @@ gw_http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* Query arguments (and the path) are unescaped as libmicrohttpd does, and
+ * an argument that is a UUID is written in lower case (gw_id_canon). */
+static size_t
+gw_http_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	size_t n;
+
+	(void)cls;
+	(void)conn;
+	n = MHD_http_unescape(s);
+	gw_id_canon(s);
+	return n;
+}
+
+/* Reads a whole PEM file (at most 1 MiB) into a malloc'd string. */
+static char *
+gw_http_read_pem(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0;
+
+	if (f == NULL)
+		return NULL;
+	buf = malloc(1024 * 1024 + 1);
+	if (buf != NULL)
+		n = fread(buf, 1, 1024 * 1024, f);
+	if (buf == NULL || ferror(f) || !feof(f) || n == 0) {
+		free(buf);
+		buf = NULL;
+	} else {
+		buf[n] = '\0';
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Loads the certificate and key named by KEYPORT_TLS_CERT/KEY into gw's
+ * slot (the daemon started with them reads them at start). 0, or -1
+ * (logged) when a file cannot be read. */
+static int
+gw_http_tls_load(gw_state *gw, int slot)
+{
+	const char *cp = kp_cfg_str(KP_CFG_TLS_CERT),
+	           *kp = kp_cfg_str(KP_CFG_TLS_KEY);
+	char *cert = gw_http_read_pem(cp), *key = gw_http_read_pem(kp);
+
+	if (cert == NULL || key == NULL) {
+		kp_log_error("TLS: cannot read %s", cert == NULL ? cp : kp);
+		free(cert);
+		if (key != NULL)
+			sodium_memzero(key, strlen(key));
+		free(key);
+		return -1;
+	}
+	free(gw->tls_cert[slot]);
+	if (gw->tls_key[slot] != NULL)
+		sodium_memzero(gw->tls_key[slot], strlen(gw->tls_key[slot]));
+	free(gw->tls_key[slot]);
+	gw->tls_cert[slot] = cert;
+	gw->tls_key[slot] = key;
+	return 0;
+}
+
+static struct MHD_Daemon *
+gw_http_daemon(gw_state *gw, int port, int threads, int listen_fd, int slot)
+{
+	struct MHD_OptionItem o[16];
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	int n = 0;
+
+#define GW_OPT(opt, v, p)                                                      \
+	o[n++] = (struct MHD_OptionItem){(opt), (intptr_t)(v), (void *)(p)}
+	GW_OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+	GW_OPT(MHD_OPTION_CONNECTION_TIMEOUT,
+	       kp_cfg_int(KP_CFG_HTTP_IDLE_TIMEOUT), NULL);
+	GW_OPT(MHD_OPTION_CONNECTION_LIMIT, 4096, NULL);
+	GW_OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+	       kp_cfg_int(KP_CFG_HTTP_PER_IP_LIMIT), NULL);
+	GW_OPT(MHD_OPTION_NOTIFY_CONNECTION, gw_deadline_notify, NULL);
+	GW_OPT(MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL);
+	GW_OPT(MHD_OPTION_UNESCAPE_CALLBACK, gw_http_unescape, NULL);
+	GW_OPT(MHD_OPTION_URI_LOG_CALLBACK, gw_http_uri, NULL);
+	if (listen_fd >= 0)
+		GW_OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
+	if (gw->tls) {
+		flags |= MHD_USE_TLS;
+		GW_OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, gw->tls_cert[slot]);
+		GW_OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, gw->tls_key[slot]);
+	}
+	GW_OPT(MHD_OPTION_END, 0, NULL);
+#undef GW_OPT
+	/* an item holds a callback in value and its argument in ptr_value,
+	 * a single pointer (the PEM texts) in ptr_value, a number in value */
+	return MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
+	                        gw_http_access, gw, MHD_OPTION_ARRAY, o,
+	                        MHD_OPTION_END);
+}
+
 struct MHD_Daemon *
 gw_http_start(gw_state *gw, int port, int threads)
 {
 	struct MHD_Daemon *d;
 
-	d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			MHD_USE_ERROR_LOG,
-		(uint16_t)port, NULL, NULL, gw_http_access, gw,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)threads,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)4096,
-		MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL,
-		MHD_OPTION_END);
-	if (d == NULL)
-		kp_log_error("cannot listen on HTTP port %d", port);
+	if (gw_deadline_start((int)kp_cfg_int(KP_CFG_HTTP_HEADER_TIMEOUT),
+	                      (int)kp_cfg_int(KP_CFG_HTTP_BODY_TIMEOUT)) != 0)
+		return NULL;
+
+	gw->tls = kp_cfg_str(KP_CFG_TLS_CERT)[0] != '\0';
+	if (gw->tls != (kp_cfg_str(KP_CFG_TLS_KEY)[0] != '\0')) {
+		kp_log_error("TLS: set both KEYPORT_TLS_CERT and "
+		             "KEYPORT_TLS_KEY, or neither");
+		gw_deadline_stop();
+		return NULL;
+	}
+	if (gw->tls && gw_http_tls_load(gw, 0) != 0) {
+		gw_deadline_stop();
+		return NULL;
+	}
+	gw->tls_slot = 0;
+	d = gw_http_daemon(gw, port, threads, -1, 0);
+	if (d == NULL) {
+		kp_log_error("cannot listen on HTTP%s port %d",
+		             gw->tls ? "S" : "", port);
+		gw_deadline_stop();
+		return NULL;
+	}
+	if (gw->tls)
+		kp_log_info("TLS on (certificate %s); SIGHUP reloads it",
+		            kp_cfg_str(KP_CFG_TLS_CERT));
+	kp_log_info("connections: at most %d per address; %d s for the "
+	            "headers, %d s for a body, %d s idle",
+	            (int)kp_cfg_int(KP_CFG_HTTP_PER_IP_LIMIT),
+	            (int)kp_cfg_int(KP_CFG_HTTP_HEADER_TIMEOUT),
+	            (int)kp_cfg_int(KP_CFG_HTTP_BODY_TIMEOUT),
+	            (int)kp_cfg_int(KP_CFG_HTTP_IDLE_TIMEOUT));
 	return d;
+}
+
+struct MHD_Daemon *
+gw_http_reload(gw_state *gw, struct MHD_Daemon *d, int port, int threads)
+{
+	const union MHD_DaemonInfo *di;
+	struct MHD_Daemon *nd;
+	int slot = 1 - gw->tls_slot, fd;
+
+	if (!gw->tls) {
+		kp_log_info("SIGHUP: TLS is off, nothing to reload");
+		return d;
+	}
+	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+	if (di == NULL || gw_http_tls_load(gw, slot) != 0)
+		return d;
+	/* the new daemon takes a copy of the listening socket (a daemon that
+	 * fails to start closes the one it was given); the old one stops
+	 * accepting, its connections end with it, and its copy is closed */
+	if ((fd = dup(di->listen_fd)) < 0) {
+		kp_log_error("SIGHUP: %s", strerror(errno));
+		return d;
+	}
+	nd = gw_http_daemon(gw, port, threads, fd, slot);
+	if (nd == NULL) {
+		kp_log_error("SIGHUP: the new certificate or key was refused; "
+		             "still serving the previous one");
+		return d;
+	}
+	fd = MHD_quiesce_daemon(d);
+	MHD_stop_daemon(d);
+	if (fd >= 0)
+		close(fd);
+	gw->tls_slot = slot;
+	kp_log_info("SIGHUP: TLS certificate reloaded from %s",
+	            kp_cfg_str(KP_CFG_TLS_CERT));
+	return nd;
 }

@@ -37,11 +37,8 @@ gw_jw_raw(gw_jw *w, const char *s, size_t n)
 	w->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when the bytes there
- * are not one (overlong forms, surrogates and values past U+10FFFF
- * included, as jansson rejects them). */
-static size_t
-jw_utf8_len(const unsigned char *s)
+size_t
+gw_utf8_len(const unsigned char *s)
 {
 	unsigned c = s[0];
 	size_t n;
@@ -88,7 +85,7 @@ gw_jw_str(gw_jw *w, const char *str)
 			run++;
 			continue;
 		}
-		if (c >= 0x80 && (n = jw_utf8_len(s + run)) > 0) {
+		if (c >= 0x80 && (n = gw_utf8_len(s + run)) > 0) {
 			run += n;
 			continue;
 		}
@@ -185,4 +182,30 @@ gw_jw_cleanup(gw_jw *w)
 	w->buf = NULL;
 	w->len = w->cap = 0;
 	w->failed = 0;
+}
+
+void
+gw_utf8_clean(char *text)
+{
+	unsigned char *s = (unsigned char *)text, *o = s;
+
+	while (*s != '\0') {
+		size_t n = gw_utf8_len(s);
+
+		if (n > 0) {
+			memmove(o, s, n);
+			o += n;
+			s += n;
+			continue;
+		}
+		/* a sequence cut short by the end of the text is dropped */
+		size_t k = 1;
+		while (s[k] != '\0' && (s[k] & 0xC0) == 0x80 && k < 4)
+			k++;
+		if (s[k] == '\0' && *s >= 0xC2 && *s <= 0xF4)
+			break;
+		*o++ = '?';
+		s++;
+	}
+	*o = '\0';
 }

@@ -53,6 +53,16 @@ void gw_jw_bool(gw_jw *w, int v);
  * content type (500 when the writer failed); the writer is left empty. */
 void gw_jw_answer(gw_jw *jw, gw_response *w, int status);
 
+/* gw_utf8_len is the length of the valid UTF-8 sequence at s (1..4), or 0
+ * when the bytes there are not one (overlong forms, surrogates and values
+ * past U+10FFFF included, as jansson rejects them). */
+size_t gw_utf8_len(const unsigned char *s);
+
+/* gw_utf8_clean makes text valid UTF-8 in place: a character cut short at
+ * the end (text cut by a byte count) is dropped, any other invalid byte
+ * becomes '?'. */
+void gw_utf8_clean(char *text);
+
 /* gw_jw_cleanup frees the text (NULL-safe, idempotent). */
 void gw_jw_cleanup(gw_jw *w);
 

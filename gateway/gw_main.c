@@ -1,6 +1,7 @@
 /* keyport-gateway: HTTP in, protobuf over NNG out. */
 #include "gw.h"
 #include "gw_auth.h"
+#include "gw_deadline.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
 #include "gw_router.h"
@@ -31,6 +32,7 @@ main(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP); /* reload the TLS certificate */
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -69,14 +71,22 @@ main(int argc, char **argv)
 		goto out;
 	kp_log_info("listening on http://0.0.0.0:%d with %d threads", port,
 	            threads);
-	sigwait(&sigs, &sig);
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+		d = gw_http_reload(&gw, d, port, threads);
 	kp_log_info("stopping on signal %d", sig);
 	status = 0;
 out:
 	if (d != NULL)
 		MHD_stop_daemon(d);
+	gw_deadline_stop();
 	for (int i = 0; i < GW_NSERVICES; i++)
 		kp_rpc_client_close(gw.clients[i]);
 	gw_static_free();
+	for (int i = 0; i < 2; i++) {
+		free(gw.tls_cert[i]);
+		if (gw.tls_key[i] != NULL)
+			sodium_memzero(gw.tls_key[i], strlen(gw.tls_key[i]));
+		free(gw.tls_key[i]);
+	}
 	return status;
 }

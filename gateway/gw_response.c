@@ -1,6 +1,8 @@
 /* gw_response: the answer of a route. */
 #include "gw_response.h"
 
+#include "gw_jw.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,10 +37,21 @@ gw_json(gw_response *w, int status, json_t *body)
 
 	json_decref(body);
 	gw_response_drop(w);
-	w->body = text;
-	w->len = text ? strlen(text) : 0;
-	w->status = text ? status : 500;
 	w->content_type = "application/json; charset=utf-8";
+	if (text == NULL) {
+		/* never an empty 500: the error still has the spec's shape */
+		static const char internal[] =
+		    "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"the "
+		    "answer could not be encoded\"}}";
+		w->body = (char *)internal;
+		w->body_static = 1;
+		w->len = sizeof(internal) - 1;
+		w->status = 500;
+		return;
+	}
+	w->body = text;
+	w->len = strlen(text);
+	w->status = status;
 }
 
 void
@@ -50,6 +63,8 @@ gw_error(gw_response *w, int status, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* the text may quote input, cut by a byte count (or by msg's size) */
+	gw_utf8_clean(msg);
 	gw_json(
 	    w, status,
 	    json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));

@@ -38,7 +38,9 @@ gw_router_split(char *path, char *seg[GW_MAX_SEGMENTS])
 
 	if (path[0] != '/')
 		return -1;
-	for (char *p = path + 1; *p != '\0' || n == 0;) {
+	/* every '/' starts a segment, an empty one too: "/v1/me/" is three
+	 * segments, not "/v1/me" */
+	for (char *p = path + 1;;) {
 		char *slash = strchr(p, '/');
 		if (n == GW_MAX_SEGMENTS)
 			return -1;

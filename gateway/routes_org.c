@@ -247,7 +247,7 @@ users_create(gw_request *r, gw_response *w)
 	    gw_input_string(w, in, "password", 1, 1024, &pw) == 0 &&
 	    gw_input_string(w, in, "firstName", 0, 200, &first) == 0 &&
 	    gw_input_string(w, in, "lastName", 0, 200, &last) == 0 &&
-	    gw_input_string(w, in, "role", 0, 64, &role) == 0) {
+	    gw_input_role(w, in, &role) == 0) {
 		q.email = (char *)email;
 		q.password = (char *)pw;
 		q.first_name = (char *)(first ? first : "");
@@ -294,7 +294,7 @@ users_update(gw_request *r, gw_response *w)
 	    gw_input_string(w, in, "password", 0, 1024, &pw) == 0 &&
 	    gw_input_string(w, in, "firstName", 0, 200, &first) == 0 &&
 	    gw_input_string(w, in, "lastName", 0, 200, &last) == 0 &&
-	    gw_input_string(w, in, "role", 0, 64, &role) == 0 &&
+	    gw_input_role(w, in, &role) == 0 &&
 	    gw_input_bool(w, in, "disabled", 0, &disabled, &has_disabled) ==
 	        0) {
 #define SET(f, v)                                                              \

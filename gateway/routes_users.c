@@ -54,7 +54,7 @@ users_create(gw_request *r, gw_response *w)
 	    gw_input_string(w, in, "password", 1, 1024, &pw) != 0 ||
 	    gw_input_string(w, in, "firstName", 0, 400, &first) != 0 ||
 	    gw_input_string(w, in, "lastName", 0, 400, &last) != 0 ||
-	    gw_input_string(w, in, "role", 0, 32, &role) != 0 ||
+	    gw_input_role(w, in, &role) != 0 ||
 	    users_org(w, in, &org, &has_org) != 0)
 		goto out;
 	req.email = (char *)email;
@@ -134,7 +134,7 @@ users_patch(gw_request *r, gw_response *w)
 	    gw_input_string(w, in, "password", 0, 1024, &pw) != 0 ||
 	    gw_input_string(w, in, "firstName", 0, 400, &first) != 0 ||
 	    gw_input_string(w, in, "lastName", 0, 400, &last) != 0 ||
-	    gw_input_string(w, in, "role", 0, 32, &role) != 0 ||
+	    gw_input_role(w, in, &role) != 0 ||
 	    gw_input_bool(w, in, "disabled", 0, &disabled, &has_disabled) !=
 	        0 ||
 	    users_org(w, in, &org, &has_org) != 0)

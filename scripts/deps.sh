@@ -15,6 +15,7 @@ pkgs=(
 	chromium
 	docker-compose libnss-wrapper
 	pgbouncer
+	clang # libFuzzer for `make fuzz` (fuzz/)
 )
 # `kubectl kustomize` renders k8s/ in the static tests. The machine image
 # carries kubectl 1.32 (kustomize v5); Debian 12's own kubectl

@@ -60,7 +60,9 @@ check_ports || {
 	exit 1
 }
 
-mkdir -p "$logs"
+# logs are the operator's: they name users, addresses and licenses
+(umask 077 && mkdir -p "$logs")
+chmod 0700 "$logs"
 (umask 077 && mkdir -p "$KEYPORT_SECRET_DIR")
 chmod 0700 "$KEYPORT_SECRET_DIR"
 # The bus's CA and every process's credentials, made on the first start
@@ -107,6 +109,8 @@ fi
 names=(auth org license activation release gateway)
 start_one() { # index
 	local n=${names[$1]}
+	(umask 077 && : >>"$logs/$n.log")
+	chmod 0600 "$logs/$n.log"
 	"$bin/keyport-$n" >>"$logs/$n.log" 2>&1 &
 	pids[$1]=$!
 }

@@ -52,6 +52,24 @@ for t in "$@"; do
 	[ $rc -ne 0 ] && failed_bins+=("$name (log: $out)")
 done
 
+# Every fuzz target over its seed corpus, each input once (fuzz/driver.c;
+# `make fuzz` runs them under libFuzzer).
+for t in ${FUZZ_BINS:-}; do
+	name=$(basename "$t")
+	echo "==> $name (fuzz/corpus/${name#fuzz-}/, each input once)"
+	out=$logdir/$name.log
+	tested=$((tested + 1))
+	if "$t" "$root/fuzz/corpus/${name#fuzz-}" >"$out" 2>&1 &&
+		! grep -qaE "$san_re" "$out"; then
+		passing=$((passing + 1))
+		tail -n 1 "$out"
+	else
+		crashing=$((crashing + 1))
+		tail -n 30 "$out"
+		failed_bins+=("$name (log: $out)")
+	fi
+done
+
 lint_rc=0
 echo "==> configuration table (common/kp_config.def)"
 "$root/scripts/config-doc.sh" check || lint_rc=1
@@ -72,6 +90,21 @@ if [ -d "$root/tests/portal" ]; then
 	[ $portal_rc -ne 0 ] && failed_bins+=("portal (log: $logdir/portal.log)")
 	n=$(grep -cE '^ok [0-9]' "$logdir/portal.log")
 	f=$(grep -cE '^not ok [0-9]' "$logdir/portal.log")
+	tested=$((tested + n + f))
+	passing=$((passing + n))
+	failing=$((failing + f))
+fi
+
+# The hostile-input walk: every operation of docs/openapi.yaml with
+# mutated input, against a stack of its own (tests/hostile, issue 19).
+if [ -d "$root/tests/hostile" ]; then
+	echo "==> hostile input (every operation of docs/openapi.yaml, tests/hostile)"
+	hostile_rc=0
+	node --test "$root/tests/hostile/" >"$logdir/hostile.log" 2>&1 || hostile_rc=1
+	grep -E 'hostile: |^not ok|^ok' "$logdir/hostile.log" | sed 's/^# \\# /# /'
+	[ $hostile_rc -ne 0 ] && failed_bins+=("hostile (log: $logdir/hostile.log)")
+	n=$(grep -cE '^ok [0-9]' "$logdir/hostile.log")
+	f=$(grep -cE '^not ok [0-9]' "$logdir/hostile.log")
 	tested=$((tested + n + f))
 	passing=$((passing + n))
 	failing=$((failing + f))

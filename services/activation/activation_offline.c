@@ -43,6 +43,10 @@ act_offline_fail(kp_rpc_ctx *ctx, int st)
 {
 	if (st == KP_OFFLINE_NOMEM)
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
+	if (kp_offline_detail()[0] != '\0') /* the field, first */
+		return kp_rpc_fail(ctx, KP_EINVAL, kp_offline_code(st),
+		                   "%s (%s)", kp_offline_detail(),
+		                   kp_offline_strerror(st));
 	return kp_rpc_fail(ctx, KP_EINVAL, kp_offline_code(st), "%s",
 	                   kp_offline_strerror(st));
 }

@@ -2,6 +2,7 @@
  * the vendor admin. */
 #include "auth_app.h"
 
+#include "kp_text.h"
 #include "kp_pgarr.h"
 #include "kp_clock.h"
 #include "kp_config.h"
@@ -108,7 +109,7 @@ auth_valid_email(const char *e)
 {
 	const char *at;
 
-	if (e == NULL || strlen(e) > AUTH_EMAIL_MAX)
+	if (e == NULL || kp_utf8_chars(e) > AUTH_EMAIL_MAX)
 		return 0;
 	at = strchr(e, '@');
 	if (at == NULL || at == e || at[1] == '\0' || strchr(at + 1, '@') ||

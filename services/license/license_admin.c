@@ -4,6 +4,7 @@
 #include "license_app.h"
 
 #include "rpc/kp_contract.h"
+#include "kp_text.h"
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -48,7 +49,7 @@ metadata_json(kp_rpc_ctx *ctx, size_t n, const meta_kv *e, char **out)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		size_t kl = strlen(e[i].key);
+		size_t kl = kp_utf8_chars(e[i].key);
 
 		if (kl == 0 || kl > META_MAX_KEY) {
 			kp_rpc_fail(ctx, KP_EINVAL, NULL,
@@ -56,10 +57,11 @@ metadata_json(kp_rpc_ctx *ctx, size_t n, const meta_kv *e, char **out)
 			            META_MAX_KEY);
 			goto out;
 		}
-		if (strlen(e[i].value) > META_MAX_VALUE) {
-			kp_rpc_fail(ctx, KP_EINVAL, NULL,
-			            "metadata.%s: values are at most %d bytes",
-			            e[i].key, META_MAX_VALUE);
+		if (kp_utf8_chars(e[i].value) > META_MAX_VALUE) {
+			kp_rpc_fail(
+			    ctx, KP_EINVAL, NULL,
+			    "metadata.%s: values are at most %d characters",
+			    e[i].key, META_MAX_VALUE);
 			goto out;
 		}
 		json_object_set_new(o, e[i].key, json_string(e[i].value));

@@ -3,6 +3,7 @@
  * behalf of the activation service. */
 #include "license_app.h"
 
+#include "kp_text.h"
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -95,7 +96,7 @@ license_product_create(kp_rpc_ctx *ctx)
 	    (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		goto out;
-	namelen = strlen(req->name);
+	namelen = kp_utf8_chars(req->name);
 	if (namelen == 0 || namelen > 200) {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                 "name: required, at most 200 characters");

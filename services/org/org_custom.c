@@ -4,6 +4,7 @@
  * domain is the request's host, otherwise the built-in default. */
 #include "org_app.h"
 
+#include "kp_text.h"
 #include "kp_err.h"
 
 #include <ctype.h>
@@ -90,7 +91,7 @@ org_custom_put(kp_rpc_ctx *ctx)
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
 	if (req->portal_name[0] == '\0' ||
-	    strlen(req->portal_name) > CUSTOM_NAME_MAX) {
+	    kp_utf8_chars(req->portal_name) > CUSTOM_NAME_MAX) {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                 "portalName: 1 to %d characters",
 		                 CUSTOM_NAME_MAX);

@@ -6,6 +6,7 @@
 #include "org_app.h"
 #include "rpc/kp_contract.h"
 
+#include "kp_text.h"
 #include "kp_pgarr.h"
 #include "kp_err.h"
 
@@ -33,10 +34,11 @@ group_fill(Keyport__Org__Group *g, PGresult *res, int i)
 static int
 group_check(kp_rpc_ctx *ctx, const char *name, const char *desc)
 {
-	if (name != NULL && (name[0] == '\0' || strlen(name) > GROUP_NAME_MAX))
+	if (name != NULL &&
+	    (name[0] == '\0' || kp_utf8_chars(name) > GROUP_NAME_MAX))
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "name: 1 to %d characters", GROUP_NAME_MAX);
-	if (desc != NULL && strlen(desc) > GROUP_DESC_MAX)
+	if (desc != NULL && kp_utf8_chars(desc) > GROUP_DESC_MAX)
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "description: at most %d characters",
 		                   GROUP_DESC_MAX);

@@ -4,6 +4,7 @@
 #include "org_app.h"
 #include "rpc/kp_contract.h"
 
+#include "kp_text.h"
 #include "kp_pgarr.h"
 #include "kp_err.h"
 #include "kp_log.h"
@@ -50,14 +51,16 @@ static int
 org_check_fields(kp_rpc_ctx *ctx, const char *name, const char *email,
                  const char *desc, int64_t allowed)
 {
-	if (name != NULL && (name[0] == '\0' || strlen(name) > ORG_NAME_MAX))
+	if (name != NULL &&
+	    (name[0] == '\0' || kp_utf8_chars(name) > ORG_NAME_MAX))
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "name: 1 to %d characters", ORG_NAME_MAX);
 	if (email != NULL && email[0] != '\0' &&
-	    (strlen(email) > ORG_EMAIL_MAX || strchr(email, '@') == NULL))
+	    (kp_utf8_chars(email) > ORG_EMAIL_MAX ||
+	     strchr(email, '@') == NULL))
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "email: not an email address");
-	if (desc != NULL && strlen(desc) > ORG_DESC_MAX)
+	if (desc != NULL && kp_utf8_chars(desc) > ORG_DESC_MAX)
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                   "description: at most %d characters",
 		                   ORG_DESC_MAX);

@@ -1,6 +1,7 @@
 /* release_admin: the vendor admin's releases. */
 #include "release_app.h"
 
+#include "kp_text.h"
 #include "kp_clock.h"
 #include "kp_err.h"
 #include "kp_service.h"
@@ -38,7 +39,7 @@ release_reply_one(kp_rpc_ctx *ctx, release_set *set)
 	return rv;
 }
 
-/* A text field of at most max bytes with no control character; "" is
+/* A text field of at most max characters with no control character; "" is
  * refused when required. Answers 400 naming field. */
 static int
 release_check_text(kp_rpc_ctx *ctx, const char *field, const char *v,
@@ -49,9 +50,9 @@ release_check_text(kp_rpc_ctx *ctx, const char *field, const char *v,
 	if (required && n == 0)
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL, "%s is required",
 		                   field);
-	if (n > max)
+	if (kp_utf8_chars(v) > max)
 		return kp_rpc_fail(ctx, KP_EINVAL, NULL,
-		                   "%s: at most %zu bytes", field, max);
+		                   "%s: at most %zu characters", field, max);
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)v[i] < 0x20 &&
 		    !(max > 1000 &&

@@ -284,7 +284,8 @@ kpt_spawn(const char *name)
 	if (mid == 0) {
 		pid = fork();
 		if (pid == 0) {
-			int fd = open(logp, O_WRONLY | O_CREAT | O_APPEND, 0644);
+			int fd =
+			    open(logp, O_WRONLY | O_CREAT | O_APPEND, 0600);
 			sigset_t none;
 			setpgid(0, 0);
 			if (fd >= 0) {
@@ -420,8 +421,8 @@ kpt_stack_start(const kpt_opts *o)
 		kpt_die("mkdtemp: %s", strerror(errno));
 	chmod(dir, 0755); /* PostgreSQL runs as nobody when we are root */
 	setenv("KPT_DIR", dir, 1);
-	kpt_sh("mkdir -p '%s/logs' '%s/pids' '%s/data' '%s/san' && mkdir -m "
-	       "0700 '%s/secrets'",
+	kpt_sh("mkdir -p '%s/pids' '%s/data' '%s/san' && mkdir -m 0700 "
+	       "'%s/secrets' '%s/logs'",
 	       dir, dir, dir, dir, dir);
 
 	/* PostgreSQL first: a private throw-away cluster. */
