@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <strings.h>
 #include <time.h>
 
@@ -30,6 +31,11 @@
 static pthread_rwlock_t gw_auth_lock = PTHREAD_RWLOCK_INITIALIZER;
 static kp_access_keyset gw_auth_keys;     /* under gw_auth_lock */
 static double gw_auth_last_fetch = -1e9; /* monotonic s, under the lock */
+/* One fetch at a time: a request that meets a fetch in flight waits for
+ * it and uses its keys (it answered 401 before, with the old keys). The
+ * generation counts finished fetches. */
+static pthread_mutex_t gw_auth_fetch_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_uint gw_auth_fetch_gen;
 
 static double
 gw_auth_mono(void)
@@ -41,7 +47,8 @@ gw_auth_mono(void)
 }
 
 /* Fetches the public keys from auth into the cache unless that was done
- * less than a second ago. Returns a kp_status. */
+ * less than a second ago; waits for a fetch in flight instead of starting
+ * another. Returns a kp_status. */
 static int
 gw_auth_fetch(gw_state *gw, int timeout_ms)
 {
@@ -49,13 +56,18 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	kp_rpc_call call = {0};
 	kp_rpc_result res;
 	kp_access_keyset ks;
-	double now = gw_auth_mono();
-	int rv;
+	unsigned seen = atomic_load(&gw_auth_fetch_gen);
+	double now;
+	int rv = KP_OK;
 
+	pthread_mutex_lock(&gw_auth_fetch_lock);
+	if (atomic_load(&gw_auth_fetch_gen) != seen)
+		goto out; /* a fetch finished while this one waited */
+	now = gw_auth_mono();
 	pthread_rwlock_wrlock(&gw_auth_lock);
 	if (now - gw_auth_last_fetch < 1.0) {
 		pthread_rwlock_unlock(&gw_auth_lock);
-		return KP_OK;
+		goto out;
 	}
 	gw_auth_last_fetch = now;
 	pthread_rwlock_unlock(&gw_auth_lock);
@@ -66,7 +78,7 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	if (rv != KP_OK) {
 		kp_log_warn("%s: %s", KP_RPC_AUTH_PUBLIC_KEYS->name,
 		            res.message);
-		return rv;
+		goto out;
 	}
 	memset(&ks, 0, sizeof(ks));
 	for (size_t i = 0; i < rep->n_keys && ks.count < KP_ACCESS_MAX_KEYS;
@@ -82,8 +94,11 @@ gw_auth_fetch(gw_state *gw, int timeout_ms)
 	pthread_rwlock_wrlock(&gw_auth_lock);
 	gw_auth_keys = ks;
 	pthread_rwlock_unlock(&gw_auth_lock);
+	atomic_fetch_add(&gw_auth_fetch_gen, 1);
 	kp_log_info("access-token keys: %zu", ks.count);
-	return KP_OK;
+out:
+	pthread_mutex_unlock(&gw_auth_fetch_lock);
+	return rv;
 }
 
 /* Users whose tokens issued at or before `at` are void (disabled or
