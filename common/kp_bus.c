@@ -341,7 +341,7 @@ kp_bus_maybe_reload(void)
 	if (now < __atomic_load_n(&kp_bus_next_check, __ATOMIC_RELAXED) ||
 	    pthread_mutex_trylock(&kp_bus_check_mu) != 0)
 		return;
-	if (now >= kp_bus_next_check) {
+	if (now >= kp_bus_next_check && kp_bus.identity[0] != '\0') {
 		(void)kp_bus_reload_locked();
 		__atomic_store_n(&kp_bus_next_check, now + KP_BUS_RELOAD_S,
 		                 __ATOMIC_RELAXED);
@@ -349,9 +349,39 @@ kp_bus_maybe_reload(void)
 	pthread_mutex_unlock(&kp_bus_check_mu);
 }
 
+/* The files are also looked at without requests: a bundle that no
+ * longer trusts a client's CA would see no request to trigger it. */
+static void *
+kp_bus_watch(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = {KP_BUS_RELOAD_S, 0};
+
+		nanosleep(&ts, NULL);
+		kp_bus_maybe_reload();
+	}
+	return NULL;
+}
+
+static void
+kp_bus_watch_start(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, kp_bus_watch, NULL) != 0)
+		kp_log_warn("bus: no watcher thread: the files are looked at "
+		            "on requests only");
+	pthread_attr_destroy(&a);
+}
+
 int
 kp_bus_init(const char *identity)
 {
+	static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 	const char *dir = kp_cfg_str(KP_CFG_BUS_DIR);
 	const char *secrets = kp_cfg_str(KP_CFG_SECRET_DIR);
 	kp_bus_keys *k;
@@ -396,6 +426,7 @@ kp_bus_init(const char *identity)
 	free(k);
 	__atomic_store_n(&kp_bus_next_check, kp_bus_now() + KP_BUS_RELOAD_S,
 	                 __ATOMIC_RELAXED);
+	pthread_once(&watch_once, kp_bus_watch_start);
 out:
 	pthread_mutex_unlock(&kp_bus_check_mu);
 	return rv;
