@@ -26,13 +26,18 @@
 #define KP_BUS_RELOAD_S  2 /* seconds between checks of the files */
 #define KP_BUS_MAX_EPS   256
 
-/* A caller's key towards this service, and the next one during a
- * rotation (<from>-<to>.key.next): a frame under either is accepted. */
+/* A caller's keys towards this service: <from>-<to>.key, and during a
+ * rotation .key.next (the coming one) and .key.prev (the one promote-pair
+ * replaced, until finish-pair): a frame under any of them is accepted. */
+#define KP_BUS_KEY_KINDS 3
+static const char *const kp_bus_key_ext[KP_BUS_KEY_KINDS] = {".key",
+                                                             ".key.next",
+                                                             ".key.prev"};
+
 typedef struct kp_bus_peer {
 	char name[KP_BUS_ID_MAX];
-	uint8_t key[crypto_auth_KEYBYTES];
-	uint8_t next[crypto_auth_KEYBYTES];
-	int have_key, have_next;
+	uint8_t key[KP_BUS_KEY_KINDS][crypto_auth_KEYBYTES];
+	int have[KP_BUS_KEY_KINDS];
 } kp_bus_peer;
 
 /* Everything re-read on a reload: the pair keys and the caller keys. */
@@ -132,32 +137,32 @@ kp_bus_caller_of(const char *file, const char *suffix)
 	return n - s;
 }
 
-/* Loads "<caller>-<self>.key" and "<caller>-<self>.key.next" for every
- * caller found in the directory. */
+/* Loads "<caller>-<self>.key" (.next, .prev) for every caller found in
+ * the directory. */
 static int
 kp_bus_load_callers(kp_bus_keys *k)
 {
-	char suffix[KP_BUS_ID_MAX + 8], suffix_next[KP_BUS_ID_MAX + 16];
+	char suffix[KP_BUS_KEY_KINDS][KP_BUS_ID_MAX + 16];
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(suffix, sizeof(suffix), "-%s.key", kp_bus.identity);
-	snprintf(suffix_next, sizeof(suffix_next), "-%s.key.next",
-	         kp_bus.identity);
+	for (int i = 0; i < KP_BUS_KEY_KINDS; i++)
+		snprintf(suffix[i], sizeof(suffix[i]), "-%s%s",
+		         kp_bus.identity, kp_bus_key_ext[i]);
 	if ((d = opendir(kp_bus.dir)) == NULL)
 		return KP_EINTERNAL;
 	while ((e = readdir(d)) != NULL) {
 		char name[KP_BUS_ID_MAX];
-		size_t n;
-		int is_next = 0, i;
+		size_t n = 0;
+		int kind, i;
 		kp_bus_peer *p = NULL;
 		uint8_t key[crypto_auth_KEYBYTES];
 
-		if ((n = kp_bus_caller_of(e->d_name, suffix)) == 0) {
-			if ((n = kp_bus_caller_of(e->d_name, suffix_next)) == 0)
-				continue;
-			is_next = 1;
-		}
+		for (kind = 0; kind < KP_BUS_KEY_KINDS; kind++)
+			if ((n = kp_bus_caller_of(e->d_name, suffix[kind])) > 0)
+				break;
+		if (n == 0)
+			continue;
 		memcpy(name, e->d_name, n);
 		name[n] = '\0';
 		if (!kp_bus_valid_name(name) ||
@@ -174,8 +179,8 @@ kp_bus_load_callers(kp_bus_keys *k)
 			p = &k->from[k->nfrom++];
 			memcpy(p->name, name, n + 1);
 		}
-		memcpy(is_next ? p->next : p->key, key, sizeof(key));
-		*(is_next ? &p->have_next : &p->have_key) = 1;
+		memcpy(p->key[kind], key, sizeof(key));
+		p->have[kind] = 1;
 		sodium_memzero(key, sizeof(key));
 	}
 	closedir(d);
@@ -296,15 +301,17 @@ kp_bus_reload_locked(void)
 		if ((k = malloc(sizeof(*k))) == NULL)
 			return KP_EINTERNAL;
 		if ((rv = kp_bus_load_keys(k)) == KP_OK) {
-			int nfrom = k->nfrom, nnext = 0;
+			int nfrom = k->nfrom, nnext = 0, nprev = 0;
 
-			for (int i = 0; i < nfrom; i++)
-				nnext += k->from[i].have_next;
+			for (int i = 0; i < nfrom; i++) {
+				nnext += k->from[i].have[1];
+				nprev += k->from[i].have[2];
+			}
 			kp_bus_install(k);
 			memcpy(kp_bus_key_sig, sig, sizeof(sig));
 			kp_log_info("bus: %s reloaded its keys (%d callers, "
-			            "%d with a next key)",
-			            kp_bus.identity, nfrom, nnext);
+			            "%d with a next key, %d with a previous one)",
+			            kp_bus.identity, nfrom, nnext, nprev);
 		}
 		sodium_memzero(k, sizeof(*k));
 		free(k);
@@ -720,13 +727,13 @@ kp_bus_open(nng_msg *msg, char from[KP_BUS_ID_MAX])
 		if (strlen(kp_bus.keys.from[i].name) == idlen &&
 		    memcmp(kp_bus.keys.from[i].name, b + 2, idlen) == 0)
 			p = &kp_bus.keys.from[i];
-	/* the current key or, during a rotation, the next one; each check
-	 * is constant-time (crypto_auth_verify) */
-	ok = p != NULL &&
-	     ((p->have_key && crypto_auth_verify(b + 2 + idlen, b + head,
-	                                         len - head, p->key) == 0) ||
-	      (p->have_next && crypto_auth_verify(b + 2 + idlen, b + head,
-	                                          len - head, p->next) == 0));
+	/* the current key or, during a rotation, the next or the previous
+	 * one; each check is constant-time (crypto_auth_verify) */
+	ok = 0;
+	for (int i = 0; p != NULL && i < KP_BUS_KEY_KINDS && !ok; i++)
+		ok = p->have[i] && crypto_auth_verify(b + 2 + idlen, b + head,
+		                                      len - head,
+		                                      p->key[i]) == 0;
 	pthread_rwlock_unlock(&kp_bus_lock);
 	if (!ok)
 		return KP_EUNAUTH;

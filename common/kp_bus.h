@@ -26,7 +26,8 @@
  * (kp_rpc_desc.callers, from the proto service blocks); kp_rpc checks it.
  *
  * Rotation (docs/deploy.md "Rotation"): a service also accepts a frame
- * under `<from>-<to>.key.next` (a sender always uses `.key`), and proofs
+ * under `<from>-<to>.key.next` and `.key.prev` (a sender always uses
+ * `.key`; bus-certs.sh rotate-pair, promote-pair, finish-pair), and proofs
  * under `gateway-caller.pub.next`. Every KP_BUS_RELOAD_S seconds (2), on
  * the request path, one thread compares the names, sizes and times of the
  * key files, the certificate and ca.crt with the last load and re-reads

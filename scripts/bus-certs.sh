@@ -8,7 +8,7 @@
 #   bus-certs.sh issue DIR NAME   a named internal client: its certificate
 #                                 and its pair keys to every service (the
 #                                 services then need KEYPORT_BUS_CLIENT_ROLES
-#                                 to give it rights)
+#                                 to give it rights, read at start)
 #   bus-certs.sh rotate-ca DIR    a new CA in DIR/ca (the old one kept as
 #                                 ca/old-ca.*), the bundle ca.crt holding
 #                                 both, every DIR/*.pem re-issued by the
@@ -18,7 +18,11 @@
 #                                 a new key DIR/FROM-TO.key.next (the
 #                                 receiver TO accepts it beside .key)
 #   bus-certs.sh promote-pair DIR FROM TO
-#                                 FROM-TO.key.next becomes FROM-TO.key
+#                                 FROM-TO.key.next becomes FROM-TO.key, the
+#                                 old key FROM-TO.key.prev (still accepted)
+#   bus-certs.sh finish-pair DIR FROM TO
+#                                 FROM-TO.key.prev removed: the old key is
+#                                 refused
 #
 # Every command is idempotent; running processes pick the new files up
 # within seconds (docs/deploy.md, "Rotation").
@@ -37,7 +41,7 @@ set -euo pipefail
 
 services=(auth org license activation release)
 usage() {
-	sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 [ $# -ge 2 ] || usage
@@ -161,7 +165,7 @@ finish-ca)
 	rm -f "$dir/ca/old-ca.crt" "$dir/ca/old-ca.key"
 	echo "ca.crt of $dir trusts the current CA alone"
 	;;
-rotate-pair | promote-pair)
+rotate-pair | promote-pair | finish-pair)
 	[ $# -eq 4 ] || usage
 	for id in "$3" "$4"; do
 		case $id in *[!a-z0-9-]* | "" | -*)
@@ -174,12 +178,18 @@ rotate-pair | promote-pair)
 		[ -s "$key.next" ] || openssl rand 32 | put "$key.next"
 		echo "$key.next: accepted by $4 beside $key; give it to $3 as" \
 			"$3-$4.key, then promote-pair"
-	elif [ -s "$key.next" ]; then
+	elif [ "$cmd" = promote-pair ] && [ -s "$key.next" ]; then
+		# the old key stays accepted as .prev: in a directory shared by
+		# sender and receiver, either may reload first
+		[ -s "$key" ] && cp -p "$key" "$key.prev"
 		chmod 0600 "$key.next"
 		mv -f "$key.next" "$key"
-		echo "$key: the new key; the old one is no longer accepted"
-	else
+		echo "$key: the new key; the old one is $key.prev until finish-pair"
+	elif [ "$cmd" = promote-pair ]; then
 		echo "$key: nothing to promote (no $3-$4.key.next)"
+	else
+		rm -f "$key.prev"
+		echo "$key: the only key of $3 towards $4"
 	fi
 	;;
 *) usage ;;
