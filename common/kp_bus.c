@@ -30,9 +30,8 @@
  * rotation .key.next (the coming one) and .key.prev (the one promote-pair
  * replaced, until finish-pair): a frame under any of them is accepted. */
 #define KP_BUS_KEY_KINDS 3
-static const char *const kp_bus_key_ext[KP_BUS_KEY_KINDS] = {".key",
-                                                             ".key.next",
-                                                             ".key.prev"};
+static const char *const kp_bus_key_ext[KP_BUS_KEY_KINDS] = {
+    ".key", ".key.next", ".key.prev"};
 
 typedef struct kp_bus_peer {
 	char name[KP_BUS_ID_MAX];
@@ -147,8 +146,8 @@ kp_bus_load_callers(kp_bus_keys *k)
 	DIR *d;
 
 	for (int i = 0; i < KP_BUS_KEY_KINDS; i++)
-		snprintf(suffix[i], sizeof(suffix[i]), "-%s%s",
-		         kp_bus.identity, kp_bus_key_ext[i]);
+		snprintf(suffix[i], sizeof(suffix[i]), "-%s%s", kp_bus.identity,
+		         kp_bus_key_ext[i]);
 	if ((d = opendir(kp_bus.dir)) == NULL)
 		return KP_EINTERNAL;
 	while ((e = readdir(d)) != NULL) {
@@ -199,8 +198,8 @@ kp_bus_load_keys(kp_bus_keys *k)
 	for (int i = 0; i < KP_SERVICES_COUNT; i++) {
 		snprintf(name, sizeof(name), "%s-%s.key", id,
 		         kp_services_name(i));
-		k->have_to[i] = kp_bus_read_key(name, k->to[i],
-		                                crypto_auth_KEYBYTES) == 0;
+		k->have_to[i] =
+		    kp_bus_read_key(name, k->to[i], crypto_auth_KEYBYTES) == 0;
 	}
 	if (kp_services_find(id) >= 0 && kp_bus_load_callers(k) != KP_OK) {
 		kp_log_error("bus: cannot read %s", kp_bus.dir);
@@ -239,14 +238,14 @@ kp_bus_files_sig(int tls, uint8_t out[crypto_generichash_BYTES])
 	if ((d = opendir(kp_bus.dir)) != NULL) {
 		while ((e = readdir(d)) != NULL) {
 			const char *n = e->d_name;
-			int want = tls ? (strcmp(n, "ca.crt") == 0 ||
-			                  (strncmp(n, kp_bus.identity,
-			                           strlen(kp_bus.identity)) ==
-			                       0 &&
-			                   strcmp(n + strlen(kp_bus.identity),
-			                          ".pem") == 0))
-			               : (strstr(n, ".key") != NULL ||
-			                  strncmp(n, "gateway-caller.", 15) == 0);
+			int want =
+			    tls ? (strcmp(n, "ca.crt") == 0 ||
+			           (strncmp(n, kp_bus.identity,
+			                    strlen(kp_bus.identity)) == 0 &&
+			            strcmp(n + strlen(kp_bus.identity),
+			                   ".pem") == 0))
+			        : (strstr(n, ".key") != NULL ||
+			           strncmp(n, "gateway-caller.", 15) == 0);
 			int64_t f[5];
 
 			snprintf(path, sizeof(path), "%s/%s", kp_bus.dir, n);
@@ -309,9 +308,10 @@ kp_bus_reload_locked(void)
 			}
 			kp_bus_install(k);
 			memcpy(kp_bus_key_sig, sig, sizeof(sig));
-			kp_log_info("bus: %s reloaded its keys (%d callers, "
-			            "%d with a next key, %d with a previous one)",
-			            kp_bus.identity, nfrom, nnext, nprev);
+			kp_log_info(
+			    "bus: %s reloaded its keys (%d callers, "
+			    "%d with a next key, %d with a previous one)",
+			    kp_bus.identity, nfrom, nnext, nprev);
 		}
 		sodium_memzero(k, sizeof(*k));
 		free(k);
@@ -513,12 +513,11 @@ kp_bus_track(int is_dialer, nng_listener l, nng_dialer d, const char *server)
 		for (int i = 0; i < kp_bus_neps; i++) {
 			int ms;
 			e = &kp_bus_eps[i];
-			if ((e->is_dialer ? nng_dialer_get_ms(e->d,
-			                                      NNG_OPT_RECONNMINT,
-			                                      &ms)
-			                  : nng_listener_get_ms(
-			                        e->l, NNG_OPT_RECONNMINT, &ms)) !=
-			    NNG_ENOENT)
+			if ((e->is_dialer
+			         ? nng_dialer_get_ms(e->d, NNG_OPT_RECONNMINT,
+			                             &ms)
+			         : nng_listener_get_ms(e->l, NNG_OPT_RECONNMINT,
+			                               &ms)) != NNG_ENOENT)
 				kp_bus_eps[n++] = *e;
 		}
 		kp_bus_neps = n;
@@ -547,9 +546,9 @@ kp_bus_tls_config(int server_mode, const char *server)
 	nng_tls_config *c;
 	int rv;
 
-	if ((rv = nng_tls_config_alloc(&c, server_mode ? NNG_TLS_MODE_SERVER
-	                                                : NNG_TLS_MODE_CLIENT)) !=
-	    0)
+	if ((rv = nng_tls_config_alloc(&c, server_mode
+	                                       ? NNG_TLS_MODE_SERVER
+	                                       : NNG_TLS_MODE_CLIENT)) != 0)
 		return NULL;
 	if ((rv = nng_tls_config_auth_mode(c, NNG_TLS_AUTH_MODE_REQUIRED)) !=
 	        0 ||
@@ -593,8 +592,8 @@ kp_bus_reload_tls(void)
 				failed = 1;
 				break;
 			}
-			rv = nng_listener_set_ptr(e->l, NNG_OPT_TLS_CONFIG,
-			                          srv);
+			rv =
+			    nng_listener_set_ptr(e->l, NNG_OPT_TLS_CONFIG, srv);
 		}
 		if (rv == 0)
 			kp_bus_eps[n++] = *e;
@@ -731,9 +730,9 @@ kp_bus_open(nng_msg *msg, char from[KP_BUS_ID_MAX])
 	 * one; each check is constant-time (crypto_auth_verify) */
 	ok = 0;
 	for (int i = 0; p != NULL && i < KP_BUS_KEY_KINDS && !ok; i++)
-		ok = p->have[i] && crypto_auth_verify(b + 2 + idlen, b + head,
-		                                      len - head,
-		                                      p->key[i]) == 0;
+		ok = p->have[i] &&
+		     crypto_auth_verify(b + 2 + idlen, b + head, len - head,
+		                        p->key[i]) == 0;
 	pthread_rwlock_unlock(&kp_bus_lock);
 	if (!ok)
 		return KP_EUNAUTH;

@@ -103,9 +103,9 @@ framed_health(const char *svc, const uint8_t key[crypto_auth_KEYBYTES],
 	cr_assert_eq(nng_dialer_create(&d, s, kpt_service_url(svc)), 0);
 	cr_assert_eq(nng_dialer_set_string(d, NNG_OPT_TLS_CA_FILE, ca), 0);
 	cr_assert_eq(nng_dialer_set_string(d, NNG_OPT_TLS_SERVER_NAME, svc), 0);
-	cr_assert_eq(nng_dialer_set_string(d, NNG_OPT_TLS_CERT_KEY_FILE,
-	                                   certkey),
-	             0, "%s", certkey);
+	cr_assert_eq(
+	    nng_dialer_set_string(d, NNG_OPT_TLS_CERT_KEY_FILE, certkey), 0,
+	    "%s", certkey);
 	cr_assert_eq(nng_dialer_start(d, NNG_FLAG_NONBLOCK), 0);
 	n = keyport__envelope__get_packed_size(&env);
 	cr_assert_eq(nng_msg_alloc(&m, head + n), 0);
@@ -208,10 +208,9 @@ Test(busrot, b_a_bundle_of_two_cas_then_finish_ca, .timeout = 600)
 
 		snprintf(pair, sizeof(pair), "kpt-%s.key", services[i]);
 		read_key(pair, key);
-		cr_expect_eq(until(NNG_ETIMEDOUT, services[i], key, old),
-		             NNG_ETIMEDOUT,
-		             "%s still takes the old CA after finish-ca",
-		             services[i]);
+		cr_expect_eq(
+		    until(NNG_ETIMEDOUT, services[i], key, old), NNG_ETIMEDOUT,
+		    "%s still takes the old CA after finish-ca", services[i]);
 		cr_expect_eq(framed_health(services[i], key, kpt_pem()), 0,
 		             "%s refused the new CA", services[i]);
 	}
@@ -304,9 +303,9 @@ Test(busrot, c_a_pair_key_rotation_loses_no_request, .timeout = 600)
 	sh("cp -a '%s' '%s'", bus_dir(), sender, NULL);
 	setenv("KEYPORT_BUS_DIR", sender, 1);
 	cr_assert_eq(kp_bus_init(KP_BUS_TEST_IDENTITY), KP_OK);
-	cr_assert_eq(kp_rpc_client_open(&stream.c, "auth",
-	                                kpt_service_url("auth")),
-	             KP_OK);
+	cr_assert_eq(
+	    kp_rpc_client_open(&stream.c, "auth", kpt_service_url("auth")),
+	    KP_OK);
 	read_key("kpt-auth.key", old);
 	cr_assert_eq(pthread_create(&t, NULL, stream_run, NULL), 0);
 	let_through(20);
@@ -323,8 +322,8 @@ Test(busrot, c_a_pair_key_rotation_loses_no_request, .timeout = 600)
 
 	/* 2. the new key becomes the sender's .key; its reload switches the
 	 * stream's frames to it while requests are in flight */
-	sh("cp '%s/kpt-auth.key.next' '%s/kpt-auth.key.tmp'", bus_dir(),
-	   sender, NULL);
+	sh("cp '%s/kpt-auth.key.next' '%s/kpt-auth.key.tmp'", bus_dir(), sender,
+	   NULL);
 	sh("mv '%s/kpt-auth.key.tmp' '%s/kpt-auth.key'", sender, sender, NULL);
 	cr_assert_eq(kp_bus_reload(), KP_OK);
 	let_through(20);
