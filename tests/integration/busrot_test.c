@@ -3,7 +3,8 @@
  * without a restart: a trust bundle of two CAs takes a client of either
  * and, after finish-ca, of the new one alone; a pair key rotated through
  * .next, the sender's .key and the promotion loses no request of a steady
- * stream; a frame under a key that is neither .key nor .next is refused.
+ * stream (each process with its own files, or all of them sharing one
+ * directory); a frame under a key that is neither .key nor .next is refused.
  *
  * The tests change the stack's bus directory and run in their order of
  * name (--jobs 1), each leaving a directory every process can work with. */
@@ -359,4 +360,46 @@ Test(busrot, c_a_pair_key_rotation_loses_no_request, .timeout = 600)
 	             atomic_load(&stream.sent) - atomic_load(&stream.answered),
 	             atomic_load(&stream.sent));
 	sh("rm -rf '%s'", tmp, NULL, NULL);
+}
+
+Test(busrot, d_a_shared_directory_rotates_without_loss, .timeout = 600)
+{
+	uint8_t old[crypto_auth_KEYBYTES], next[crypto_auth_KEYBYTES];
+	pthread_t t;
+
+	/* sender and receiver read the same files, as under `make run`:
+	 * whichever reloads first, the receiver takes the sender's key */
+	memset(&stream, 0, sizeof(stream));
+	cr_assert_eq(kp_bus_init(KP_BUS_TEST_IDENTITY), KP_OK);
+	cr_assert_eq(kp_rpc_client_open(&stream.c, "auth",
+	                                kpt_service_url("auth")),
+	             KP_OK);
+	read_key("kpt-auth.key", old);
+	cr_assert_eq(pthread_create(&t, NULL, stream_run, NULL), 0);
+	let_through(20);
+	sh("'%s' rotate-pair '%s' kpt auth >/dev/null", script(), bus_dir(),
+	   NULL);
+	read_key("kpt-auth.key.next", next);
+	cr_assert_eq(until(0, "auth", next, kpt_pem()), 0);
+	let_through(20);
+	sh("'%s' promote-pair '%s' kpt auth >/dev/null", script(), bus_dir(),
+	   NULL);
+	cr_assert_eq(kp_bus_reload(), KP_OK); /* the sender first, here */
+	let_through(20);
+	sh("'%s' finish-pair '%s' kpt auth >/dev/null", script(), bus_dir(),
+	   NULL);
+	cr_assert_eq(until(NNG_ETIMEDOUT, "auth", old, kpt_pem()),
+	             NNG_ETIMEDOUT, "auth still takes the old key");
+	cr_expect_eq(framed_health("auth", next, kpt_pem()), 0);
+	let_through(20);
+	atomic_store(&stream.stop, 1);
+	pthread_join(t, NULL);
+	kp_rpc_client_close(stream.c);
+	printf("busrot: shared directory: %ld requests sent, %ld answered\n",
+	       atomic_load(&stream.sent), atomic_load(&stream.answered));
+	cr_expect_gt(atomic_load(&stream.sent), 80);
+	cr_expect_eq(atomic_load(&stream.answered), atomic_load(&stream.sent),
+	             "%ld of %ld requests lost",
+	             atomic_load(&stream.sent) - atomic_load(&stream.answered),
+	             atomic_load(&stream.sent));
 }
