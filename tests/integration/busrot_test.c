@@ -371,9 +371,9 @@ Test(busrot, d_a_shared_directory_rotates_without_loss, .timeout = 600)
 	 * whichever reloads first, the receiver takes the sender's key */
 	memset(&stream, 0, sizeof(stream));
 	cr_assert_eq(kp_bus_init(KP_BUS_TEST_IDENTITY), KP_OK);
-	cr_assert_eq(kp_rpc_client_open(&stream.c, "auth",
-	                                kpt_service_url("auth")),
-	             KP_OK);
+	cr_assert_eq(
+	    kp_rpc_client_open(&stream.c, "auth", kpt_service_url("auth")),
+	    KP_OK);
 	read_key("kpt-auth.key", old);
 	cr_assert_eq(pthread_create(&t, NULL, stream_run, NULL), 0);
 	let_through(20);
