@@ -11,37 +11,76 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <nng/supplemental/tls/tls.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define KP_BUS_MAX_PEERS 64
 #define KP_BUS_PROOF_TTL 300 /* seconds a caller proof is believed */
 #define KP_BUS_VERSION   1
+#define KP_BUS_RELOAD_S  2 /* seconds between checks of the files */
+#define KP_BUS_MAX_EPS   256
+
+/* A caller's keys towards this service: <from>-<to>.key, and during a
+ * rotation .key.next (the coming one) and .key.prev (the one promote-pair
+ * replaced, until finish-pair): a frame under any of them is accepted. */
+#define KP_BUS_KEY_KINDS 3
+static const char *const kp_bus_key_ext[KP_BUS_KEY_KINDS] = {
+    ".key", ".key.next", ".key.prev"};
 
 typedef struct kp_bus_peer {
 	char name[KP_BUS_ID_MAX];
-	uint8_t key[crypto_auth_KEYBYTES];
+	uint8_t key[KP_BUS_KEY_KINDS][crypto_auth_KEYBYTES];
+	int have[KP_BUS_KEY_KINDS];
 } kp_bus_peer;
 
-static struct {
-	char identity[KP_BUS_ID_MAX];
-	char dir[1024];
-	char pem[1100], ca[1100];
-	int plain_ok;
+/* Everything re-read on a reload: the pair keys and the caller keys. */
+typedef struct kp_bus_keys {
 	/* keys of this identity towards each service (have_to: loaded) */
 	uint8_t to[KP_SERVICES_COUNT][crypto_auth_KEYBYTES];
 	int have_to[KP_SERVICES_COUNT];
 	/* keys of the identities calling this service */
 	kp_bus_peer from[KP_BUS_MAX_PEERS];
 	int nfrom;
-	uint8_t caller_pk[crypto_sign_PUBLICKEYBYTES];
+	/* gateway-caller.pub and gateway-caller.pub.next */
+	uint8_t caller_pk[2][crypto_sign_PUBLICKEYBYTES];
 	uint8_t caller_sk[crypto_sign_SECRETKEYBYTES];
-	int have_pk, have_sk;
+	int npk, have_sk;
+} kp_bus_keys;
+
+/* A TLS endpoint made here, given the new files on a reload. */
+typedef struct kp_bus_ep {
+	int is_dialer;
+	nng_listener l;
+	nng_dialer d;
+	char server[KP_BUS_ID_MAX];
+} kp_bus_ep;
+
+static struct {
+	char identity[KP_BUS_ID_MAX];
+	char dir[1024];
+	char pem[1100], ca[1100];
+	int plain_ok;
+	kp_bus_keys keys; /* under kp_bus_lock */
 } kp_bus;
+
+/* Readers (seal, open, proofs) take kp_bus_lock shared; a reload builds
+ * the new table apart and copies it in under the exclusive lock. One
+ * thread at a time checks the files (kp_bus_check_mu, tried, never
+ * waited for on the request path). */
+static pthread_rwlock_t kp_bus_lock = PTHREAD_RWLOCK_INITIALIZER;
+static pthread_mutex_t kp_bus_check_mu = PTHREAD_MUTEX_INITIALIZER;
+static long long kp_bus_next_check; /* monotonic seconds, atomic */
+static uint8_t kp_bus_key_sig[crypto_generichash_BYTES];
+static uint8_t kp_bus_tls_sig[crypto_generichash_BYTES];
+static pthread_mutex_t kp_bus_eps_mu = PTHREAD_MUTEX_INITIALIZER;
+static kp_bus_ep kp_bus_eps[KP_BUS_MAX_EPS];
+static int kp_bus_neps;
 
 const char *
 kp_bus_identity(void)
@@ -84,51 +123,288 @@ kp_bus_valid_name(const char *s)
 	return 1;
 }
 
-/* Loads "<caller>-<self>.key" for every caller found in the directory. */
-static int
-kp_bus_load_callers(void)
+/* The length of the caller's name in a file name "<caller><suffix>", 0
+ * when the name does not end so. */
+static size_t
+kp_bus_caller_of(const char *file, const char *suffix)
 {
-	char suffix[KP_BUS_ID_MAX + 8];
+	size_t n = strlen(file), s = strlen(suffix);
+
+	if (n <= s || strcmp(file + n - s, suffix) != 0 ||
+	    n - s >= KP_BUS_ID_MAX)
+		return 0;
+	return n - s;
+}
+
+/* Loads "<caller>-<self>.key" (.next, .prev) for every caller found in
+ * the directory. */
+static int
+kp_bus_load_callers(kp_bus_keys *k)
+{
+	char suffix[KP_BUS_KEY_KINDS][KP_BUS_ID_MAX + 16];
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(suffix, sizeof(suffix), "-%s.key", kp_bus.identity);
+	for (int i = 0; i < KP_BUS_KEY_KINDS; i++)
+		snprintf(suffix[i], sizeof(suffix[i]), "-%s%s", kp_bus.identity,
+		         kp_bus_key_ext[i]);
 	if ((d = opendir(kp_bus.dir)) == NULL)
 		return KP_EINTERNAL;
 	while ((e = readdir(d)) != NULL) {
-		size_t n = strlen(e->d_name), s = strlen(suffix);
-		kp_bus_peer *p;
+		char name[KP_BUS_ID_MAX];
+		size_t n = 0;
+		int kind, i;
+		kp_bus_peer *p = NULL;
+		uint8_t key[crypto_auth_KEYBYTES];
 
-		if (n <= s || strcmp(e->d_name + n - s, suffix) != 0 ||
-		    n - s >= KP_BUS_ID_MAX || kp_bus.nfrom == KP_BUS_MAX_PEERS)
+		for (kind = 0; kind < KP_BUS_KEY_KINDS; kind++)
+			if ((n = kp_bus_caller_of(e->d_name, suffix[kind])) > 0)
+				break;
+		if (n == 0)
 			continue;
-		p = &kp_bus.from[kp_bus.nfrom];
-		memcpy(p->name, e->d_name, n - s);
-		p->name[n - s] = '\0';
-		if (!kp_bus_valid_name(p->name) ||
-		    kp_bus_read_key(e->d_name, p->key, sizeof(p->key)) != 0) {
+		memcpy(name, e->d_name, n);
+		name[n] = '\0';
+		if (!kp_bus_valid_name(name) ||
+		    kp_bus_read_key(e->d_name, key, sizeof(key)) != 0) {
 			kp_log_warn("bus: ignoring key file %s", e->d_name);
 			continue;
 		}
-		kp_bus.nfrom++;
+		for (i = 0; i < k->nfrom; i++)
+			if (strcmp(k->from[i].name, name) == 0)
+				p = &k->from[i];
+		if (p == NULL) {
+			if (k->nfrom == KP_BUS_MAX_PEERS)
+				continue;
+			p = &k->from[k->nfrom++];
+			memcpy(p->name, name, n + 1);
+		}
+		memcpy(p->key[kind], key, sizeof(key));
+		p->have[kind] = 1;
+		sodium_memzero(key, sizeof(key));
 	}
 	closedir(d);
 	return KP_OK;
 }
 
+/* Reads every key of this identity from the directory into k. */
+static int
+kp_bus_load_keys(kp_bus_keys *k)
+{
+	uint8_t seed[crypto_sign_SEEDBYTES];
+	char name[KP_BUS_ID_MAX + 16];
+	const char *id = kp_bus.identity;
+
+	sodium_memzero(k, sizeof(*k));
+	for (int i = 0; i < KP_SERVICES_COUNT; i++) {
+		snprintf(name, sizeof(name), "%s-%s.key", id,
+		         kp_services_name(i));
+		k->have_to[i] =
+		    kp_bus_read_key(name, k->to[i], crypto_auth_KEYBYTES) == 0;
+	}
+	if (kp_services_find(id) >= 0 && kp_bus_load_callers(k) != KP_OK) {
+		kp_log_error("bus: cannot read %s", kp_bus.dir);
+		return KP_EINTERNAL;
+	}
+	if ((strcmp(id, "gateway") == 0 ||
+	     strcmp(id, KP_BUS_TEST_IDENTITY) == 0) &&
+	    kp_bus_read_key("gateway-caller.seed", seed, sizeof(seed)) == 0) {
+		crypto_sign_seed_keypair(k->caller_pk[k->npk++], k->caller_sk,
+		                         seed);
+		k->have_sk = 1;
+		sodium_memzero(seed, sizeof(seed));
+	} else if (kp_bus_read_key("gateway-caller.pub", k->caller_pk[k->npk],
+	                           crypto_sign_PUBLICKEYBYTES) == 0) {
+		k->npk++;
+	}
+	if (kp_bus_read_key("gateway-caller.pub.next", k->caller_pk[k->npk],
+	                    crypto_sign_PUBLICKEYBYTES) == 0)
+		k->npk++;
+	return KP_OK;
+}
+
+/* A digest of the names, sizes, inodes and times of the files a reload
+ * reads: the keys (tls = 0) or the certificate and the bundle (tls = 1).
+ * Never their contents. */
+static void
+kp_bus_files_sig(int tls, uint8_t out[crypto_generichash_BYTES])
+{
+	crypto_generichash_state h;
+	struct dirent *e;
+	struct stat st;
+	char path[1400];
+	DIR *d;
+
+	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
+	if ((d = opendir(kp_bus.dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			const char *n = e->d_name;
+			int want =
+			    tls ? (strcmp(n, "ca.crt") == 0 ||
+			           (strncmp(n, kp_bus.identity,
+			                    strlen(kp_bus.identity)) == 0 &&
+			            strcmp(n + strlen(kp_bus.identity),
+			                   ".pem") == 0))
+			        : (strstr(n, ".key") != NULL ||
+			           strncmp(n, "gateway-caller.", 15) == 0);
+			int64_t f[5];
+
+			snprintf(path, sizeof(path), "%s/%s", kp_bus.dir, n);
+			if (!want || stat(path, &st) != 0)
+				continue;
+			f[0] = (int64_t)st.st_ino;
+			f[1] = (int64_t)st.st_size;
+			f[2] = (int64_t)st.st_mtim.tv_sec;
+			f[3] = (int64_t)st.st_mtim.tv_nsec;
+			f[4] = (int64_t)st.st_ctim.tv_nsec;
+			crypto_generichash_update(&h, (const uint8_t *)n,
+			                          strlen(n) + 1);
+			crypto_generichash_update(&h, (const uint8_t *)f,
+			                          sizeof(f));
+		}
+		closedir(d);
+	}
+	crypto_generichash_final(&h, out, crypto_generichash_BYTES);
+}
+
+/* Installs k as the key table; k is wiped. */
+static void
+kp_bus_install(kp_bus_keys *k)
+{
+	pthread_rwlock_wrlock(&kp_bus_lock);
+	memcpy(&kp_bus.keys, k, sizeof(*k));
+	pthread_rwlock_unlock(&kp_bus_lock);
+	sodium_memzero(k, sizeof(*k));
+}
+
+static long long
+kp_bus_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec;
+}
+
+static int kp_bus_reload_tls(void);
+
+/* The reload itself; the caller holds kp_bus_check_mu. */
+static int
+kp_bus_reload_locked(void)
+{
+	uint8_t sig[crypto_generichash_BYTES];
+	kp_bus_keys *k;
+	int rv = KP_OK;
+
+	kp_bus_files_sig(0, sig);
+	if (sodium_memcmp(sig, kp_bus_key_sig, sizeof(sig)) != 0) {
+		if ((k = malloc(sizeof(*k))) == NULL)
+			return KP_EINTERNAL;
+		if ((rv = kp_bus_load_keys(k)) == KP_OK) {
+			int nfrom = k->nfrom, nnext = 0, nprev = 0;
+
+			for (int i = 0; i < nfrom; i++) {
+				nnext += k->from[i].have[1];
+				nprev += k->from[i].have[2];
+			}
+			kp_bus_install(k);
+			memcpy(kp_bus_key_sig, sig, sizeof(sig));
+			kp_log_info(
+			    "bus: %s reloaded its keys (%d callers, "
+			    "%d with a next key, %d with a previous one)",
+			    kp_bus.identity, nfrom, nnext, nprev);
+		}
+		sodium_memzero(k, sizeof(*k));
+		free(k);
+	}
+	kp_bus_files_sig(1, sig);
+	if (sodium_memcmp(sig, kp_bus_tls_sig, sizeof(sig)) != 0 &&
+	    kp_bus_reload_tls() == 0)
+		memcpy(kp_bus_tls_sig, sig, sizeof(sig));
+	return rv;
+}
+
+int
+kp_bus_reload(void)
+{
+	int rv;
+
+	if (kp_bus.identity[0] == '\0')
+		return KP_EINVAL;
+	pthread_mutex_lock(&kp_bus_check_mu);
+	rv = kp_bus_reload_locked();
+	__atomic_store_n(&kp_bus_next_check, kp_bus_now() + KP_BUS_RELOAD_S,
+	                 __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&kp_bus_check_mu);
+	return rv;
+}
+
+/* On the request path: every KP_BUS_RELOAD_S seconds, one thread looks
+ * at the files' times and reloads what changed; the others go on. */
+static void
+kp_bus_maybe_reload(void)
+{
+	long long now = kp_bus_now();
+
+	if (now < __atomic_load_n(&kp_bus_next_check, __ATOMIC_RELAXED) ||
+	    pthread_mutex_trylock(&kp_bus_check_mu) != 0)
+		return;
+	if (now >= kp_bus_next_check && kp_bus.identity[0] != '\0') {
+		(void)kp_bus_reload_locked();
+		__atomic_store_n(&kp_bus_next_check, now + KP_BUS_RELOAD_S,
+		                 __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&kp_bus_check_mu);
+}
+
+/* The files are also looked at without requests: a bundle that no
+ * longer trusts a client's CA would see no request to trigger it. */
+static void *
+kp_bus_watch(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct timespec ts = {KP_BUS_RELOAD_S, 0};
+
+		nanosleep(&ts, NULL);
+		kp_bus_maybe_reload();
+	}
+	return NULL;
+}
+
+static void
+kp_bus_watch_start(void)
+{
+	pthread_attr_t a;
+	pthread_t t;
+
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, kp_bus_watch, NULL) != 0)
+		kp_log_warn("bus: no watcher thread: the files are looked at "
+		            "on requests only");
+	pthread_attr_destroy(&a);
+}
+
 int
 kp_bus_init(const char *identity)
 {
+	static pthread_once_t watch_once = PTHREAD_ONCE_INIT;
 	const char *dir = kp_cfg_str(KP_CFG_BUS_DIR);
 	const char *secrets = kp_cfg_str(KP_CFG_SECRET_DIR);
-	uint8_t seed[crypto_sign_SEEDBYTES];
-	char name[KP_BUS_ID_MAX + 16];
-	int self = kp_services_find(identity);
+	kp_bus_keys *k;
+	int rv;
 
+	pthread_mutex_lock(&kp_bus_check_mu);
+	pthread_mutex_lock(&kp_bus_eps_mu);
+	kp_bus_neps = 0;
+	pthread_mutex_unlock(&kp_bus_eps_mu);
+	pthread_rwlock_wrlock(&kp_bus_lock);
 	sodium_memzero(&kp_bus, sizeof(kp_bus));
+	pthread_rwlock_unlock(&kp_bus_lock);
+	rv = KP_EINVAL;
 	if (sodium_init() < 0 || !kp_bus_valid_name(identity)) {
 		kp_log_error("bus: bad identity '%s'", identity);
-		return KP_EINVAL;
+		goto out;
 	}
 	snprintf(kp_bus.identity, sizeof(kp_bus.identity), "%s", identity);
 	if (dir != NULL && dir[0] != '\0')
@@ -144,29 +420,23 @@ kp_bus_init(const char *identity)
 		kp_log_error("bus: no credentials for '%s' in %s (%s.pem and "
 		             "ca.crt; scripts/bus-certs.sh makes them)",
 		             identity, kp_bus.dir, identity);
-		return KP_EINVAL;
+		goto out;
 	}
-	for (int i = 0; i < KP_SERVICES_COUNT; i++) {
-		snprintf(name, sizeof(name), "%s-%s.key", identity,
-		         kp_services_name(i));
-		kp_bus.have_to[i] = kp_bus_read_key(name, kp_bus.to[i],
-		                                    crypto_auth_KEYBYTES) == 0;
+	kp_bus_files_sig(0, kp_bus_key_sig);
+	kp_bus_files_sig(1, kp_bus_tls_sig);
+	if ((k = malloc(sizeof(*k))) == NULL) {
+		rv = KP_EINTERNAL;
+		goto out;
 	}
-	if (self >= 0 && kp_bus_load_callers() != KP_OK) {
-		kp_log_error("bus: cannot read %s", kp_bus.dir);
-		return KP_EINTERNAL;
-	}
-	kp_bus.have_pk = kp_bus_read_key("gateway-caller.pub", kp_bus.caller_pk,
-	                                 sizeof(kp_bus.caller_pk)) == 0;
-	if ((strcmp(identity, "gateway") == 0 ||
-	     strcmp(identity, KP_BUS_TEST_IDENTITY) == 0) &&
-	    kp_bus_read_key("gateway-caller.seed", seed, sizeof(seed)) == 0) {
-		crypto_sign_seed_keypair(kp_bus.caller_pk, kp_bus.caller_sk,
-		                         seed);
-		kp_bus.have_pk = kp_bus.have_sk = 1;
-		sodium_memzero(seed, sizeof(seed));
-	}
-	return KP_OK;
+	if ((rv = kp_bus_load_keys(k)) == KP_OK)
+		kp_bus_install(k);
+	free(k);
+	__atomic_store_n(&kp_bus_next_check, kp_bus_now() + KP_BUS_RELOAD_S,
+	                 __ATOMIC_RELAXED);
+	pthread_once(&watch_once, kp_bus_watch_start);
+out:
+	pthread_mutex_unlock(&kp_bus_check_mu);
+	return rv;
 }
 
 unsigned
@@ -229,6 +499,121 @@ kp_bus_tls(int rv, int is_tls, const char *url)
 	return rv;
 }
 
+/* Remembers a TLS endpoint for kp_bus_reload_tls; closed ones are
+ * dropped when the table is full. */
+static void
+kp_bus_track(int is_dialer, nng_listener l, nng_dialer d, const char *server)
+{
+	kp_bus_ep *e;
+
+	pthread_mutex_lock(&kp_bus_eps_mu);
+	if (kp_bus_neps == KP_BUS_MAX_EPS) {
+		int n = 0;
+
+		for (int i = 0; i < kp_bus_neps; i++) {
+			int ms;
+			e = &kp_bus_eps[i];
+			if ((e->is_dialer
+			         ? nng_dialer_get_ms(e->d, NNG_OPT_RECONNMINT,
+			                             &ms)
+			         : nng_listener_get_ms(e->l, NNG_OPT_RECONNMINT,
+			                               &ms)) != NNG_ENOENT)
+				kp_bus_eps[n++] = *e;
+		}
+		kp_bus_neps = n;
+	}
+	if (kp_bus_neps < KP_BUS_MAX_EPS) {
+		e = &kp_bus_eps[kp_bus_neps++];
+		memset(e, 0, sizeof(*e));
+		e->is_dialer = is_dialer;
+		e->l = l;
+		e->d = d;
+		snprintf(e->server, sizeof(e->server), "%s",
+		         server ? server : "");
+	} else {
+		kp_log_warn("bus: more than %d TLS endpoints: a new "
+		            "certificate reaches this one at its restart only",
+		            KP_BUS_MAX_EPS);
+	}
+	pthread_mutex_unlock(&kp_bus_eps_mu);
+}
+
+/* A TLS configuration from the files as they are now (NULL: unreadable,
+ * logged; the endpoints keep the one they have). */
+static nng_tls_config *
+kp_bus_tls_config(int server_mode, const char *server)
+{
+	nng_tls_config *c;
+	int rv;
+
+	if ((rv = nng_tls_config_alloc(&c, server_mode
+	                                       ? NNG_TLS_MODE_SERVER
+	                                       : NNG_TLS_MODE_CLIENT)) != 0)
+		return NULL;
+	if ((rv = nng_tls_config_auth_mode(c, NNG_TLS_AUTH_MODE_REQUIRED)) !=
+	        0 ||
+	    (rv = nng_tls_config_ca_file(c, kp_bus.ca)) != 0 ||
+	    (rv = nng_tls_config_cert_key_file(c, kp_bus.pem, NULL)) != 0 ||
+	    (!server_mode &&
+	     (rv = nng_tls_config_server_name(c, server)) != 0)) {
+		kp_log_error("bus: new TLS files not taken (%s): %s",
+		             kp_bus.dir, nng_strerror(rv));
+		nng_tls_config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* Gives every TLS endpoint of this process a configuration read from the
+ * files now: new connections use it (NNG 1.5.2 takes NNG_OPT_TLS_CONFIG
+ * on a started listener or dialer), open ones keep theirs. */
+static int
+kp_bus_reload_tls(void)
+{
+	nng_tls_config *srv = NULL;
+	int n = 0, failed = 0;
+
+	pthread_mutex_lock(&kp_bus_eps_mu);
+	for (int i = 0; i < kp_bus_neps; i++) {
+		kp_bus_ep *e = &kp_bus_eps[i];
+		nng_tls_config *c;
+		int rv;
+
+		if (e->is_dialer) {
+			if ((c = kp_bus_tls_config(0, e->server)) == NULL) {
+				failed = 1;
+				break;
+			}
+			rv = nng_dialer_set_ptr(e->d, NNG_OPT_TLS_CONFIG, c);
+			nng_tls_config_free(c);
+		} else {
+			if (srv == NULL &&
+			    (srv = kp_bus_tls_config(1, NULL)) == NULL) {
+				failed = 1;
+				break;
+			}
+			rv =
+			    nng_listener_set_ptr(e->l, NNG_OPT_TLS_CONFIG, srv);
+		}
+		if (rv == 0)
+			kp_bus_eps[n++] = *e;
+		else if (rv != NNG_ENOENT && rv != NNG_ECLOSED)
+			kp_log_warn("bus: new TLS files not given to an "
+			            "endpoint: %s",
+			            nng_strerror(rv));
+	}
+	if (!failed) {
+		kp_log_info("bus: %s reloaded its certificate and trust bundle "
+		            "(%d endpoints)",
+		            kp_bus.identity, n);
+		kp_bus_neps = n;
+	}
+	pthread_mutex_unlock(&kp_bus_eps_mu);
+	if (srv != NULL)
+		nng_tls_config_free(srv);
+	return failed ? -1 : 0;
+}
+
 int
 kp_bus_listener(nng_socket s, const char *url, nng_listener *l)
 {
@@ -248,6 +633,8 @@ kp_bus_listener(nng_socket s, const char *url, nng_listener *l)
 		                             kp_bus.pem);
 	if (rv != 0)
 		nng_listener_close(*l);
+	else
+		kp_bus_track(0, *l, (nng_dialer)NNG_DIALER_INITIALIZER, NULL);
 	return kp_bus_tls(rv, tls, url);
 }
 
@@ -271,6 +658,9 @@ kp_bus_dialer(nng_socket s, const char *url, const char *server, nng_dialer *d)
 		rv = nng_dialer_set_string(*d, NNG_OPT_TLS_SERVER_NAME, server);
 	if (rv != 0)
 		nng_dialer_close(*d);
+	else
+		kp_bus_track(1, (nng_listener)NNG_LISTENER_INITIALIZER, *d,
+		             server);
 	return kp_bus_tls(rv, tls, url);
 }
 
@@ -291,19 +681,26 @@ kp_bus_seal(nng_msg *msg, const char *to)
 	size_t idlen = strlen(kp_bus.identity), hl = kp_bus_head_len();
 	int svc = kp_services_find(to);
 
-	if (svc < 0 || !kp_bus.have_to[svc]) {
+	kp_bus_maybe_reload();
+	pthread_rwlock_rdlock(&kp_bus_lock);
+	if (svc < 0 || !kp_bus.keys.have_to[svc]) {
+		pthread_rwlock_unlock(&kp_bus_lock);
 		kp_log_error("bus: '%s' has no key for %s (%s/%s-%s.key)",
 		             kp_bus.identity, to, kp_bus.dir, kp_bus.identity,
 		             to);
 		return KP_EUNAUTH;
 	}
-	if (nng_msg_len(msg) < hl || idlen == 0)
+	if (nng_msg_len(msg) < hl || idlen == 0) {
+		pthread_rwlock_unlock(&kp_bus_lock);
 		return KP_EINTERNAL;
+	}
 	head[0] = KP_BUS_VERSION;
 	head[1] = (uint8_t)idlen;
 	memcpy(head + 2, kp_bus.identity, idlen);
+	/* the sender always uses <from>-<to>.key, never a .next */
 	crypto_auth(head + 2 + idlen, head + hl, nng_msg_len(msg) - hl,
-	            kp_bus.to[svc]);
+	            kp_bus.keys.to[svc]);
+	pthread_rwlock_unlock(&kp_bus_lock);
 	return KP_OK;
 }
 
@@ -313,6 +710,7 @@ kp_bus_open(nng_msg *msg, char from[KP_BUS_ID_MAX])
 	const uint8_t *b = nng_msg_body(msg);
 	size_t len = nng_msg_len(msg), idlen, head;
 	const kp_bus_peer *p = NULL;
+	int ok;
 
 	from[0] = '\0';
 	if (len < 2 || b[0] != KP_BUS_VERSION || b[1] == 0 ||
@@ -322,14 +720,24 @@ kp_bus_open(nng_msg *msg, char from[KP_BUS_ID_MAX])
 	head = 2 + idlen + crypto_auth_BYTES;
 	if (len < head)
 		return KP_EINVAL;
-	for (int i = 0; i < kp_bus.nfrom; i++)
-		if (strlen(kp_bus.from[i].name) == idlen &&
-		    memcmp(kp_bus.from[i].name, b + 2, idlen) == 0)
-			p = &kp_bus.from[i];
-	if (p == NULL || crypto_auth_verify(b + 2 + idlen, b + head, len - head,
-	                                    p->key) != 0)
+	kp_bus_maybe_reload();
+	pthread_rwlock_rdlock(&kp_bus_lock);
+	for (int i = 0; i < kp_bus.keys.nfrom; i++)
+		if (strlen(kp_bus.keys.from[i].name) == idlen &&
+		    memcmp(kp_bus.keys.from[i].name, b + 2, idlen) == 0)
+			p = &kp_bus.keys.from[i];
+	/* the current key or, during a rotation, the next or the previous
+	 * one; each check is constant-time (crypto_auth_verify) */
+	ok = 0;
+	for (int i = 0; p != NULL && i < KP_BUS_KEY_KINDS && !ok; i++)
+		ok = p->have[i] &&
+		     crypto_auth_verify(b + 2 + idlen, b + head, len - head,
+		                        p->key[i]) == 0;
+	pthread_rwlock_unlock(&kp_bus_lock);
+	if (!ok)
 		return KP_EUNAUTH;
-	memcpy(from, p->name, idlen + 1);
+	memcpy(from, b + 2, idlen);
+	from[idlen] = '\0';
 	nng_msg_trim(msg, head);
 	return KP_OK;
 }
@@ -377,15 +785,19 @@ kp_bus_caller_sign(const Keyport__Caller *caller, const char *request_id,
 	uint8_t text[512];
 	size_t n;
 
-	if (!kp_bus.have_sk)
-		return -1;
 	for (int i = 0; i < 8; i++)
 		proof[i] = (uint8_t)(exp >> (56 - 8 * i));
 	if ((n = kp_bus_caller_text(caller, request_id, proof, text,
 	                            sizeof(text))) == 0)
 		return -1;
-	crypto_sign_detached(proof + 8, NULL, text, n, kp_bus.caller_sk);
-	return 0;
+	kp_bus_maybe_reload();
+	pthread_rwlock_rdlock(&kp_bus_lock);
+	if (kp_bus.keys.have_sk)
+		crypto_sign_detached(proof + 8, NULL, text, n,
+		                     kp_bus.keys.caller_sk);
+	n = kp_bus.keys.have_sk ? n : 0;
+	pthread_rwlock_unlock(&kp_bus_lock);
+	return n > 0 ? 0 : -1;
 }
 
 int
@@ -396,15 +808,22 @@ kp_bus_caller_verify(const Keyport__Caller *caller, const char *request_id,
 	uint64_t exp = 0;
 	size_t n;
 
-	if (!kp_bus.have_pk || proof == NULL || len != KP_BUS_PROOF_LEN)
+	int ok = 0;
+
+	if (proof == NULL || len != KP_BUS_PROOF_LEN)
 		return KP_EFORBIDDEN;
 	for (int i = 0; i < 8; i++)
 		exp = exp << 8 | proof[i];
 	if (exp < (uint64_t)time(NULL) ||
 	    (n = kp_bus_caller_text(caller, request_id, proof, text,
-	                            sizeof(text))) == 0 ||
-	    crypto_sign_verify_detached(proof + 8, text, n, kp_bus.caller_pk) !=
-	        0)
+	                            sizeof(text))) == 0)
 		return KP_EFORBIDDEN;
-	return KP_OK;
+	/* gateway-caller.pub, or gateway-caller.pub.next while it rotates */
+	kp_bus_maybe_reload();
+	pthread_rwlock_rdlock(&kp_bus_lock);
+	for (int i = 0; i < kp_bus.keys.npk && !ok; i++)
+		ok = crypto_sign_verify_detached(proof + 8, text, n,
+		                                 kp_bus.keys.caller_pk[i]) == 0;
+	pthread_rwlock_unlock(&kp_bus_lock);
+	return ok ? KP_OK : KP_EFORBIDDEN;
 }

@@ -25,6 +25,17 @@
  * Which identity may call which method is the method table's `callers`
  * (kp_rpc_desc.callers, from the proto service blocks); kp_rpc checks it.
  *
+ * Rotation (docs/deploy.md "Rotation"): a service also accepts a frame
+ * under `<from>-<to>.key.next` and `.key.prev` (a sender always uses
+ * `.key`; bus-certs.sh rotate-pair, promote-pair, finish-pair), and proofs
+ * under `gateway-caller.pub.next`. Every KP_BUS_RELOAD_S seconds (2), on
+ * the request path, one thread compares the names, sizes and times of the
+ * key files, the certificate and ca.crt with the last load and re-reads
+ * what changed: the keys into a new table copied in under a write lock
+ * (seal, open and the proofs read under the read lock), the certificate
+ * and the bundle into new TLS configurations given to every listener and
+ * dialer made here (new connections use them; open ones keep theirs).
+ *
  * State is process-wide: kp_bus_init once before any socket opens (it
  * may be called again to take another identity, as tests do).
  */
@@ -48,6 +59,10 @@
  * calling it. A missing bus directory or certificate is an error naming
  * the file. Returns KP_OK or a kp_status. */
 int kp_bus_init(const char *identity);
+
+/* kp_bus_reload re-reads what changed in the bus directory now, rather
+ * than at the next check (tools and tests). KP_OK or a kp_status. */
+int kp_bus_reload(void);
 
 /* kp_bus_identity is the identity of this process ("" before init). */
 const char *kp_bus_identity(void);
