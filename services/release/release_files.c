@@ -294,7 +294,7 @@ release_file_add(kp_rpc_ctx *ctx)
 	rv = kp_rpc_reply(ctx, &rep.base);
 	release_sweep_maybe(ctx);
 out:
-	PQclear(res);
+	release_store_res_free(res);
 	release_set_clear(&rel);
 	keyport__release__add_file_request__free_unpacked(q, NULL);
 	return rv;

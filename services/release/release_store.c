@@ -104,6 +104,12 @@ release_file_read(release_file_row *f, const PGresult *res, int row)
 }
 
 void
+release_store_res_free(void *res)
+{
+	PQclear(res);
+}
+
+void
 release_set_clear(release_set *s)
 {
 	if (s == NULL)
