@@ -357,3 +357,37 @@ kp_db_queries(const kp_db *db)
 {
 	return db->queries;
 }
+
+void **
+kp_db_rows(const PGresult *res, size_t size, kp_db_row_reader read,
+           void **elems)
+{
+	size_t n = (size_t)PQntuples(res);
+	/* the elements start where a pointer array of n + 1 ends, rounded
+	 * up so that any row struct is aligned */
+	size_t head = ((n + 1) * sizeof(void *) + 15) & ~(size_t)15;
+	void **ptrs = calloc(1, head + (n + 1) * size);
+	char *base;
+
+	*elems = NULL;
+	if (ptrs == NULL)
+		return NULL;
+	base = (char *)ptrs + head;
+	for (size_t i = 0; i < n; i++) {
+		ptrs[i] = base + i * size;
+		read(ptrs[i], res, (int)i);
+	}
+	*elems = base;
+	return ptrs;
+}
+
+char **
+kp_db_column(const PGresult *res, int col)
+{
+	size_t n = (size_t)PQntuples(res);
+	char **out = calloc(n + 1, sizeof(*out));
+
+	for (size_t i = 0; out != NULL && i < n; i++)
+		out[i] = PQgetvalue(res, (int)i, col);
+	return out;
+}

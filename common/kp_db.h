@@ -69,4 +69,22 @@ unsigned long kp_db_queries(const kp_db *db);
 /* kp_db_sqlstate_status translates a SQLSTATE into a kp_status. */
 int kp_db_sqlstate_status(const char *sqlstate);
 
+/* kp_db_row_reader fills one element (a store's row struct) from row i of
+ * res; its strings may point into res. */
+typedef void (*kp_db_row_reader)(void *elem, const PGresult *res, int i);
+
+/* kp_db_rows reads every row of res with read into one allocation: an
+ * array of PQntuples(res) + 1 pointers (NULL-terminated), then as many
+ * zeroed elements of size bytes each; pointer i points at element i, whose
+ * first member must be the message a repeated field points at. *elems
+ * receives the elements. Returns the pointer array (freeing it frees the
+ * elements too) or NULL when out of memory (nothing allocated). */
+void **kp_db_rows(const PGresult *res, size_t size, kp_db_row_reader read,
+                  void **elems);
+
+/* kp_db_column gives column col of every row of res as a NULL-terminated
+ * array of strings borrowed from res (free the array only), or NULL when
+ * out of memory. */
+char **kp_db_column(const PGresult *res, int col);
+
 #endif

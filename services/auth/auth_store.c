@@ -24,10 +24,15 @@ auth_store_time(const PGresult *res, int row, int col, char buf[32])
 	return buf;
 }
 
+/* Reads row of res into an auth_user_row; the password hash when the
+ * statement reads it (as column USER_C_HASH). */
 static void
-auth_user_read(auth_user_row *r, const PGresult *res, int row, int with_hash)
+auth_user_read(void *elem, const PGresult *res, int row)
 {
+	auth_user_row *r = elem;
 	Keyport__Auth__User *u = &r->msg;
+	int hash = PQnfields(res) > USER_C_HASH &&
+	           strcmp(PQfname(res, USER_C_HASH), "password_hash") == 0;
 
 	keyport__auth__user__init(u);
 	u->id = PQgetvalue(res, row, USER_C_ID);
@@ -39,8 +44,7 @@ auth_user_read(auth_user_row *r, const PGresult *res, int row, int with_hash)
 	u->disabled = PQgetvalue(res, row, USER_C_DISABLED)[0] == 't';
 	u->created_at = auth_store_time(res, row, USER_C_CREATED, r->created);
 	u->updated_at = auth_store_time(res, row, USER_C_UPDATED, r->updated);
-	r->password_hash =
-	    with_hash ? PQgetvalue(res, row, USER_C_HASH) : (char *)"";
+	r->password_hash = hash ? PQgetvalue(res, row, USER_C_HASH) : "";
 }
 
 void
@@ -48,51 +52,38 @@ auth_user_set_clear(auth_user_set *s)
 {
 	if (s == NULL)
 		return;
-	free(s->rows);
 	free(s->ptrs);
 	PQclear(s->res_);
 	memset(s, 0, sizeof(*s));
 }
 
-/* Takes res (cleared on failure) into s: every row, KP_ENOTFOUND when one
- * was wanted and there is none. */
-static int
-auth_user_set_take(auth_user_set *s, PGresult *res, int with_hash, int one)
-{
-	size_t n = (size_t)PQntuples(res);
-
-	memset(s, 0, sizeof(*s));
-	if (one && n == 0) {
-		PQclear(res);
-		return KP_ENOTFOUND;
-	}
-	s->rows = calloc(n + 1, sizeof(*s->rows));
-	s->ptrs = calloc(n + 1, sizeof(*s->ptrs));
-	s->res_ = res;
-	if (s->rows == NULL || s->ptrs == NULL) {
-		auth_user_set_clear(s);
-		return KP_EINTERNAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		auth_user_read(&s->rows[i], res, (int)i, with_hash);
-		s->ptrs[i] = &s->rows[i].msg;
-	}
-	s->n = n;
-	return KP_OK;
-}
-
-/* Runs a statement answering users and takes them into out. */
+/* Runs a statement answering users into out; one: KP_ENOTFOUND when it
+ * answers none. */
 static int
 auth_user_query(kp_db *db, const char *sql, int np, const char *const *p,
-                int with_hash, int one, auth_user_set *out)
+                int one, auth_user_set *out)
 {
 	PGresult *res = NULL;
+	void *rows;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
 	if ((rv = kp_db_query(db, sql, np, p, &res)) != KP_OK)
 		return rv;
-	return auth_user_set_take(out, res, with_hash, one);
+	out->res_ = res;
+	if (one && PQntuples(res) == 0)
+		rv = KP_ENOTFOUND;
+	else if ((out->ptrs = (Keyport__Auth__User **)kp_db_rows(
+	              res, sizeof(auth_user_row), auth_user_read, &rows)) ==
+	         NULL)
+		rv = KP_EINTERNAL;
+	if (rv != KP_OK) {
+		auth_user_set_clear(out);
+		return rv;
+	}
+	out->rows = rows;
+	out->n = (size_t)PQntuples(res);
+	return KP_OK;
 }
 
 /* Runs a statement answering one count. */
@@ -130,7 +121,7 @@ auth_store_user_get(kp_db *db, const char *id, const char *scope, int lock,
 	if (!kp_uuid_valid(id))
 		return KP_ENOTFOUND;
 	return auth_user_query(
-	    db, lock ? auth_sql_user_get_lock : auth_sql_user_get, 2, p, 1, 1,
+	    db, lock ? auth_sql_user_get_lock : auth_sql_user_get, 2, p, 1,
 	    out);
 }
 
@@ -142,7 +133,7 @@ auth_store_user_by_email(kp_db *db, const char *email, auth_user_set *out)
 {
 	const char *p[1] = {email};
 
-	return auth_user_query(db, auth_sql_user_by_email, 1, p, 1, 1, out);
+	return auth_user_query(db, auth_sql_user_by_email, 1, p, 1, out);
 }
 
 static const char auth_sql_user_list[] =
@@ -161,7 +152,7 @@ auth_store_user_list(kp_db *db, const char *org, int limit, int64_t offset,
 	const char *p[3] = {org, auth_dec(limit, lim), auth_dec(offset, off)};
 	int rv;
 
-	if ((rv = auth_user_query(db, auth_sql_user_list, 3, p, 0, 0, out)) !=
+	if ((rv = auth_user_query(db, auth_sql_user_list, 3, p, 0, out)) !=
 	    KP_OK)
 		return rv;
 	if (out->n > 0)
@@ -193,7 +184,7 @@ auth_store_users_get(kp_db *db, char *const *ids, size_t n, const char *scope,
 		return KP_EINTERNAL;
 	}
 	p[1] = scope;
-	rv = auth_user_query(db, auth_sql_users_get, 2, p, 0, 0, out);
+	rv = auth_user_query(db, auth_sql_users_get, 2, p, 0, out);
 	kp_pgarr_free(&arr);
 	return rv;
 }
@@ -269,7 +260,7 @@ auth_store_user_create(kp_db *db, const auth_user_new *u, int64_t now,
 	                    u->password_hash,
 	                    kp_time_param(now, t)};
 
-	return auth_user_query(db, auth_sql_user_create, 7, p, 0, 1, out);
+	return auth_user_query(db, auth_sql_user_create, 7, p, 1, out);
 }
 
 static const char auth_sql_user_update[] =
@@ -311,7 +302,7 @@ auth_store_user_update(kp_db *db, const char *id, const auth_user_change *c,
 	                         : NULL,
 	                     kp_time_param(now, t)};
 
-	return auth_user_query(db, auth_sql_user_update, 16, p, 0, 1, out);
+	return auth_user_query(db, auth_sql_user_update, 16, p, 1, out);
 }
 
 static const char auth_sql_user_delete[] = "DELETE FROM users WHERE id = $1";
@@ -390,11 +381,9 @@ auth_store_org_users_delete(kp_db *db, const char *org, int64_t now,
 		return rv;
 	out->res_ = res;
 	out->n = (size_t)PQntuples(res);
-	if ((out->ids = calloc(out->n + 1, sizeof(*out->ids))) == NULL) {
+	if ((out->ids = kp_db_column(res, 0)) == NULL) {
 		auth_ids_clear(out);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < out->n; i++)
-		out->ids[i] = PQgetvalue(res, (int)i, 0);
 	return KP_OK;
 }

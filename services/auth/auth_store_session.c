@@ -48,7 +48,6 @@ auth_revocation_set_clear(auth_revocation_set *s)
 {
 	if (s == NULL)
 		return;
-	free(s->rows);
 	free(s->ptrs);
 	PQclear(s->res_);
 	memset(s, 0, sizeof(*s));
@@ -61,36 +60,37 @@ static const char auth_sql_revocations[] =
 
 enum revocation_col { REV_C_USER, REV_C_AT };
 
+static void
+auth_revocation_read(void *elem, const PGresult *res, int row)
+{
+	Keyport__Auth__Revocation *r = elem;
+
+	keyport__auth__revocation__init(r);
+	r->user_id = PQgetvalue(res, row, REV_C_USER);
+	r->revoked_at = strtoll(PQgetvalue(res, row, REV_C_AT), NULL, 10);
+}
+
 int
 auth_store_revocations(kp_db *db, int64_t now, auth_revocation_set *out)
 {
 	char t[KP_NOW_PARAM_LEN];
 	const char *p[1] = {kp_time_param(now, t)};
 	PGresult *res = NULL;
-	size_t n;
+	void *rows;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
 	if ((rv = kp_db_query(db, auth_sql_revocations, 1, p, &res)) != KP_OK)
 		return rv;
-	n = (size_t)PQntuples(res);
 	out->res_ = res;
-	out->rows = calloc(n + 1, sizeof(*out->rows));
-	out->ptrs = calloc(n + 1, sizeof(*out->ptrs));
-	if (out->rows == NULL || out->ptrs == NULL) {
+	out->ptrs = (Keyport__Auth__Revocation **)kp_db_rows(
+	    res, sizeof(*out->rows), auth_revocation_read, &rows);
+	if (out->ptrs == NULL) {
 		auth_revocation_set_clear(out);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		Keyport__Auth__Revocation *r = &out->rows[i];
-
-		keyport__auth__revocation__init(r);
-		r->user_id = PQgetvalue(res, (int)i, REV_C_USER);
-		r->revoked_at =
-		    strtoll(PQgetvalue(res, (int)i, REV_C_AT), NULL, 10);
-		out->ptrs[i] = r;
-	}
-	out->n = n;
+	out->rows = rows;
+	out->n = (size_t)PQntuples(res);
 	return KP_OK;
 }
 
@@ -312,15 +312,15 @@ auth_pat_set_clear(auth_pat_set *s)
 {
 	if (s == NULL)
 		return;
-	free(s->rows);
 	free(s->ptrs);
 	PQclear(s->res_);
 	memset(s, 0, sizeof(*s));
 }
 
 static void
-auth_pat_read(auth_pat_row *r, const PGresult *res, int row)
+auth_pat_read(void *elem, const PGresult *res, int row)
 {
+	auth_pat_row *r = elem;
 	Keyport__Auth__PersonalAccessToken *t = &r->msg;
 
 	keyport__auth__personal_access_token__init(t);
@@ -337,6 +337,7 @@ auth_pat_query(kp_db *db, const char *sql, int np, const char *const *p,
                int list, auth_pat_set *out)
 {
 	PGresult *res = NULL;
+	void *rows;
 	size_t n;
 	int rv;
 
@@ -345,16 +346,13 @@ auth_pat_query(kp_db *db, const char *sql, int np, const char *const *p,
 		return rv;
 	n = (size_t)PQntuples(res);
 	out->res_ = res;
-	out->rows = calloc(n + 1, sizeof(*out->rows));
-	out->ptrs = calloc(n + 1, sizeof(*out->ptrs));
-	if (out->rows == NULL || out->ptrs == NULL) {
+	out->ptrs = (Keyport__Auth__PersonalAccessToken **)kp_db_rows(
+	    res, sizeof(auth_pat_row), auth_pat_read, &rows);
+	if (out->ptrs == NULL) {
 		auth_pat_set_clear(out);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		auth_pat_read(&out->rows[i], res, (int)i);
-		out->ptrs[i] = &out->rows[i].msg;
-	}
+	out->rows = rows;
 	out->n = n;
 	if (list && n > 0)
 		out->total = strtoll(PQgetvalue(res, 0, PAT_C_TOTAL), NULL, 10);
@@ -515,15 +513,11 @@ auth_store_outbox_pending(kp_db *db, int limit, auth_outbox_set *out)
 		return rv;
 	n = (size_t)PQntuples(res);
 	out->res_ = res;
-	out->user_ids = calloc(n + 1, sizeof(*out->user_ids));
-	out->orgs = calloc(n + 1, sizeof(*out->orgs));
+	out->user_ids = kp_db_column(res, OUTBOX_C_USER);
+	out->orgs = kp_db_column(res, OUTBOX_C_ORG);
 	if (out->user_ids == NULL || out->orgs == NULL) {
 		auth_outbox_set_clear(out);
 		return KP_EINTERNAL;
-	}
-	for (size_t i = 0; i < n; i++) {
-		out->user_ids[i] = PQgetvalue(res, (int)i, OUTBOX_C_USER);
-		out->orgs[i] = PQgetvalue(res, (int)i, OUTBOX_C_ORG);
 	}
 	out->n = n;
 	return KP_OK;

@@ -39,8 +39,9 @@ enum org_col {
 };
 
 static void
-org_read(org_row *r, const PGresult *res, int row)
+org_read(void *elem, const PGresult *res, int row)
 {
+	org_row *r = elem;
 	Keyport__Org__Organization *o = &r->msg;
 
 	keyport__org__organization__init(o);
@@ -59,7 +60,6 @@ org_set_clear(org_set *s)
 {
 	if (s == NULL)
 		return;
-	free(s->rows);
 	free(s->ptrs);
 	PQclear(s->res_);
 	memset(s, 0, sizeof(*s));
@@ -72,29 +72,24 @@ org_query(kp_db *db, const char *sql, int np, const char *const *p, int one,
           org_set *out)
 {
 	PGresult *res = NULL;
-	size_t n;
+	void *rows;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
 	if ((rv = kp_db_query(db, sql, np, p, &res)) != KP_OK)
 		return rv;
-	n = (size_t)PQntuples(res);
-	if (one && n == 0) {
-		PQclear(res);
-		return KP_ENOTFOUND;
-	}
 	out->res_ = res;
-	out->rows = calloc(n + 1, sizeof(*out->rows));
-	out->ptrs = calloc(n + 1, sizeof(*out->ptrs));
-	if (out->rows == NULL || out->ptrs == NULL) {
+	if (one && PQntuples(res) == 0)
+		rv = KP_ENOTFOUND;
+	else if ((out->ptrs = (Keyport__Org__Organization **)kp_db_rows(
+	              res, sizeof(org_row), org_read, &rows)) == NULL)
+		rv = KP_EINTERNAL;
+	if (rv != KP_OK) {
 		org_set_clear(out);
-		return KP_EINTERNAL;
+		return rv;
 	}
-	for (size_t i = 0; i < n; i++) {
-		org_read(&out->rows[i], res, (int)i);
-		out->ptrs[i] = &out->rows[i].msg;
-	}
-	out->n = n;
+	out->rows = rows;
+	out->n = (size_t)PQntuples(res);
 	return KP_OK;
 }
 
@@ -215,11 +210,9 @@ org_store_ids(kp_db *db, const char *sql, int np, const char *const *p,
 		return rv;
 	out->res_ = res;
 	out->n = (size_t)PQntuples(res);
-	if ((out->ids = calloc(out->n + 1, sizeof(*out->ids))) == NULL) {
+	if ((out->ids = kp_db_column(res, 0)) == NULL) {
 		org_ids_clear(out);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < out->n; i++)
-		out->ids[i] = PQgetvalue(res, (int)i, 0);
 	return KP_OK;
 }

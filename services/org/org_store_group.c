@@ -22,8 +22,9 @@ enum group_col {
 };
 
 static void
-group_read(org_group_row *r, const PGresult *res, int row)
+group_read(void *elem, const PGresult *res, int row)
 {
+	org_group_row *r = elem;
 	Keyport__Org__Group *g = &r->msg;
 
 	keyport__org__group__init(g);
@@ -39,7 +40,6 @@ org_group_set_clear(org_group_set *s)
 {
 	if (s == NULL)
 		return;
-	free(s->rows);
 	free(s->ptrs);
 	PQclear(s->res_);
 	memset(s, 0, sizeof(*s));
@@ -52,29 +52,24 @@ group_query(kp_db *db, const char *sql, int np, const char *const *p, int one,
             org_group_set *out)
 {
 	PGresult *res = NULL;
-	size_t n;
+	void *rows;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
 	if ((rv = kp_db_query(db, sql, np, p, &res)) != KP_OK)
 		return rv;
-	n = (size_t)PQntuples(res);
-	if (one && n == 0) {
-		PQclear(res);
-		return KP_ENOTFOUND;
-	}
 	out->res_ = res;
-	out->rows = calloc(n + 1, sizeof(*out->rows));
-	out->ptrs = calloc(n + 1, sizeof(*out->ptrs));
-	if (out->rows == NULL || out->ptrs == NULL) {
+	if (one && PQntuples(res) == 0)
+		rv = KP_ENOTFOUND;
+	else if ((out->ptrs = (Keyport__Org__Group **)kp_db_rows(
+	              res, sizeof(org_group_row), group_read, &rows)) == NULL)
+		rv = KP_EINTERNAL;
+	if (rv != KP_OK) {
 		org_group_set_clear(out);
-		return KP_EINTERNAL;
+		return rv;
 	}
-	for (size_t i = 0; i < n; i++) {
-		group_read(&out->rows[i], res, (int)i);
-		out->ptrs[i] = &out->rows[i].msg;
-	}
-	out->n = n;
+	out->rows = rows;
+	out->n = (size_t)PQntuples(res);
 	return KP_OK;
 }
 
