@@ -391,3 +391,34 @@ kp_db_column(const PGresult *res, int col)
 		out[i] = PQgetvalue(res, (int)i, col);
 	return out;
 }
+
+void
+kp_db_rowset_clear(kp_db_rowset *out)
+{
+	if (out == NULL)
+		return;
+	free(out->ptrs);
+	PQclear(out->res);
+	memset(out, 0, sizeof(*out));
+}
+
+int
+kp_db_query_rows(kp_db *db, const char *sql, int nparams,
+                 const char *const *params, int one, size_t size,
+                 kp_db_row_reader read, kp_db_rowset *out)
+{
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	if ((rv = kp_db_query(db, sql, nparams, params, &out->res)) != KP_OK)
+		return rv;
+	out->n = (size_t)PQntuples(out->res);
+	if (one && out->n == 0)
+		rv = KP_ENOTFOUND;
+	else if ((out->ptrs = kp_db_rows(out->res, size, read, &out->rows)) ==
+	         NULL)
+		rv = KP_EINTERNAL;
+	if (rv != KP_OK)
+		kp_db_rowset_clear(out);
+	return rv;
+}

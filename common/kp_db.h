@@ -87,4 +87,24 @@ void **kp_db_rows(const PGresult *res, size_t size, kp_db_row_reader read,
  * out of memory. */
 char **kp_db_column(const PGresult *res, int col);
 
+/* A result read by kp_db_query_rows: res owns the strings, ptrs (one
+ * allocation with rows, see kp_db_rows) the n rows. */
+typedef struct kp_db_rowset {
+	size_t n;
+	void *rows;
+	void **ptrs;
+	PGresult *res;
+} kp_db_rowset;
+
+/* kp_db_query_rows runs sql and reads every row of its answer with read
+ * (kp_db_rows) into out, the caller's to release with kp_db_rowset_clear
+ * (or by PQclear(out->res) and free(out->ptrs)). one: KP_ENOTFOUND when no
+ * row. On failure out holds nothing. */
+int kp_db_query_rows(kp_db *db, const char *sql, int nparams,
+                     const char *const *params, int one, size_t size,
+                     kp_db_row_reader read, kp_db_rowset *out);
+
+/* kp_db_rowset_clear frees what out holds and zeroes it; NULL-safe. */
+void kp_db_rowset_clear(kp_db_rowset *out);
+
 #endif

@@ -80,6 +80,7 @@ auth_pat_list(kp_rpc_ctx *ctx)
 	Keyport__Auth__ListPatsRequest *req = NULL;
 	Keyport__Auth__ListPatsReply rep = KEYPORT__AUTH__LIST_PATS_REPLY__INIT;
 	auth_pat_set s = {0};
+	int64_t off = 0;
 	int rv;
 
 	if ((rv = kp_rpc_unpack(ctx,
@@ -88,14 +89,10 @@ auth_pat_list(kp_rpc_ctx *ctx)
 		return rv;
 	if ((rv = auth_pat_caller_ok(ctx)) != KP_OK)
 		goto out;
-	if (req->page < 1 || req->limit < 1 || req->limit > 100) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-		                 "page: must be >= 1; limit: 1..100");
+	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
 		goto out;
-	}
-	if ((rv = auth_store_pat_list(
-	         kp_service_db(ctx), ctx->caller->user_id, req->limit,
-	         (int64_t)(req->page - 1) * req->limit, &s)) != KP_OK) {
+	if ((rv = auth_store_pat_list(kp_service_db(ctx), ctx->caller->user_id,
+	                              req->limit, off, &s)) != KP_OK) {
 		rv = kp_service_db_fail(ctx, rv, NULL,
 		                        "auth.ListPersonalAccessTokens");
 		goto out;

@@ -63,27 +63,13 @@ static int
 auth_user_query(kp_db *db, const char *sql, int np, const char *const *p,
                 int one, auth_user_set *out)
 {
-	PGresult *res = NULL;
-	void *rows;
-	int rv;
+	kp_db_rowset r;
+	int rv = kp_db_query_rows(db, sql, np, p, one, sizeof(auth_user_row),
+	                          auth_user_read, &r);
 
-	memset(out, 0, sizeof(*out));
-	if ((rv = kp_db_query(db, sql, np, p, &res)) != KP_OK)
-		return rv;
-	out->res_ = res;
-	if (one && PQntuples(res) == 0)
-		rv = KP_ENOTFOUND;
-	else if ((out->ptrs = (Keyport__Auth__User **)kp_db_rows(
-	              res, sizeof(auth_user_row), auth_user_read, &rows)) ==
-	         NULL)
-		rv = KP_EINTERNAL;
-	if (rv != KP_OK) {
-		auth_user_set_clear(out);
-		return rv;
-	}
-	out->rows = rows;
-	out->n = (size_t)PQntuples(res);
-	return KP_OK;
+	*out = (auth_user_set){r.n, r.rows, (Keyport__Auth__User **)r.ptrs, 0,
+	                       r.res};
+	return rv;
 }
 
 /* Runs a statement answering one count. */

@@ -75,23 +75,13 @@ auth_store_revocations(kp_db *db, int64_t now, auth_revocation_set *out)
 {
 	char t[KP_NOW_PARAM_LEN];
 	const char *p[1] = {kp_time_param(now, t)};
-	PGresult *res = NULL;
-	void *rows;
-	int rv;
+	kp_db_rowset r;
+	int rv = kp_db_query_rows(db, auth_sql_revocations, 1, p, 0,
+	                          sizeof(*out->rows), auth_revocation_read, &r);
 
-	memset(out, 0, sizeof(*out));
-	if ((rv = kp_db_query(db, auth_sql_revocations, 1, p, &res)) != KP_OK)
-		return rv;
-	out->res_ = res;
-	out->ptrs = (Keyport__Auth__Revocation **)kp_db_rows(
-	    res, sizeof(*out->rows), auth_revocation_read, &rows);
-	if (out->ptrs == NULL) {
-		auth_revocation_set_clear(out);
-		return KP_EINTERNAL;
-	}
-	out->rows = rows;
-	out->n = (size_t)PQntuples(res);
-	return KP_OK;
+	*out = (auth_revocation_set){
+	    r.n, r.rows, (Keyport__Auth__Revocation **)r.ptrs, r.res};
+	return rv;
 }
 
 static const char auth_sql_revocations_prune[] =
@@ -336,27 +326,17 @@ static int
 auth_pat_query(kp_db *db, const char *sql, int np, const char *const *p,
                int list, auth_pat_set *out)
 {
-	PGresult *res = NULL;
-	void *rows;
-	size_t n;
-	int rv;
+	kp_db_rowset r;
+	int rv = kp_db_query_rows(db, sql, np, p, 0, sizeof(auth_pat_row),
+	                          auth_pat_read, &r);
 
-	memset(out, 0, sizeof(*out));
-	if ((rv = kp_db_query(db, sql, np, p, &res)) != KP_OK)
-		return rv;
-	n = (size_t)PQntuples(res);
-	out->res_ = res;
-	out->ptrs = (Keyport__Auth__PersonalAccessToken **)kp_db_rows(
-	    res, sizeof(auth_pat_row), auth_pat_read, &rows);
-	if (out->ptrs == NULL) {
-		auth_pat_set_clear(out);
-		return KP_EINTERNAL;
-	}
-	out->rows = rows;
-	out->n = n;
-	if (list && n > 0)
-		out->total = strtoll(PQgetvalue(res, 0, PAT_C_TOTAL), NULL, 10);
-	return KP_OK;
+	*out = (auth_pat_set){r.n, r.rows,
+	                      (Keyport__Auth__PersonalAccessToken **)r.ptrs, 0,
+	                      r.res};
+	if (rv == KP_OK && list && r.n > 0)
+		out->total =
+		    strtoll(PQgetvalue(r.res, 0, PAT_C_TOTAL), NULL, 10);
+	return rv;
 }
 
 static const char auth_sql_pat_create[] =

@@ -18,24 +18,21 @@ auth_list_users(kp_rpc_ctx *ctx)
 	Keyport__Auth__ListUsersReply rep =
 	    KEYPORT__AUTH__LIST_USERS_REPLY__INIT;
 	auth_user_set s = {0};
+	int64_t off = 0;
 	int rv;
 
 	if ((rv = kp_rpc_unpack(ctx,
 	                        &keyport__auth__list_users_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (req->page < 1 || req->limit < 1 || req->limit > 100) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-		                 "page: must be >= 1; limit: 1..100");
+	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
 		goto out;
-	}
 	if (req->organization_id[0] && !kp_uuid_valid(req->organization_id)) {
 		rv = kp_rpc_reply(ctx, &rep.base);
 		goto out;
 	}
-	if ((rv = auth_store_user_list(
-	         kp_service_db(ctx), req->organization_id, req->limit,
-	         (int64_t)(req->page - 1) * req->limit, &s)) != KP_OK) {
+	if ((rv = auth_store_user_list(kp_service_db(ctx), req->organization_id,
+	                               req->limit, off, &s)) != KP_OK) {
 		rv = kp_service_db_fail(ctx, rv, NULL, "auth.ListUsers");
 		goto out;
 	}

@@ -98,6 +98,7 @@ org_group_list(kp_rpc_ctx *ctx)
 	Keyport__Org__ListGroupsReply rep =
 	    KEYPORT__ORG__LIST_GROUPS_REPLY__INIT;
 	org_group_set s = {0};
+	int64_t off = 0;
 	int rv;
 
 	if ((rv = org_require_org_admin(ctx)) != KP_OK)
@@ -106,13 +107,11 @@ org_group_list(kp_rpc_ctx *ctx)
 	                        &keyport__org__list_groups_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (req->page < 1 || req->limit < 1 || req->limit > 100) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL, "page or limit");
+	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
 		goto out;
-	}
-	if ((rv = org_store_group_list(
-	         kp_service_db(ctx), ctx->caller->organization_id, req->limit,
-	         (int64_t)(req->page - 1) * req->limit, &s)) != KP_OK) {
+	if ((rv = org_store_group_list(kp_service_db(ctx),
+	                               ctx->caller->organization_id, req->limit,
+	                               off, &s)) != KP_OK) {
 		rv = kp_service_db_fail(ctx, rv, NULL, "org.ListGroups");
 		goto out;
 	}

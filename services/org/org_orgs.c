@@ -99,6 +99,7 @@ org_list(kp_rpc_ctx *ctx)
 	Keyport__Org__ListOrganizationsReply rep =
 	    KEYPORT__ORG__LIST_ORGANIZATIONS_REPLY__INIT;
 	org_set s = {0};
+	int64_t off = 0;
 	int rv;
 
 	if ((rv = org_require_role(ctx, ORG_ROLE_ADMIN)) != KP_OK)
@@ -107,12 +108,9 @@ org_list(kp_rpc_ctx *ctx)
 	         ctx, &keyport__org__list_organizations_request__descriptor,
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (req->page < 1 || req->limit < 1 || req->limit > 100) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL, "page or limit");
+	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
 		goto out;
-	}
-	if ((rv = org_store_list(kp_service_db(ctx), req->limit,
-	                         (int64_t)(req->page - 1) * req->limit, &s)) !=
+	if ((rv = org_store_list(kp_service_db(ctx), req->limit, off, &s)) !=
 	    KP_OK) {
 		rv = kp_service_db_fail(ctx, rv, NULL, "org.ListOrganizations");
 		goto out;

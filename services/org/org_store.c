@@ -71,26 +71,13 @@ static int
 org_query(kp_db *db, const char *sql, int np, const char *const *p, int one,
           org_set *out)
 {
-	PGresult *res = NULL;
-	void *rows;
-	int rv;
+	kp_db_rowset r;
+	int rv = kp_db_query_rows(db, sql, np, p, one, sizeof(org_row),
+	                          org_read, &r);
 
-	memset(out, 0, sizeof(*out));
-	if ((rv = kp_db_query(db, sql, np, p, &res)) != KP_OK)
-		return rv;
-	out->res_ = res;
-	if (one && PQntuples(res) == 0)
-		rv = KP_ENOTFOUND;
-	else if ((out->ptrs = (Keyport__Org__Organization **)kp_db_rows(
-	              res, sizeof(org_row), org_read, &rows)) == NULL)
-		rv = KP_EINTERNAL;
-	if (rv != KP_OK) {
-		org_set_clear(out);
-		return rv;
-	}
-	out->rows = rows;
-	out->n = (size_t)PQntuples(res);
-	return KP_OK;
+	*out = (org_set){r.n, r.rows, (Keyport__Org__Organization **)r.ptrs, 0,
+	                 r.res};
+	return rv;
 }
 
 static const char org_sql_create[] =

@@ -51,26 +51,13 @@ static int
 group_query(kp_db *db, const char *sql, int np, const char *const *p, int one,
             org_group_set *out)
 {
-	PGresult *res = NULL;
-	void *rows;
-	int rv;
+	kp_db_rowset r;
+	int rv = kp_db_query_rows(db, sql, np, p, one, sizeof(org_group_row),
+	                          group_read, &r);
 
-	memset(out, 0, sizeof(*out));
-	if ((rv = kp_db_query(db, sql, np, p, &res)) != KP_OK)
-		return rv;
-	out->res_ = res;
-	if (one && PQntuples(res) == 0)
-		rv = KP_ENOTFOUND;
-	else if ((out->ptrs = (Keyport__Org__Group **)kp_db_rows(
-	              res, sizeof(org_group_row), group_read, &rows)) == NULL)
-		rv = KP_EINTERNAL;
-	if (rv != KP_OK) {
-		org_group_set_clear(out);
-		return rv;
-	}
-	out->rows = rows;
-	out->n = (size_t)PQntuples(res);
-	return KP_OK;
+	*out = (org_group_set){r.n, r.rows, (Keyport__Org__Group **)r.ptrs, 0,
+	                       r.res};
+	return rv;
 }
 
 static const char group_sql_create[] =
