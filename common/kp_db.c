@@ -422,3 +422,11 @@ kp_db_query_rows(kp_db *db, const char *sql, int nparams,
 		kp_db_rowset_clear(out);
 	return rv;
 }
+
+void
+kp_db_release(void *alloc, void *res, void *set, size_t size)
+{
+	free(alloc);
+	PQclear(res);
+	memset(set, 0, size);
+}

@@ -107,4 +107,9 @@ int kp_db_query_rows(kp_db *db, const char *sql, int nparams,
 /* kp_db_rowset_clear frees what out holds and zeroes it; NULL-safe. */
 void kp_db_rowset_clear(kp_db_rowset *out);
 
+/* kp_db_release frees what a store's set holds, its allocation (one
+ * free) and its result, then zeroes the set (set, size bytes): the body
+ * of every set's *_clear. */
+void kp_db_release(void *alloc, void *res, void *set, size_t size);
+
 #endif

@@ -170,11 +170,8 @@ out:
 void
 act_counter_set_clear(act_counter_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 /* ---- offline deactivation: the activation and whether its proof was used */

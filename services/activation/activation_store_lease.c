@@ -46,11 +46,8 @@ act_store_lapsed(kp_db *db, int64_t now, int limit, act_id_set *out)
 void
 act_id_set_clear(act_id_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ids);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
 }
 
 /* the rows of those licenses take the license's current lease (0 for a

@@ -50,11 +50,8 @@ auth_user_read(void *elem, const PGresult *res, int row)
 void
 auth_user_set_clear(auth_user_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 /* Runs a statement answering users into out; one: KP_ENOTFOUND when it
@@ -337,11 +334,8 @@ auth_store_password_set(kp_db *db, const char *id, const char *hash,
 void
 auth_ids_clear(auth_ids *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ids);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
 }
 
 static const char auth_sql_org_tokens_revoke[] =

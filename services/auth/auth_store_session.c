@@ -46,11 +46,8 @@ auth_store_tokens_revoke(kp_db *db, const char *user_id, int64_t now)
 void
 auth_revocation_set_clear(auth_revocation_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 static const char auth_sql_revocations[] =
@@ -300,11 +297,8 @@ enum pat_col {
 void
 auth_pat_set_clear(auth_pat_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 static void

@@ -68,11 +68,8 @@ license_product_set_read(license_product_set *s, PGresult *res)
 void
 license_product_set_clear(license_product_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 static const char license_sql_product_insert[] =

@@ -58,11 +58,8 @@ org_read(void *elem, const PGresult *res, int row)
 void
 org_set_clear(org_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 /* Runs a statement answering organizations into out; one: KP_ENOTFOUND
@@ -178,11 +175,8 @@ org_store_delete(kp_db *db, const char *id)
 void
 org_ids_clear(org_ids *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ids);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
 }
 
 int

@@ -38,11 +38,8 @@ group_read(void *elem, const PGresult *res, int row)
 void
 org_group_set_clear(org_group_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 /* Runs a statement answering groups into out; one: KP_ENOTFOUND when it

@@ -294,11 +294,8 @@ release_store_publish(kp_db *db, const char *id, int published, int64_t now,
 void
 release_ids_clear(release_ids *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ids);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
 }
 
 /* Takes res: column 0 of every row. */
