@@ -52,14 +52,138 @@ keyport_check_str(int result)
 	return "error";
 }
 
+/* The stored token against this machine's clock: not behind the newest
+ * time seen, not before the token's issue, not older than one seen. */
+static int
+check_time(keyport_client *c, json_t *st, const kp_token_claims *k, int64_t now)
+{
+	int64_t seen = keyport_st_int(st, "lastSeenClock");
+
+	if (keyport_st_int(st, "newestIssuedAt") > seen)
+		seen = keyport_st_int(st, "newestIssuedAt");
+	if (now + KEYPORT_CLOCK_SKEW < seen)
+		return keyport_fail(
+		    c, KEYPORT_EROLLBACK,
+		    "the system clock went backwards: now %lld, "
+		    "already seen %lld",
+		    (long long)now, (long long)seen);
+	if (k->issued_at > now + KEYPORT_CLOCK_SKEW)
+		return keyport_fail(
+		    c, KEYPORT_EROLLBACK,
+		    "the system clock is behind the token's issue "
+		    "time (issuedAt %lld, now %lld)",
+		    (long long)k->issued_at, (long long)now);
+	if (k->issued_at < keyport_st_int(st, "newestIssuedAt"))
+		return keyport_fail(
+		    c, KEYPORT_EROLLBACK,
+		    "the stored token is older than one already "
+		    "seen");
+	return KEYPORT_OK;
+}
+
+/* The stored token against this machine and the stored activation:
+ * KEYPORT_CHECK_OK, _TAMPERED or _ERROR (no fingerprint). */
+static int
+check_binding(keyport_client *c, json_t *st, const kp_token_claims *k)
+{
+	char fp[65];
+
+	if (keyport_fingerprint(fp) != KEYPORT_OK) {
+		keyport_fail(c, KEYPORT_EIO,
+		             "cannot compute the machine fingerprint");
+		return KEYPORT_CHECK_ERROR;
+	}
+	if (strcmp(fp, k->fingerprint) != 0 ||
+	    strcmp(k->fingerprint, keyport_st_str(st, "fingerprint")) != 0) {
+		keyport_fail(c, KEYPORT_EMISMATCH,
+		             "the token is for another machine");
+		return KEYPORT_CHECK_TAMPERED;
+	}
+	if (strcmp(k->product_id, keyport_st_str(st, "productId")) != 0 ||
+	    strcmp(k->activation_id, keyport_st_str(st, "activationId")) != 0) {
+		keyport_fail(c, KEYPORT_EMISMATCH,
+		             "the token is not the stored activation's");
+		return KEYPORT_CHECK_TAMPERED;
+	}
+	return KEYPORT_CHECK_OK;
+}
+
+/* The verdict of a genuine token's license status and expiry
+ * (KEYPORT_CHECK_OK when active and unexpired); c's error says why. */
+static int
+check_status(keyport_client *c, const kp_token_claims *k, int64_t now)
+{
+	int rc = KEYPORT_CHECK_OK;
+
+	if (strcmp(k->status, "revoked") == 0) {
+		rc = KEYPORT_CHECK_REVOKED;
+		keyport_fail(c, KEYPORT_OK, "the license was revoked");
+	} else if (strcmp(k->status, "suspended") == 0) {
+		rc = KEYPORT_CHECK_SUSPENDED;
+		keyport_fail(c, KEYPORT_OK, "the license is suspended");
+	} else if (strcmp(k->status, "expired") == 0 ||
+	           (k->expires_at != 0 && now >= k->expires_at)) {
+		rc = KEYPORT_CHECK_EXPIRED;
+		keyport_fail(c, KEYPORT_OK, "the license expired at %lld",
+		             (long long)k->expires_at);
+	} else if (strcmp(k->status, "active") != 0) {
+		rc = KEYPORT_CHECK_TAMPERED;
+		keyport_fail(c, KEYPORT_EFORGED, "unknown license status %s",
+		             k->status);
+	}
+	return rc;
+}
+
+/* The verdict of an active token of an online activation: how long ago
+ * the server was reached. */
+static int
+check_reached(keyport_client *c, const kp_token_claims *k, int64_t now)
+{
+	int64_t age = now - k->issued_at;
+
+	if (k->offline)
+		return KEYPORT_CHECK_OK;
+	if (age > c->grace) {
+		keyport_fail(c, KEYPORT_ENET,
+		             "the server was last reached %lld s ago, beyond "
+		             "the grace period of %lld s",
+		             (long long)age, c->grace);
+		return KEYPORT_CHECK_UNREACHABLE;
+	}
+	if (age > c->interval) {
+		keyport_fail(c, KEYPORT_OK,
+		             "the server was last reached %lld s ago (grace "
+		             "period: %lld s)",
+		             (long long)age, c->grace);
+		return KEYPORT_CHECK_GRACE;
+	}
+	return KEYPORT_CHECK_OK;
+}
+
+/* The key the stored token is checked with: the pinned one, or the one
+ * stored with the activation. */
+static int
+check_key(keyport_client *c, json_t *st, unsigned char pk[32])
+{
+	if (c->have_pk) {
+		memcpy(pk, c->pk, 32);
+		return KEYPORT_OK;
+	}
+	if (kp_token_key_decode(keyport_st_str(st, "productKey"), pk, 32) != 0)
+		return keyport_fail(c, KEYPORT_EINVAL,
+		                    "no product key: pin it with "
+		                    "keyport_set_product_key");
+	return KEYPORT_OK;
+}
+
 int
 keyport_check(keyport_client *c)
 {
 	json_t *st = NULL;
 	kp_token_claims k = {0};
 	unsigned char pk[32];
-	const char *token, *seen_key;
-	int64_t now = keyport_now(), seen, age;
+	const char *token;
+	int64_t now = keyport_now();
 	int rc = KEYPORT_CHECK_ERROR, r;
 
 	c->verified = 0;
@@ -72,17 +196,8 @@ keyport_check(keyport_client *c)
 		             "this machine is not activated");
 		goto out;
 	}
-	if (c->have_pk) {
-		memcpy(pk, c->pk, sizeof(pk));
-	} else {
-		seen_key = keyport_st_str(st, "productKey");
-		if (kp_token_key_decode(seen_key, pk, sizeof(pk)) != 0) {
-			keyport_fail(c, KEYPORT_EINVAL,
-			             "no product key: pin it with "
-			             "keyport_set_product_key");
-			goto out;
-		}
-	}
+	if (check_key(c, st, pk) != KEYPORT_OK)
+		goto out;
 	r = kp_token_verify_claims(token, pk, &k);
 	if (r != KP_TOKEN_OK) {
 		rc = KEYPORT_CHECK_TAMPERED;
@@ -93,52 +208,10 @@ keyport_check(keyport_client *c)
 		goto out;
 	}
 	c->verified = 1;
-	seen = keyport_st_int(st, "lastSeenClock");
-	if (keyport_st_int(st, "newestIssuedAt") > seen)
-		seen = keyport_st_int(st, "newestIssuedAt");
 	rc = KEYPORT_CHECK_TAMPERED;
-	if (now + KEYPORT_CLOCK_SKEW < seen) {
-		keyport_fail(c, KEYPORT_EROLLBACK,
-		             "the system clock went backwards: now %lld, "
-		             "already seen %lld",
-		             (long long)now, (long long)seen);
+	if (check_time(c, st, &k, now) != KEYPORT_OK ||
+	    (rc = check_binding(c, st, &k)) != KEYPORT_CHECK_OK)
 		goto out;
-	}
-	if (k.issued_at > now + KEYPORT_CLOCK_SKEW) {
-		keyport_fail(c, KEYPORT_EROLLBACK,
-		             "the system clock is behind the token's issue "
-		             "time (issuedAt %lld, now %lld)",
-		             (long long)k.issued_at, (long long)now);
-		goto out;
-	}
-	if (k.issued_at < keyport_st_int(st, "newestIssuedAt")) {
-		keyport_fail(c, KEYPORT_EROLLBACK,
-		             "the stored token is older than one already seen");
-		goto out;
-	}
-	{
-		char fp[65];
-
-		if (keyport_fingerprint(fp) != KEYPORT_OK) {
-			rc = KEYPORT_CHECK_ERROR;
-			keyport_fail(c, KEYPORT_EIO,
-			             "cannot compute the machine fingerprint");
-			goto out;
-		}
-		if (strcmp(fp, k.fingerprint) != 0 ||
-		    strcmp(k.fingerprint, keyport_st_str(st, "fingerprint")) !=
-		        0) {
-			keyport_fail(c, KEYPORT_EMISMATCH,
-			             "the token is for another machine");
-			goto out;
-		}
-	}
-	if (strcmp(k.product_id, keyport_st_str(st, "productId")) != 0 ||
-	    strcmp(k.activation_id, keyport_st_str(st, "activationId")) != 0) {
-		keyport_fail(c, KEYPORT_EMISMATCH,
-		             "the token is not the stored activation's");
-		goto out;
-	}
 	/* the token is genuine: note the local time (rollback detection) */
 	if (now > keyport_st_int(st, "lastSeenClock")) {
 		json_object_set_new(st, "lastSeenClock", json_integer(now));
@@ -147,47 +220,8 @@ keyport_check(keyport_client *c)
 			goto out;
 		}
 	}
-	if (strcmp(k.status, "revoked") == 0) {
-		rc = KEYPORT_CHECK_REVOKED;
-		keyport_fail(c, KEYPORT_OK, "the license was revoked");
-		goto out;
-	}
-	if (strcmp(k.status, "suspended") == 0) {
-		rc = KEYPORT_CHECK_SUSPENDED;
-		keyport_fail(c, KEYPORT_OK, "the license is suspended");
-		goto out;
-	}
-	if (strcmp(k.status, "expired") == 0 ||
-	    (k.expires_at != 0 && now >= k.expires_at)) {
-		rc = KEYPORT_CHECK_EXPIRED;
-		keyport_fail(c, KEYPORT_OK, "the license expired at %lld",
-		             (long long)k.expires_at);
-		goto out;
-	}
-	if (strcmp(k.status, "active") != 0) {
-		rc = KEYPORT_CHECK_TAMPERED;
-		keyport_fail(c, KEYPORT_EFORGED, "unknown license status %s",
-		             k.status);
-		goto out;
-	}
-	rc = KEYPORT_CHECK_OK;
-	if (!k.offline) {
-		age = now - k.issued_at;
-		if (age > c->grace) {
-			rc = KEYPORT_CHECK_UNREACHABLE;
-			keyport_fail(c, KEYPORT_ENET,
-			             "the server was last reached %lld s ago, "
-			             "beyond the grace period of %lld s",
-			             (long long)age, c->grace);
-		} else if (age > c->interval) {
-			rc = KEYPORT_CHECK_GRACE;
-			keyport_fail(c, KEYPORT_OK,
-			             "the server was last reached %lld s ago "
-			             "(grace period: %lld s)",
-			             (long long)age, c->grace);
-		}
-	}
-	if (rc == KEYPORT_CHECK_OK)
+	if ((rc = check_status(c, &k, now)) == KEYPORT_CHECK_OK &&
+	    (rc = check_reached(c, &k, now)) == KEYPORT_CHECK_OK)
 		c->err[0] = '\0';
 out:
 	kp_token_claims_cleanup(&k);

@@ -87,4 +87,33 @@ char *keyport_escape(const char *s);
  * a new JSON object, or NULL. */
 json_t *keyport_token_payload(const char *token);
 
+/* ---- keyport_trust ---------------------------------------------------- */
+
+#include "kp_token.h"
+
+/* keyport_check_clock refuses (KEYPORT_EROLLBACK) a clock now behind the
+ * newest time st has seen. */
+int keyport_check_clock(keyport_client *c, json_t *st, int64_t now);
+
+/* keyport_note_clock remembers now and issued_at as seen in st. */
+void keyport_note_clock(json_t *st, int64_t now, int64_t issued_at);
+
+/* keyport_check_token checks token against the pinned key (unverified
+ * when none), the expected nonce (NULL: none), this machine's
+ * fingerprint, product_id (NULL: any) and the rollback state; on
+ * KEYPORT_OK *claims is filled (the caller cleans it up with
+ * kp_token_claims_cleanup), otherwise cleaned here and c's error set. */
+int keyport_check_token(keyport_client *c, json_t *st, const char *token,
+                        const char *nonce, const char *fingerprint,
+                        const char *product_id, int64_t now,
+                        kp_token_claims *claims);
+
+/* keyport_store_activation writes the accepted activation k (its token,
+ * online or offline, the pinned key) into st; keyport_clear_activation
+ * removes every activation member of st. */
+void keyport_store_activation(keyport_client *c, json_t *st,
+                              const kp_token_claims *k, const char *token,
+                              int offline);
+void keyport_clear_activation(json_t *st);
+
 #endif

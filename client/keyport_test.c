@@ -510,12 +510,13 @@ Test(keyport, whole_library_and_tool_compile_for_windows, .init = setup,
      .fini = teardown)
 {
 	static const char *const srcs[] = {
-	    "client/keyport_client.c", "client/keyport_check.c",
-	    "client/keyport_http.c",   "client/keyport_fp.c",
-	    "client/keyport_state.c",  "common/kp_token.c",
-	    "common/kp_offline.c",     "client/keyport_plat_win.c",
-	    "client/keyport_cli.c",    "client/cli_admin.c",
-	    "client/cli_release.c",
+	    "client/keyport_client.c",   "client/keyport_online.c",
+	    "client/keyport_offline.c",  "client/keyport_trust.c",
+	    "client/keyport_check.c",    "client/keyport_http.c",
+	    "client/keyport_fp.c",       "client/keyport_state.c",
+	    "common/kp_token.c",         "common/kp_offline.c",
+	    "client/keyport_plat_win.c", "client/keyport_cli.c",
+	    "client/cli_admin.c",        "client/cli_release.c",
 	};
 	const char *root = getenv("KEYPORT_ROOT");
 	char cmd[4096];

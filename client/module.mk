@@ -1,7 +1,9 @@
 # libkeyport and the keyport command. The library carries its own copy of
 # the two shared file-format modules so it needs no server library.
 client_PLAT     := client/keyport_plat_posix.c
-client_LIB_SRCS := client/keyport_client.c client/keyport_check.c \
+client_LIB_SRCS := client/keyport_client.c client/keyport_online.c \
+                   client/keyport_offline.c client/keyport_trust.c \
+                   client/keyport_check.c \
                    client/keyport_http.c client/keyport_fp.c \
                    client/keyport_state.c $(client_PLAT) \
                    common/kp_token.c common/kp_offline.c

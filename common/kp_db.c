@@ -389,3 +389,76 @@ kp_db_queries(const kp_db *db)
 {
 	return db->queries;
 }
+
+void **
+kp_db_rows(const PGresult *res, size_t size, kp_db_row_reader read,
+           void **elems)
+{
+	size_t n = (size_t)PQntuples(res);
+	/* the elements start where a pointer array of n + 1 ends, rounded
+	 * up so that any row struct is aligned */
+	size_t head = ((n + 1) * sizeof(void *) + 15) & ~(size_t)15;
+	void **ptrs = calloc(1, head + (n + 1) * size);
+	char *base;
+
+	*elems = NULL;
+	if (ptrs == NULL)
+		return NULL;
+	base = (char *)ptrs + head;
+	for (size_t i = 0; i < n; i++) {
+		ptrs[i] = base + i * size;
+		read(ptrs[i], res, (int)i);
+	}
+	*elems = base;
+	return ptrs;
+}
+
+char **
+kp_db_column(const PGresult *res, int col)
+{
+	size_t n = (size_t)PQntuples(res);
+	char **out = calloc(n + 1, sizeof(*out));
+
+	for (size_t i = 0; out != NULL && i < n; i++)
+		out[i] = PQgetvalue(res, (int)i, col);
+	return out;
+}
+
+void
+kp_db_rowset_clear(kp_db_rowset *out)
+{
+	if (out == NULL)
+		return;
+	free(out->ptrs);
+	PQclear(out->res);
+	memset(out, 0, sizeof(*out));
+}
+
+int
+kp_db_query_rows(kp_db *db, const char *sql, int nparams,
+                 const char *const *params, int one, size_t size,
+                 kp_db_row_reader read, kp_db_rowset *out)
+{
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	if ((rv = kp_db_query(db, sql, nparams, params, &out->res)) != KP_OK)
+		return rv;
+	out->n = (size_t)PQntuples(out->res);
+	if (one && out->n == 0)
+		rv = KP_ENOTFOUND;
+	else if ((out->ptrs = kp_db_rows(out->res, size, read, &out->rows)) ==
+	         NULL)
+		rv = KP_EINTERNAL;
+	if (rv != KP_OK)
+		kp_db_rowset_clear(out);
+	return rv;
+}
+
+void
+kp_db_release(void *alloc, void *res, void *set, size_t size)
+{
+	free(alloc);
+	PQclear(res);
+	memset(set, 0, size);
+}

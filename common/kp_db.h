@@ -69,4 +69,47 @@ unsigned long kp_db_queries(const kp_db *db);
 /* kp_db_sqlstate_status translates a SQLSTATE into a kp_status. */
 int kp_db_sqlstate_status(const char *sqlstate);
 
+/* kp_db_row_reader fills one element (a store's row struct) from row i of
+ * res; its strings may point into res. */
+typedef void (*kp_db_row_reader)(void *elem, const PGresult *res, int i);
+
+/* kp_db_rows reads every row of res with read into one allocation: an
+ * array of PQntuples(res) + 1 pointers (NULL-terminated), then as many
+ * zeroed elements of size bytes each; pointer i points at element i, whose
+ * first member must be the message a repeated field points at. *elems
+ * receives the elements. Returns the pointer array (freeing it frees the
+ * elements too) or NULL when out of memory (nothing allocated). */
+void **kp_db_rows(const PGresult *res, size_t size, kp_db_row_reader read,
+                  void **elems);
+
+/* kp_db_column gives column col of every row of res as a NULL-terminated
+ * array of strings borrowed from res (free the array only), or NULL when
+ * out of memory. */
+char **kp_db_column(const PGresult *res, int col);
+
+/* A result read by kp_db_query_rows: res owns the strings, ptrs (one
+ * allocation with rows, see kp_db_rows) the n rows. */
+typedef struct kp_db_rowset {
+	size_t n;
+	void *rows;
+	void **ptrs;
+	PGresult *res;
+} kp_db_rowset;
+
+/* kp_db_query_rows runs sql and reads every row of its answer with read
+ * (kp_db_rows) into out, the caller's to release with kp_db_rowset_clear
+ * (or by PQclear(out->res) and free(out->ptrs)). one: KP_ENOTFOUND when no
+ * row. On failure out holds nothing. */
+int kp_db_query_rows(kp_db *db, const char *sql, int nparams,
+                     const char *const *params, int one, size_t size,
+                     kp_db_row_reader read, kp_db_rowset *out);
+
+/* kp_db_rowset_clear frees what out holds and zeroes it; NULL-safe. */
+void kp_db_rowset_clear(kp_db_rowset *out);
+
+/* kp_db_release frees what a store's set holds, its allocation (one
+ * free) and its result, then zeroes the set (set, size bytes): the body
+ * of every set's *_clear. */
+void kp_db_release(void *alloc, void *res, void *set, size_t size);
+
 #endif

@@ -412,3 +412,14 @@ kp_service_db_fail(kp_rpc_ctx *ctx, int rv, const char *code,
 			    kp_strerror(rv), state[0] ? state : "none");
 	return kp_rpc_fail(ctx, rv, code, "%s", kp_service_db_sentence(rv));
 }
+
+int
+kp_service_page(kp_rpc_ctx *ctx, int32_t page, int32_t limit, int64_t *offset)
+{
+	*offset = 0;
+	if (page < 1 || limit < 1 || limit > 100)
+		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
+		                   "page: must be >= 1; limit: 1..100");
+	*offset = (int64_t)(page - 1) * limit;
+	return KP_OK;
+}

@@ -93,4 +93,10 @@ int kp_service_db_fail(kp_rpc_ctx *ctx, int rv, const char *code,
  * answers for a status (static). */
 const char *kp_service_db_sentence(int status);
 
+/* kp_service_page checks a list request's page (>= 1) and limit (1 to
+ * 100): KP_OK with *offset the first row of the page, or the answered 400
+ * INVALID_INPUT naming both. */
+int kp_service_page(kp_rpc_ctx *ctx, int32_t page, int32_t limit,
+                    int64_t *offset);
+
 #endif

@@ -1,5 +1,6 @@
 /* gw_file: streamed uploads and download ranges. */
 #include "gw_file.h"
+#include "kp_filename.h"
 
 #include "kp_config.h"
 #include "kp_log.h"
@@ -38,15 +39,7 @@ gw_file_max(void)
 int
 gw_file_name_ok(const char *s)
 {
-	size_t n = s ? strlen(s) : 0;
-
-	if (n == 0 || n > 255 || s[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/' ||
-		    s[i] == '\\')
-			return 0;
-	return 1;
+	return kp_filename_ok(s);
 }
 
 int

@@ -127,9 +127,10 @@ enum act_counters_col {
 
 /* act_counters_read fills c from row of res (enum act_counters_col). */
 static void
-act_counters_read(Keyport__Activation__LicenseCounters *c, const PGresult *res,
-                  int row)
+act_counters_read(void *elem, const PGresult *res, int row)
 {
+	Keyport__Activation__LicenseCounters *c = elem;
+
 	keyport__activation__license_counters__init(c);
 	c->license_id = PQgetvalue(res, row, ACT_CNT_C_LICENSE_ID);
 	c->total_activations = act_int(res, row, ACT_CNT_C_ACTIVATIONS);
@@ -144,6 +145,7 @@ act_store_counters(kp_db *db, char *const *ids, size_t n, act_counter_set *out)
 	PGresult *res = NULL;
 	const char *p[1];
 	size_t rows;
+	void *items;
 	int rv;
 
 	memset(out, 0, sizeof(*out));
@@ -154,16 +156,13 @@ act_store_counters(kp_db *db, char *const *ids, size_t n, act_counter_set *out)
 		goto out;
 	out->res_ = res;
 	rows = (size_t)PQntuples(res);
-	out->items = calloc(rows + 1, sizeof(*out->items));
-	out->ptrs = calloc(rows + 1, sizeof(*out->ptrs));
-	if (out->items == NULL || out->ptrs == NULL) {
+	if ((out->ptrs = (Keyport__Activation__LicenseCounters **)kp_db_rows(
+	         res, sizeof(*out->items), act_counters_read, &items)) ==
+	    NULL) {
 		rv = KP_EINTERNAL;
 		goto out;
 	}
-	for (size_t i = 0; i < rows; i++) {
-		act_counters_read(&out->items[i], res, (int)i);
-		out->ptrs[i] = &out->items[i];
-	}
+	out->items = items;
 	out->n = rows;
 out:
 	kp_pgarr_free(&arr);
@@ -175,12 +174,8 @@ out:
 void
 act_counter_set_clear(act_counter_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->items);
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 /* ---- offline deactivation: the activation and whether its proof was used */

@@ -35,12 +35,10 @@ act_store_lapsed(kp_db *db, int64_t now, int limit, act_id_set *out)
 		return rv;
 	out->res_ = res;
 	n = (size_t)PQntuples(res);
-	if ((out->ids = calloc(n + 1, sizeof(*out->ids))) == NULL) {
+	if ((out->ids = kp_db_column(res, ACT_LAPSED_C_LICENSE_ID)) == NULL) {
 		act_id_set_clear(out);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < n; i++)
-		out->ids[i] = PQgetvalue(res, (int)i, ACT_LAPSED_C_LICENSE_ID);
 	out->n = n;
 	return KP_OK;
 }
@@ -48,11 +46,8 @@ act_store_lapsed(kp_db *db, int64_t now, int limit, act_id_set *out)
 void
 act_id_set_clear(act_id_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ids);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
 }
 
 /* the rows of those licenses take the license's current lease (0 for a

@@ -2,10 +2,15 @@
  *
  *   auth_keys   access-token signing keys in KEYPORT_SECRET_DIR
  *   auth_pw     password hashing on a bounded pool (Argon2id, libsodium)
- *   auth_users  the user RPCs of docs/rpc-contract.md, bootstrap admin
+ *   auth_users   one user's RPCs (create, get, update, delete)
+ *   auth_users_list the batch user RPCs (list, get many, count, delete an
+ *                organization's) and auth.Revocations
+ *   auth_bootstrap the vendor admin of the first start; small helpers
  *   auth_session login, refresh, logout, tokens, password change
- *   auth_pat    personal access tokens
- *   auth_outbox org.UserRemoved, delivered at least once
+ *   auth_pat     personal access tokens
+ *   auth_outbox  org.UserRemoved, delivered at least once
+ *   auth_store   every statement (auth_store.h): the only files that call
+ *                libpq
  *
  * The state is made once by auth_main's init and read by every worker;
  * nothing in it changes after init except the key set (under keys_lock,
@@ -17,6 +22,7 @@
 #include "kp_db.h"
 #include "kp_rpc.h"
 #include "kp_access.h"
+#include "auth_store.h"
 #include "proto/auth.pb-c.h"
 
 #include <pthread.h>
@@ -24,17 +30,6 @@
 #include <stdatomic.h>
 #include <sodium.h>
 #include <stdint.h>
-
-/* SQL: a timestamptz column as RFC 3339 UTC text ("" for NULL). */
-#define AUTH_TS(col)                                                           \
-	"coalesce(to_char(" col " AT TIME ZONE 'UTC', "                        \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), '')"
-/* SQL: the columns of a user, in the order auth_user_from_row reads. */
-#define AUTH_USER_COLS                                                         \
-	"id::text, email, first_name, last_name, role, "                       \
-	"coalesce(organization_id::text, ''), disabled, " AUTH_TS(             \
-	    "created_at") ", " AUTH_TS("updated_at")
-#define AUTH_USER_NCOLS 9
 
 typedef struct auth_signing_key {
 	char kid[KP_ACCESS_KID_MAX];
@@ -102,22 +97,14 @@ int auth_pw_check_new(kp_rpc_ctx *ctx, const char *field, const char *pw,
 /* auth_busy answers ctx with the pool's RATE_LIMITED. */
 int auth_busy(kp_rpc_ctx *ctx);
 
-/* ---- auth_users -----------------------------------------------------------
- */
+/* ---- auth_users, auth_users_list, auth_bootstrap ------------------------ */
 
-/* auth_user_from_row fills u (strings borrowed from res) from row i. */
-void auth_user_from_row(PGresult *res, int i, Keyport__Auth__User *u);
-
-/* auth_bootstrap creates the vendor admin when there is no user. */
+/* auth_bootstrap creates the vendor admin when there is no user
+ * (auth_bootstrap.c). */
 int auth_bootstrap(kp_db *db);
 
-/* auth_revoke_user_sessions revokes every session of a user (except
- * keep_family when not NULL). */
-int auth_revoke_user_sessions(kp_db *db, const char *user_id,
-                              const char *keep_family);
-
-/* auth_now_param writes kp_now() as a decimal string for to_timestamp. */
-const char *auth_now_param(char *buf, size_t len);
+/* auth_reply_user answers the user u (borrowed). */
+int auth_reply_user(kp_rpc_ctx *ctx, const Keyport__Auth__User *u);
 
 /* auth_token_hash writes the hex crypto_generichash of token into out
  * (65 bytes). */

@@ -30,10 +30,9 @@ auth_unauth(kp_rpc_ctx *ctx, const char *msg)
 	return kp_rpc_fail(ctx, KP_EUNAUTH, "UNAUTHENTICATED", "%s", msg);
 }
 
-/* Makes the access token of a user row (AUTH_USER_COLS) for a session.
- * *out is malloc'd. */
+/* Makes the access token of user u for a session. *out is malloc'd. */
 static int
-auth_access_token(PGresult *u, const char *family, char **out)
+auth_access_token(const Keyport__Auth__User *u, const char *family, char **out)
 {
 	auth_app *app = auth_app_get();
 	kp_access_claims c;
@@ -41,10 +40,10 @@ auth_access_token(PGresult *u, const char *family, char **out)
 
 	auth_keys_check(app, 0); /* rotation, when due */
 	memset(&c, 0, sizeof(c));
-	snprintf(c.user_id, sizeof(c.user_id), "%s", PQgetvalue(u, 0, 0));
-	snprintf(c.role, sizeof(c.role), "%s", PQgetvalue(u, 0, 4));
+	snprintf(c.user_id, sizeof(c.user_id), "%s", u->id);
+	snprintf(c.role, sizeof(c.role), "%s", u->role);
 	snprintf(c.organization_id, sizeof(c.organization_id), "%s",
-	         PQgetvalue(u, 0, 5));
+	         u->organization_id);
 	snprintf(c.session_id, sizeof(c.session_id), "%s", family);
 	c.issued_at = kp_now();
 	c.expires_at = c.issued_at + KP_ACCESS_LIFETIME;
@@ -57,53 +56,33 @@ auth_access_token(PGresult *u, const char *family, char **out)
 /* Stores a new refresh token of family (NULL: a new family) for user in
  * the open transaction; rt receives the token, fam the family id. */
 static int
-auth_store_refresh(kp_db *db, const char *user_id, const char *family,
-                   char rt[AUTH_RT_LEN], char fam[40])
+auth_new_refresh(kp_db *db, const char *user_id, const char *family,
+                 char rt[AUTH_RT_LEN], char fam[40])
 {
-	char hash[65], now[32], ttl[24];
-	PGresult *res = NULL;
-	int rv;
+	char hash[65];
 
 	auth_random_token(AUTH_RT_PREFIX, rt, AUTH_RT_LEN);
 	auth_token_hash(rt, hash);
-	snprintf(ttl, sizeof(ttl), "%lld",
-	         (long long)kp_cfg_int(KP_CFG_REFRESH_TTL_DAYS) * 86400);
-	{
-		const char *p[5] = {family, user_id, hash,
-		                    auth_now_param(now, sizeof(now)), ttl};
-		rv = kp_db_query(
-		    db,
-		    "INSERT INTO refresh_tokens (family_id, "
-		    "user_id, token_hash, created_at, expires_at) "
-		    "VALUES (coalesce($1::uuid, gen_random_uuid()), "
-		    "$2, $3, to_timestamp($4::float8), "
-		    "to_timestamp($4::float8 + $5::float8)) "
-		    "RETURNING family_id::text",
-		    5, p, &res);
-	}
-	if (rv == KP_OK)
-		snprintf(fam, 40, "%s", PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return rv;
+	return auth_store_refresh_add(
+	    db, family, user_id, hash, kp_now(),
+	    (int64_t)kp_cfg_int(KP_CFG_REFRESH_TTL_DAYS) * 86400, fam);
 }
 
-/* Answers the token pair for user row u. */
+/* Answers the token pair for user u. */
 static int
-auth_reply_pair(kp_rpc_ctx *ctx, PGresult *u, const char *family,
-                const char *rt)
+auth_reply_pair(kp_rpc_ctx *ctx, const Keyport__Auth__User *u,
+                const char *family, const char *rt)
 {
 	Keyport__Auth__TokenPair rep = KEYPORT__AUTH__TOKEN_PAIR__INIT;
-	Keyport__Auth__User user;
 	char *at = NULL;
 	int rv;
 
 	if (auth_access_token(u, family, &at) != KP_OK)
 		return kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "cannot sign");
-	auth_user_from_row(u, 0, &user);
 	rep.access_token = at;
 	rep.refresh_token = (char *)rt;
 	rep.expires_in = KP_ACCESS_LIFETIME;
-	rep.user = &user;
+	rep.user = (Keyport__Auth__User *)u;
 	rv = kp_rpc_reply(ctx, &rep.base);
 	sodium_memzero(at, strlen(at));
 	free(at);
@@ -113,49 +92,37 @@ auth_reply_pair(kp_rpc_ctx *ctx, PGresult *u, const char *family,
 /* ---- throttling ------------------------------------------------------------
  */
 
+/* The seconds until the oldest of n failures (since oldest) leaves the
+ * window, when n reaches max; 0 when not limited. */
+static int64_t
+auth_limited(int64_t n, int64_t oldest, int64_t max)
+{
+	int64_t r = oldest + AUTH_WINDOW - kp_now();
+
+	if (n < max)
+		return 0;
+	return r > 1 ? r : 1;
+}
+
 /* Answers 429 when the email or the address is throttled. */
 static int
 auth_throttled(kp_rpc_ctx *ctx, kp_db *db, const char *email, const char *addr)
 {
-	int64_t max_email = kp_cfg_int(KP_CFG_LOGIN_MAX_PER_EMAIL);
-	int64_t max_addr = kp_cfg_int(KP_CFG_LOGIN_MAX_PER_ADDRESS);
-	char now[32], win[16];
-	PGresult *res = NULL;
-	int rv, limited = 0;
-	int64_t retry = 1;
+	auth_failures f;
+	int64_t retry, r;
+	int rv;
 
-	snprintf(win, sizeof(win), "%d", AUTH_WINDOW);
-	{
-		const char *p[4] = {email, addr,
-		                    auth_now_param(now, sizeof(now)), win};
-		rv = kp_db_query(
-		    db,
-		    "SELECT kind, count(*), extract(epoch FROM min(at))"
-		    "::bigint FROM login_failures WHERE ((kind = 'email' "
-		    "AND key = $1) OR (kind = 'address' AND key = $2)) "
-		    "AND at > to_timestamp($3::float8 - $4::float8) AND "
-		    "at <= to_timestamp($3::float8) GROUP BY kind",
-		    4, p, &res);
-	}
-	if (rv != KP_OK) {
-		PQclear(res);
-		return kp_rpc_fail(ctx, rv, NULL, "database: %s",
-		                   kp_strerror(rv));
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		int is_email = strcmp(PQgetvalue(res, i, 0), "email") == 0;
-		int64_t n = atoll(PQgetvalue(res, i, 1));
-		int64_t oldest = atoll(PQgetvalue(res, i, 2));
-
-		if (n >= (is_email ? max_email : max_addr)) {
-			int64_t r = oldest + AUTH_WINDOW - kp_now();
-			limited = 1;
-			if (r > retry)
-				retry = r;
-		}
-	}
-	PQclear(res);
-	if (!limited)
+	if ((rv = auth_store_failures(db, email, addr, kp_now(), AUTH_WINDOW,
+	                              &f)) != KP_OK)
+		return kp_service_db_fail(ctx, rv, NULL,
+		                          "auth.Login: throttle");
+	retry = auth_limited(f.email_n, f.email_oldest,
+	                     kp_cfg_int(KP_CFG_LOGIN_MAX_PER_EMAIL));
+	r = auth_limited(f.addr_n, f.addr_oldest,
+	                 kp_cfg_int(KP_CFG_LOGIN_MAX_PER_ADDRESS));
+	if (r > retry)
+		retry = r;
+	if (retry == 0)
 		return KP_OK;
 	ctx->retry_after = (uint32_t)retry;
 	return kp_rpc_fail(ctx, KP_ERATELIMIT, "RATE_LIMITED",
@@ -166,31 +133,53 @@ auth_throttled(kp_rpc_ctx *ctx, kp_db *db, const char *email, const char *addr)
 static void
 auth_record_failure(kp_db *db, const char *email, const char *addr)
 {
-	char now[32];
-	const char *p[3] = {email, addr, auth_now_param(now, sizeof(now))};
-
-	if (kp_db_exec(db,
-	               "INSERT INTO login_failures (kind, key, at) VALUES "
-	               "('email', $1, to_timestamp($3::float8)), ('address', "
-	               "$2, to_timestamp($3::float8))",
-	               3, p) != KP_OK)
+	if (auth_store_failure_add(db, email, addr, kp_now()) != KP_OK)
 		kp_log_warn("cannot record a failed login");
-	/* old rows are of no use */
-	kp_db_exec(db,
-	           "DELETE FROM login_failures WHERE at < "
-	           "to_timestamp($1::float8 - 86400)",
-	           1, p + 2);
 }
 
-/* ---- Login
- * ------------------------------------------------------------------- */
+/* ---- Login --------------------------------------------------------------- */
+
+/* Checks a login's input; email receives the lower-cased address. */
+static int
+auth_login_check(kp_rpc_ctx *ctx, const Keyport__Auth__LoginRequest *req,
+                 char email[256])
+{
+	if (req->email[0] == '\0' || strlen(req->email) >= 256)
+		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
+		                   "email: required, at most 254 characters");
+	if (req->password[0] == '\0' || strlen(req->password) > 1024)
+		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
+		                   "password: required");
+	for (size_t i = 0; req->email[i]; i++)
+		email[i] = (char)tolower((unsigned char)req->email[i]);
+	email[strlen(req->email)] = '\0';
+	return KP_OK;
+}
+
+/* After a good password: forgets the email's failures and renews an old
+ * hash (neither may fail the login). */
+static void
+auth_login_ok(kp_db *db, const char *email, const char *user_id, const char *pw,
+              int rehash)
+{
+	char h[crypto_pwhash_STRBYTES];
+
+	(void)auth_store_failures_clear(db, email);
+	if (!rehash)
+		return;
+	if (auth_pw_hash(pw, h) == KP_OK &&
+	    auth_store_password_set(db, user_id, h, 0) == KP_OK)
+		kp_log_info("renewed the password hash of %s", user_id);
+	sodium_memzero(h, sizeof(h));
+}
 
 int
 auth_login(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__LoginRequest *req = NULL;
 	kp_db *db = kp_service_db(ctx);
-	PGresult *u = NULL;
+	auth_user_set u = {0};
+	const Keyport__Auth__User *user;
 	char email[256], rt[AUTH_RT_LEN], fam[40];
 	const char *addr;
 	int rv, ok = 0, rehash = 0;
@@ -198,94 +187,70 @@ auth_login(kp_rpc_ctx *ctx)
 	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__login_request__descriptor,
 	                        (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (req->email[0] == '\0' || strlen(req->email) >= sizeof(email)) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-		                 "email: required, at most 254 characters");
+	if ((rv = auth_login_check(ctx, req, email)) != KP_OK)
 		goto out;
-	}
-	if (req->password[0] == '\0' || strlen(req->password) > 1024) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-		                 "password: required");
-		goto out;
-	}
-	for (size_t i = 0; req->email[i]; i++)
-		email[i] = (char)tolower((unsigned char)req->email[i]);
-	email[strlen(req->email)] = '\0';
 	addr = req->client_address[0] ? req->client_address : "unknown";
 	if ((rv = auth_throttled(ctx, db, email, addr)) != KP_OK)
 		goto out;
-	{
-		const char *p[1] = {email};
-		rv =
-		    kp_db_query(db,
-		                "SELECT " AUTH_USER_COLS ", password_hash FROM "
-		                "users WHERE lower(email) = $1",
-		                1, p, &u);
-	}
-	if (rv != KP_OK) {
-		rv =
-		    kp_rpc_fail(ctx, rv, NULL, "database: %s", kp_strerror(rv));
+	rv = auth_store_user_by_email(db, email, &u);
+	if (rv != KP_OK && rv != KP_ENOTFOUND) {
+		rv = kp_service_db_fail(ctx, rv, NULL, "auth.Login: read");
 		goto out;
 	}
 	/* an unknown email costs the same as a wrong password */
-	rv = auth_pw_verify(PQntuples(u) ? PQgetvalue(u, 0, AUTH_USER_NCOLS)
-	                                 : NULL,
-	                    req->password, &ok, &rehash);
+	rv = auth_pw_verify(u.n ? u.rows[0].password_hash : NULL, req->password,
+	                    &ok, &rehash);
 	if (rv == KP_ERATELIMIT) {
 		rv = auth_busy(ctx);
 		goto out;
 	}
-	if (!ok || PQgetvalue(u, 0, 6)[0] == 't') {
+	if (!ok || u.rows[0].msg.disabled) {
 		auth_record_failure(db, email, addr);
 		kp_log_info("failed login (%s)",
-		            PQntuples(u) ? "known user" : "unknown email");
+		            u.n ? "known user" : "unknown email");
 		rv = auth_unauth(ctx, "invalid email or password");
 		goto out;
 	}
-	{
-		const char *p[1] = {email};
-		kp_db_exec(db,
-		           "DELETE FROM login_failures WHERE kind = 'email' "
-		           "AND key = $1",
-		           1, p);
-	}
-	if (rehash) {
-		char h[crypto_pwhash_STRBYTES];
-		if (auth_pw_hash(req->password, h) == KP_OK) {
-			const char *p[2] = {PQgetvalue(u, 0, 0), h};
-			kp_db_exec(db,
-			           "UPDATE users SET password_hash = $2 WHERE "
-			           "id = $1",
-			           2, p);
-			kp_log_info("renewed the password hash of %s", p[0]);
-		}
-		sodium_memzero(h, sizeof(h));
-	}
-	if ((rv = auth_store_refresh(db, PQgetvalue(u, 0, 0), NULL, rt, fam)) !=
-	    KP_OK) {
-		rv =
-		    kp_rpc_fail(ctx, rv, NULL, "database: %s", kp_strerror(rv));
+	user = &u.rows[0].msg;
+	auth_login_ok(db, email, user->id, req->password, rehash);
+	if ((rv = auth_new_refresh(db, user->id, NULL, rt, fam)) != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL, "auth.Login: session");
 		goto out;
 	}
-	kp_log_info("login of user %s, session %s", PQgetvalue(u, 0, 0), fam);
-	rv = auth_reply_pair(ctx, u, fam, rt);
+	kp_log_info("login of user %s, session %s", user->id, fam);
+	rv = auth_reply_pair(ctx, user, fam, rt);
 	sodium_memzero(rt, sizeof(rt));
 out:
-	PQclear(u);
+	auth_user_set_clear(&u);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
 
-/* ---- Refresh
- * ----------------------------------------------------------------------- */
+/* ---- Refresh ------------------------------------------------------------- */
+
+/* Ends session family after a rotated token came back (stolen or
+ * replayed), in the open transaction, and answers 401. */
+static int
+auth_refresh_reuse(kp_rpc_ctx *ctx, kp_db *db, const char *family)
+{
+	int rv;
+
+	if ((rv = auth_store_family_revoke(db, family, kp_now())) != KP_OK ||
+	    (rv = kp_db_commit(db)) != KP_OK)
+		return kp_service_db_fail(ctx, rv, NULL, "auth.Refresh: reuse");
+	kp_log_warn("reuse of a rotated refresh token: session %s revoked",
+	            family);
+	return auth_unauth(ctx, "refresh token reuse; the session is revoked");
+}
 
 int
 auth_refresh(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__RefreshRequest *req = NULL;
 	kp_db *db = kp_service_db(ctx);
-	PGresult *t = NULL, *u = NULL;
-	char hash[65], now[32], rt[AUTH_RT_LEN], fam[40], family[40];
+	auth_refresh_row t = {0};
+	auth_user_set u = {0};
+	char hash[65], rt[AUTH_RT_LEN], fam[40];
 	int rv;
 
 	if ((rv =
@@ -298,93 +263,53 @@ auth_refresh(kp_rpc_ctx *ctx)
 		goto out;
 	}
 	auth_token_hash(req->refresh_token, hash);
-	if ((rv = kp_db_begin(db)) != KP_OK)
-		goto dbfail;
-	{
-		const char *p[2] = {hash, auth_now_param(now, sizeof(now))};
-		rv = kp_db_query(db,
-		                 "SELECT id::text, family_id::text, "
-		                 "user_id::text, rotated_at IS NOT NULL, "
-		                 "revoked_at IS NOT NULL, expires_at <= "
-		                 "to_timestamp($2::float8) FROM refresh_tokens "
-		                 "WHERE token_hash = $1 FOR UPDATE",
-		                 2, p, &t);
-	}
-	if (rv != KP_OK)
-		goto dbfail;
-	if (PQntuples(t) == 0) {
-		rv = auth_unauth(ctx, "invalid refresh token");
+	if ((rv = kp_db_begin(db)) != KP_OK ||
+	    (rv = auth_store_refresh_find(db, hash, kp_now(), &t)) != KP_OK) {
+		rv = rv == KP_ENOTFOUND
+		         ? auth_unauth(ctx, "invalid refresh token")
+		         : kp_service_db_fail(ctx, rv, NULL,
+		                              "auth.Refresh: read");
 		goto out;
 	}
-	snprintf(family, sizeof(family), "%s", PQgetvalue(t, 0, 1));
-	if (PQgetvalue(t, 0, 4)[0] == 't' || PQgetvalue(t, 0, 5)[0] == 't') {
+	if (t.revoked || t.expired) {
 		rv = auth_unauth(ctx, "the refresh token was revoked or "
 		                      "expired");
 		goto out;
 	}
-	if (PQgetvalue(t, 0, 3)[0] == 't') {
-		/* replay of a rotated token: end the whole session */
-		const char *p[2] = {family, now};
-		if ((rv = kp_db_exec(db,
-		                     "UPDATE refresh_tokens SET revoked_at = "
-		                     "to_timestamp($2::float8) WHERE family_id "
-		                     "= $1::uuid AND revoked_at IS NULL",
-		                     2, p)) != KP_OK ||
-		    (rv = kp_db_commit(db)) != KP_OK)
-			goto dbfail;
-		kp_log_warn("reuse of a rotated refresh token: session %s "
-		            "revoked",
-		            family);
-		rv = auth_unauth(ctx, "refresh token reuse; the session is "
-		                      "revoked");
+	if (t.rotated) {
+		rv = auth_refresh_reuse(ctx, db, t.family_id);
 		goto out;
 	}
-	{
-		const char *p[1] = {PQgetvalue(t, 0, 2)};
-		rv = kp_db_query(db,
-		                 "SELECT " AUTH_USER_COLS " FROM users WHERE "
-		                 "id = $1",
-		                 1, p, &u);
-	}
-	if (rv != KP_OK)
-		goto dbfail;
-	if (PQntuples(u) == 0 || PQgetvalue(u, 0, 6)[0] == 't') {
+	rv = auth_store_user_get(db, t.user_id, NULL, 0, &u);
+	if (rv == KP_ENOTFOUND || (rv == KP_OK && u.rows[0].msg.disabled)) {
 		rv = auth_unauth(ctx, "the user is disabled");
 		goto out;
 	}
-	{
-		const char *p[2] = {PQgetvalue(t, 0, 0), now};
-		if ((rv = kp_db_exec(db,
-		                     "UPDATE refresh_tokens SET rotated_at = "
-		                     "to_timestamp($2::float8) WHERE id = $1",
-		                     2, p)) != KP_OK)
-			goto dbfail;
+	if (rv != KP_OK ||
+	    (rv = auth_store_refresh_rotate(db, t.id, kp_now())) != KP_OK ||
+	    (rv = auth_new_refresh(db, t.user_id, t.family_id, rt, fam)) !=
+	        KP_OK ||
+	    (rv = kp_db_commit(db)) != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL, "auth.Refresh: rotate");
+		goto out;
 	}
-	if ((rv = auth_store_refresh(db, PQgetvalue(u, 0, 0), family, rt,
-	                             fam)) != KP_OK ||
-	    (rv = kp_db_commit(db)) != KP_OK)
-		goto dbfail;
-	rv = auth_reply_pair(ctx, u, fam, rt);
+	rv = auth_reply_pair(ctx, &u.rows[0].msg, fam, rt);
 	sodium_memzero(rt, sizeof(rt));
-	goto out;
-dbfail:
-	rv = kp_rpc_fail(ctx, rv, NULL, "database: %s", kp_strerror(rv));
 out:
 	kp_db_rollback(db);
-	PQclear(t);
-	PQclear(u);
+	auth_refresh_row_clear(&t);
+	auth_user_set_clear(&u);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
 
-/* ---- Logout
- * ---------------------------------------------------------------------- */
+/* ---- Logout -------------------------------------------------------------- */
 
 int
 auth_logout(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__LogoutRequest *req = NULL;
-	char hash[65], now[32];
+	char hash[65];
 	int rv;
 
 	if ((rv = kp_rpc_unpack(ctx, &keyport__auth__logout_request__descriptor,
@@ -396,18 +321,9 @@ auth_logout(kp_rpc_ctx *ctx)
 		goto out;
 	}
 	auth_token_hash(req->refresh_token, hash);
-	{
-		const char *p[2] = {hash, auth_now_param(now, sizeof(now))};
-		rv = kp_db_exec(kp_service_db(ctx),
-		                "UPDATE refresh_tokens SET revoked_at = "
-		                "to_timestamp($2::float8) WHERE family_id = "
-		                "(SELECT family_id FROM refresh_tokens WHERE "
-		                "token_hash = $1) AND revoked_at IS NULL",
-		                2, p);
-	}
-	rv = rv == KP_OK
-	         ? kp_rpc_reply(ctx, NULL)
-	         : kp_rpc_fail(ctx, rv, NULL, "database: %s", kp_strerror(rv));
+	rv = auth_store_logout(kp_service_db(ctx), hash, kp_now());
+	rv = rv == KP_OK ? kp_rpc_reply(ctx, NULL)
+	                 : kp_service_db_fail(ctx, rv, NULL, "auth.Logout");
 out:
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
@@ -453,7 +369,7 @@ auth_authenticate(kp_rpc_ctx *ctx)
 	auth_app *app = auth_app_get();
 	kp_access_keyset ks;
 	kp_access_claims c;
-	PGresult *u = NULL;
+	auth_user_set u = {0};
 	int rv;
 
 	if ((rv = kp_rpc_unpack(
@@ -476,115 +392,103 @@ auth_authenticate(kp_rpc_ctx *ctx)
 		rv = auth_unauth(ctx, "invalid or expired token");
 		goto out;
 	}
-	{
-		const char *p[1] = {c.user_id};
-		rv = kp_db_query(kp_service_db(ctx),
-		                 "SELECT " AUTH_USER_COLS " FROM users WHERE "
-		                 "id = $1",
-		                 1, p, &u);
-	}
-	if (rv != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "database");
-		goto out;
-	}
-	if (PQntuples(u) == 0 || PQgetvalue(u, 0, 6)[0] == 't') {
+	rv = auth_store_user_get(kp_service_db(ctx), c.user_id, NULL, 0, &u);
+	if (rv == KP_ENOTFOUND || (rv == KP_OK && u.rows[0].msg.disabled)) {
 		rv = auth_unauth(ctx, "the user is disabled or gone");
 		goto out;
 	}
-	caller.user_id = PQgetvalue(u, 0, 0);
-	caller.role = PQgetvalue(u, 0, 4);
-	caller.organization_id = PQgetvalue(u, 0, 5);
+	if (rv != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL, "auth.Authenticate");
+		goto out;
+	}
+	caller.user_id = u.rows[0].msg.id;
+	caller.role = u.rows[0].msg.role;
+	caller.organization_id = u.rows[0].msg.organization_id;
 	rep.caller = &caller;
 	rv = kp_rpc_reply(ctx, &rep.base);
 out:
-	PQclear(u);
+	auth_user_set_clear(&u);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
 
-/* ---- ChangePassword
- * ------------------------------------------------------------------ */
+/* ---- ChangePassword ------------------------------------------------------ */
+
+/* Checks the current and the new password of user u (the hash of the new
+ * one into hash). */
+static int
+auth_password_check(kp_rpc_ctx *ctx,
+                    const Keyport__Auth__ChangePasswordRequest *req,
+                    const auth_user_row *u, char *hash)
+{
+	int rv, ok = 0, rehash = 0;
+
+	if (req->current_password[0] == '\0')
+		return kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
+		                   "currentPassword: required");
+	if ((rv = auth_pw_check_new(ctx, "newPassword", req->new_password,
+	                            u->msg.email)) != KP_OK)
+		return rv;
+	rv = auth_pw_verify(u->password_hash, req->current_password, &ok,
+	                    &rehash);
+	if (rv == KP_ERATELIMIT)
+		return auth_busy(ctx);
+	if (!ok)
+		return kp_rpc_fail(ctx, KP_EFORBIDDEN, "FORBIDDEN",
+		                   "currentPassword: wrong password");
+	if ((rv = auth_pw_hash(req->new_password, hash)) != KP_OK)
+		return rv == KP_ERATELIMIT ? auth_busy(ctx)
+		                           : kp_rpc_fail(ctx, rv, NULL, "hash");
+	return KP_OK;
+}
 
 int
 auth_change_password(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__ChangePasswordRequest *req = NULL;
 	kp_db *db = kp_service_db(ctx);
-	char hash[crypto_pwhash_STRBYTES] = "", now[32];
-	PGresult *u = NULL;
-	int rv, ok = 0, rehash = 0;
+	const char *id = ctx->caller->user_id;
+	char hash[crypto_pwhash_STRBYTES] = "";
+	auth_user_set u = {0};
+	int64_t now = kp_now();
+	int rv;
 
 	if ((rv = kp_rpc_unpack(
 	         ctx, &keyport__auth__change_password_request__descriptor,
 	         (ProtobufCMessage **)&req)) != KP_OK)
 		return rv;
-	if (!kp_uuid_valid(ctx->caller->user_id)) {
+	if (!kp_uuid_valid(id)) {
 		rv = auth_unauth(ctx, "a signed-in user is required");
 		goto out;
 	}
-	{
-		const char *p[1] = {ctx->caller->user_id};
-		rv = kp_db_query(db,
-		                 "SELECT email, password_hash FROM users WHERE "
-		                 "id = $1 AND NOT disabled",
-		                 1, p, &u);
-	}
-	if (rv != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "database");
-		goto out;
-	}
-	if (PQntuples(u) == 0) {
+	rv = auth_store_user_get(db, id, NULL, 0, &u);
+	if (rv == KP_ENOTFOUND || (rv == KP_OK && u.rows[0].msg.disabled)) {
 		rv = auth_unauth(ctx, "the user is disabled or gone");
 		goto out;
 	}
-	if (req->current_password[0] == '\0') {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_INPUT",
-		                 "currentPassword: required");
+	if (rv != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL,
+		                        "auth.ChangePassword: read");
 		goto out;
 	}
-	if ((rv = auth_pw_check_new(ctx, "newPassword", req->new_password,
-	                            PQgetvalue(u, 0, 0))) != KP_OK)
+	if ((rv = auth_password_check(ctx, req, &u.rows[0], hash)) != KP_OK)
 		goto out;
-	rv = auth_pw_verify(PQgetvalue(u, 0, 1), req->current_password, &ok,
-	                    &rehash);
-	if (rv == KP_ERATELIMIT) {
-		rv = auth_busy(ctx);
-		goto out;
-	}
-	if (!ok) {
-		rv = kp_rpc_fail(ctx, KP_EFORBIDDEN, "FORBIDDEN",
-		                 "currentPassword: wrong password");
-		goto out;
-	}
-	if ((rv = auth_pw_hash(req->new_password, hash)) != KP_OK) {
-		rv = rv == KP_ERATELIMIT ? auth_busy(ctx)
-		                         : kp_rpc_fail(ctx, rv, NULL, "hash");
+	if ((rv = kp_db_begin(db)) != KP_OK ||
+	    (rv = auth_store_password_set(db, id, hash, now)) != KP_OK ||
+	    (rv = auth_store_sessions_revoke(
+	         db, id,
+	         kp_uuid_valid(req->session_id) ? req->session_id : NULL,
+	         now)) != KP_OK ||
+	    (rv = kp_db_commit(db)) != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL,
+		                        "auth.ChangePassword: write");
 		goto out;
 	}
-	{
-		const char *p[3] = {ctx->caller->user_id, hash,
-		                    auth_now_param(now, sizeof(now))};
-		if ((rv = kp_db_begin(db)) != KP_OK ||
-		    (rv = kp_db_exec(db,
-		                     "UPDATE users SET password_hash = $2, "
-		                     "updated_at = to_timestamp($3::float8) "
-		                     "WHERE id = $1",
-		                     3, p)) != KP_OK ||
-		    (rv = auth_revoke_user_sessions(
-		         db, ctx->caller->user_id,
-		         kp_uuid_valid(req->session_id) ? req->session_id
-		                                        : NULL)) != KP_OK ||
-		    (rv = kp_db_commit(db)) != KP_OK) {
-			rv = kp_rpc_fail(ctx, rv, NULL, "database");
-			goto out;
-		}
-	}
-	kp_log_info("password of user %s changed; other sessions revoked",
-	            ctx->caller->user_id);
+	kp_log_info("password of user %s changed; other sessions revoked", id);
 	rv = kp_rpc_reply(ctx, NULL);
 out:
 	kp_db_rollback(db);
-	PQclear(u);
+	auth_user_set_clear(&u);
 	sodium_memzero(hash, sizeof(hash));
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;

@@ -1,7 +1,8 @@
 # The auth service: sources of build/bin/keyport-auth (migrations in sql/ are
 # embedded automatically; unit tests are services/auth/*_test.c).
-auth_SRCS := services/auth/auth_main.c services/auth/auth_keys.c \
-             services/auth/auth_pw.c services/auth/auth_users.c \
-             services/auth/auth_session.c services/auth/auth_pat.c \
-             services/auth/auth_outbox.c
+# Handlers by method group, then their helpers, then the store.
+auth_SRCS := $(addprefix services/auth/auth_, \
+               main.c users.c users_list.c session.c pat.c \
+               keys.c pw.c bootstrap.c outbox.c \
+               store.c store_session.c)
 auth_LIBS :=

@@ -23,8 +23,9 @@ enum product_col {
 /* license_product_read fills r from row of res: the public key goes from
  * hex to base64. */
 static void
-license_product_read(license_product_row *r, const PGresult *res, int row)
+license_product_read(void *elem, const PGresult *res, int row)
 {
+	license_product_row *r = elem;
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
 	size_t pk_len = 0;
 
@@ -49,33 +50,26 @@ license_product_read(license_product_row *r, const PGresult *res, int row)
 static int
 license_product_set_read(license_product_set *s, PGresult *res)
 {
-	size_t n = (size_t)PQntuples(res);
+	void *rows;
 
 	memset(s, 0, sizeof(*s));
 	s->res_ = res;
-	s->rows = calloc(n + 1, sizeof(*s->rows));
-	s->ptrs = calloc(n + 1, sizeof(*s->ptrs));
-	if (s->rows == NULL || s->ptrs == NULL) {
+	if ((s->ptrs = (Keyport__License__Product **)kp_db_rows(
+	         res, sizeof(license_product_row), license_product_read,
+	         &rows)) == NULL) {
 		license_product_set_clear(s);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		license_product_read(&s->rows[i], res, (int)i);
-		s->ptrs[i] = &s->rows[i].msg;
-	}
-	s->n = n;
+	s->rows = rows;
+	s->n = (size_t)PQntuples(res);
 	return KP_OK;
 }
 
 void
 license_product_set_clear(license_product_set *s)
 {
-	if (s == NULL)
-		return;
-	free(s->rows);
-	free(s->ptrs);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ptrs, s->res_, s, sizeof(*s));
 }
 
 static const char license_sql_product_insert[] =

@@ -229,11 +229,8 @@ license_store_delete_org(kp_db *db, const char *org_id, license_ids *out)
 void
 license_ids_clear(license_ids *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ids);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
 }
 
 /* ---- seeding (tests, benchmarks) ----------------------------------------- */

@@ -1,28 +1,22 @@
 /* org_app: what the org service's modules share: the RPC handlers
  * (org_orgs.c organizations and the organization admin's users,
  * org_groups.c user groups and visibility, org_custom.c customization) and
- * small helpers. Handlers follow kp_rpc_handler: they answer through ctx. */
+ * small helpers (org_util.c); every statement is org_store's (org_store.h).
+ * Handlers follow kp_rpc_handler: they answer through ctx. */
 #ifndef ORG_APP_H
 #define ORG_APP_H
 
 #include "kp_rpc.h"
 #include "kp_service.h"
+#include "org_store.h"
 #include "proto/org.pb-c.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
-/* SQL rendering a timestamptz column as RFC 3339 UTC text. */
-#define ORG_TS(col)                                                            \
-	"to_char(" col " AT TIME ZONE 'UTC', "                                 \
-	"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
-
 #define ORG_ROLE_ADMIN     "admin"
 #define ORG_ROLE_ORG_ADMIN "organization-admin"
 #define ORG_ROLE_USER      "user"
-
-/* org_epoch writes kp_now() as decimal text (for to_timestamp($n)). */
-void org_epoch(char *buf, unsigned long len);
 
 /* org_require_role answers FORBIDDEN unless the caller's role is role;
  * returns KP_OK or the failure. */
@@ -65,12 +59,6 @@ int org_group_remove_license(kp_rpc_ctx *ctx);
 int org_visible_licenses(kp_rpc_ctx *ctx);
 int org_user_removed(kp_rpc_ctx *ctx);
 
-/* org_groups_drop_users removes the users first (may be NULL) and
- * ids[0..n) (UUID text; others are skipped) from every group, or, when org
- * is not empty, from the groups of organization org only; one statement
- * on db. Returns a kp_status; nothing is answered. */
-int org_groups_drop_users(kp_db *db, const char *first, char *const *ids,
-                          size_t n, const char *org);
 int org_license_removed(kp_rpc_ctx *ctx);
 
 /* customization (org_custom.c) */

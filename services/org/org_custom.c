@@ -4,6 +4,7 @@
  * domain is the request's host, otherwise the built-in default. */
 #include "org_app.h"
 
+#include "kp_clock.h"
 #include "kp_text.h"
 #include "kp_err.h"
 
@@ -17,47 +18,33 @@
 #define CUSTOM_URL_MAX   2048
 #define CUSTOM_LOGO_MAX  (1024 * 1024)
 #define CUSTOM_LOGO_PATH "/v1/portal/logo"
-#define CUSTOM_COLS                                                            \
-	"portal_name, logo_url, coalesce(custom_domain, ''), " ORG_TS(         \
-	    "updated_at") ", logo IS NOT NULL"
-
-/* custom_reply answers row 0 of res, or the default when res is empty. */
+/* custom_answer answers the outcome of a store call: the row, or the
+ * default when none is stored. */
 static int
-custom_reply(kp_rpc_ctx *ctx, PGresult *res)
+custom_answer(kp_rpc_ctx *ctx, int rv, org_custom_row *r, const char *what)
 {
 	Keyport__Org__CustomizationReply rep =
 	    KEYPORT__ORG__CUSTOMIZATION_REPLY__INIT;
-	Keyport__Org__Customization c = KEYPORT__ORG__CUSTOMIZATION__INIT;
+	Keyport__Org__Customization def = KEYPORT__ORG__CUSTOMIZATION__INIT;
 
-	c.portal_name = (char *)CUSTOM_DEFAULT;
-	if (res != NULL && PQntuples(res) > 0) {
-		c.portal_name = PQgetvalue(res, 0, 0);
-		c.logo_url = PQgetvalue(res, 0, 1);
-		c.custom_domain = PQgetvalue(res, 0, 2);
-		c.updated_at = PQgetvalue(res, 0, 3);
-		c.has_logo = PQgetvalue(res, 0, 4)[0] == 't';
-	}
-	rep.customization = &c;
+	if (rv != KP_OK)
+		return kp_service_db_fail(ctx, rv, NULL, what);
+	def.portal_name = (char *)CUSTOM_DEFAULT;
+	rep.customization = r->found ? &r->msg : &def;
 	return kp_rpc_reply(ctx, &rep.base);
 }
 
 int
 org_custom_get(kp_rpc_ctx *ctx)
 {
-	const char *p[] = {CUSTOM_TENANT};
-	PGresult *res = NULL;
+	org_custom_row r = {0};
 	int rv;
 
 	if ((rv = org_require_role(ctx, ORG_ROLE_ADMIN)) != KP_OK)
 		return rv;
-	rv = kp_db_query(kp_service_db(ctx),
-	                 "SELECT " CUSTOM_COLS
-	                 " FROM customizations WHERE tenant = $1",
-	                 1, p, &res);
-	if (rv != KP_OK)
-		return kp_rpc_fail(ctx, rv, NULL, "cannot read customization");
-	rv = custom_reply(ctx, res);
-	PQclear(res);
+	rv = org_store_custom_get(kp_service_db(ctx), CUSTOM_TENANT, &r);
+	rv = custom_answer(ctx, rv, &r, "org.GetCustomization");
+	org_custom_row_clear(&r);
 	return rv;
 }
 
@@ -80,8 +67,8 @@ int
 org_custom_put(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__PutCustomizationRequest *req = NULL;
-	PGresult *res = NULL;
-	char now[32], *domain = NULL;
+	org_custom_row r = {0};
+	char *domain = NULL;
 	int rv;
 
 	if ((rv = org_require_role(ctx, ORG_ROLE_ADMIN)) != KP_OK)
@@ -115,35 +102,19 @@ org_custom_put(kp_rpc_ctx *ctx)
 			goto out;
 		}
 	}
-	org_epoch(now, sizeof(now));
-	{
-		const char *p[] = {CUSTOM_TENANT, req->portal_name,
-		                   req->logo_url, domain, now};
-
-		rv = kp_db_query(
-		    kp_service_db(ctx),
-		    "INSERT INTO customizations (tenant, portal_name, "
-		    "logo_url, custom_domain, updated_at) VALUES ($1, $2, "
-		    "$3, $4, to_timestamp($5)) ON CONFLICT (tenant) DO "
-		    "UPDATE SET portal_name = $2, logo_url = $3, "
-		    "custom_domain = $4, updated_at = to_timestamp($5) "
-		    "RETURNING " CUSTOM_COLS,
-		    5, p, &res);
-	}
+	rv = org_store_custom_put(kp_service_db(ctx), CUSTOM_TENANT,
+	                          req->portal_name, req->logo_url, domain,
+	                          kp_now(), &r);
 	if (rv == KP_ECONFLICT) {
 		rv = kp_rpc_fail(ctx, KP_ECONFLICT, "DOMAIN_TAKEN",
 		                 "customDomain: already used by another "
 		                 "portal");
 		goto out;
 	}
-	if (rv != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "cannot save customization");
-		goto out;
-	}
-	rv = custom_reply(ctx, res);
+	rv = custom_answer(ctx, rv, &r, "org.PutCustomization");
 out:
 	free(domain);
-	PQclear(res);
+	org_custom_row_clear(&r);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
@@ -152,9 +123,8 @@ int
 org_logo_put(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__PutLogoRequest *req = NULL;
-	PGresult *res = NULL;
+	org_custom_row r = {0};
 	const char *type;
-	char now[32];
 	int rv;
 
 	if ((rv = org_require_role(ctx, ORG_ROLE_ADMIN)) != KP_OK)
@@ -174,50 +144,12 @@ org_logo_put(kp_rpc_ctx *ctx)
 		                "logo: must be a PNG, JPEG, SVG or WebP image");
 		goto out;
 	}
-	org_epoch(now, sizeof(now));
-	{
-		/* bytea travels as a binary parameter would; in text form
-		 * the hex escape keeps it a plain parameter */
-		size_t hexlen = req->data.len * 2 + 3;
-		char *hex = malloc(hexlen);
-		static const char digits[] = "0123456789abcdef";
-
-		if (hex == NULL) {
-			rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "memory");
-			goto out;
-		}
-		hex[0] = '\\';
-		hex[1] = 'x';
-		for (size_t i = 0; i < req->data.len; i++) {
-			hex[2 + 2 * i] = digits[req->data.data[i] >> 4];
-			hex[3 + 2 * i] = digits[req->data.data[i] & 15];
-		}
-		hex[hexlen - 1] = '\0';
-		{
-			const char *p[] = {CUSTOM_TENANT,  hex,
-			                   type,           now,
-			                   CUSTOM_DEFAULT, CUSTOM_LOGO_PATH};
-
-			rv = kp_db_query(
-			    kp_service_db(ctx),
-			    "INSERT INTO customizations (tenant, "
-			    "portal_name, logo_url, logo, logo_type, "
-			    "updated_at) VALUES ($1, $5, $6, $2::bytea, $3, "
-			    "to_timestamp($4)) ON CONFLICT (tenant) DO "
-			    "UPDATE SET logo = $2::bytea, logo_type = $3, "
-			    "logo_url = $6, updated_at = to_timestamp($4) "
-			    "RETURNING " CUSTOM_COLS,
-			    6, p, &res);
-		}
-		free(hex);
-	}
-	if (rv != KP_OK) {
-		rv = kp_rpc_fail(ctx, rv, NULL, "cannot save logo");
-		goto out;
-	}
-	rv = custom_reply(ctx, res);
+	rv = org_store_logo_put(kp_service_db(ctx), CUSTOM_TENANT,
+	                        req->data.data, req->data.len, type,
+	                        CUSTOM_DEFAULT, CUSTOM_LOGO_PATH, kp_now(), &r);
+	rv = custom_answer(ctx, rv, &r, "org.PutLogo");
 out:
-	PQclear(res);
+	org_custom_row_clear(&r);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
@@ -226,35 +158,21 @@ int
 org_logo_get(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__LogoReply rep = KEYPORT__ORG__LOGO_REPLY__INIT;
-	const char *p[] = {CUSTOM_TENANT};
-	PGresult *res = NULL;
-	unsigned char *bytes = NULL;
-	size_t n = 0;
+	org_logo l = {0};
 	int rv;
 
-	rv = kp_db_query(kp_service_db(ctx),
-	                 "SELECT logo, logo_type FROM customizations WHERE "
-	                 "tenant = $1 AND logo IS NOT NULL",
-	                 1, p, &res);
-	if (rv != KP_OK)
-		return kp_rpc_fail(ctx, rv, NULL, "cannot read logo");
-	if (PQntuples(res) == 0) {
+	rv = org_store_logo_get(kp_service_db(ctx), CUSTOM_TENANT, &l);
+	if (rv == KP_ENOTFOUND) {
 		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "no logo uploaded");
-		goto out;
+	} else if (rv != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL, "org.GetLogo");
+	} else {
+		rep.data.data = l.data;
+		rep.data.len = l.len;
+		rep.content_type = (char *)l.type;
+		rv = kp_rpc_reply(ctx, &rep.base);
 	}
-	bytes =
-	    PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 0), &n);
-	if (bytes == NULL) {
-		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "memory");
-		goto out;
-	}
-	rep.data.data = bytes;
-	rep.data.len = n;
-	rep.content_type = PQgetvalue(res, 0, 1);
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
-	PQfreemem(bytes);
-	PQclear(res);
+	org_logo_clear(&l);
 	return rv;
 }
 
@@ -262,7 +180,7 @@ int
 org_branding(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__BrandingRequest *req = NULL;
-	PGresult *res = NULL;
+	org_custom_row r = {0};
 	char *host = NULL;
 	int rv;
 
@@ -276,22 +194,14 @@ org_branding(kp_rpc_ctx *ctx)
 	}
 	for (char *s = host; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
-	if (org_valid_host(host)) {
-		const char *p[] = {host};
-
-		rv = kp_db_query(kp_service_db(ctx),
-		                 "SELECT " CUSTOM_COLS " FROM customizations "
-		                 "WHERE custom_domain = $1",
-		                 1, p, &res);
-		if (rv != KP_OK) {
-			rv = kp_rpc_fail(ctx, rv, NULL, "cannot read branding");
-			goto out;
-		}
-	}
-	rv = custom_reply(ctx, res);
+	/* a host that cannot be a custom domain has the default */
+	rv = org_valid_host(host)
+	         ? org_store_custom_by_domain(kp_service_db(ctx), host, &r)
+	         : KP_OK;
+	rv = custom_answer(ctx, rv, &r, "org.Branding");
 out:
 	free(host);
-	PQclear(res);
+	org_custom_row_clear(&r);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }

@@ -1,4 +1,4 @@
-/* org_util: the org service's small helpers: time text, UUID check, caller
+/* org_util: the org service's small helpers: caller
  * checks, host name validation and image type detection. */
 #include "org_app.h"
 
@@ -9,12 +9,6 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
-
-void
-org_epoch(char *buf, unsigned long len)
-{
-	snprintf(buf, len, "%lld", (long long)kp_now());
-}
 
 int
 org_require_role(kp_rpc_ctx *ctx, const char *role)

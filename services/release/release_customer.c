@@ -55,6 +55,32 @@ release_status_code(const char *status)
 	return NULL;
 }
 
+/* The license of a Latest request: its key for the product, in a status
+ * that may download (*lic is the caller's to free). */
+static int
+release_latest_license(kp_rpc_ctx *ctx,
+                       const Keyport__Release__LatestRequest *q,
+                       Keyport__License__LicenseReply **lic)
+{
+	const char *code;
+	int rv;
+
+	if (q->license_key[0] == '\0')
+		return kp_rpc_fail(ctx, KP_EUNAUTH, NULL,
+		                   "X-License-Key is required");
+	if (!kp_uuid_valid(q->product_id))
+		return kp_rpc_fail(ctx, KP_ENOTFOUND, "LICENSE_NOT_FOUND",
+		                   "no license with this key for this product");
+	if ((rv = release_peer_license(ctx, q->license_key, q->product_id,
+	                               lic)) != KP_OK)
+		return rv;
+	if ((code = release_status_code((*lic)->license->status)) != NULL)
+		return kp_rpc_fail(ctx, KP_EFORBIDDEN, code,
+		                   "the license is %s",
+		                   (*lic)->license->status);
+	return KP_OK;
+}
+
 int
 release_latest(kp_rpc_ctx *ctx)
 {
@@ -66,7 +92,6 @@ release_latest(kp_rpc_ctx *ctx)
 	char(*tokens)[RELEASE_LINK_MAX] = NULL, exp[32];
 	int64_t until = kp_now() + RELEASE_LINK_TTL;
 	release_set set = {0};
-	const char *code;
 	Keyport__Release__Release *r;
 	int rv;
 
@@ -74,24 +99,8 @@ release_latest(kp_rpc_ctx *ctx)
 	                        &keyport__release__latest_request__descriptor,
 	                        (ProtobufCMessage **)&q)) != KP_OK)
 		goto out;
-	if (q->license_key[0] == '\0') {
-		rv = kp_rpc_fail(ctx, KP_EUNAUTH, NULL,
-		                 "X-License-Key is required");
+	if ((rv = release_latest_license(ctx, q, &lic)) != KP_OK)
 		goto out;
-	}
-	if (!kp_uuid_valid(q->product_id)) {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, "LICENSE_NOT_FOUND",
-		                 "no license with this key for this product");
-		goto out;
-	}
-	if ((rv = release_peer_license(ctx, q->license_key, q->product_id,
-	                               &lic)) != KP_OK)
-		goto out;
-	if ((code = release_status_code(lic->license->status)) != NULL) {
-		rv = kp_rpc_fail(ctx, KP_EFORBIDDEN, code, "the license is %s",
-		                 lic->license->status);
-		goto out;
-	}
 	rv = release_store_latest(kp_service_db(ctx), q->product_id,
 	                          q->channel[0] ? q->channel : "stable",
 	                          q->platform, &set);

@@ -11,6 +11,7 @@
 #include "kp_clock.h"
 #include "kp_config.h"
 #include "kp_err.h"
+#include "kp_filename.h"
 #include "kp_log.h"
 #include "kp_service.h"
 #include "release_link.h"
@@ -170,23 +171,6 @@ release_sweep_maybe(kp_rpc_ctx *ctx)
 
 /* ---- adding a file (the gateway's upload) -------------------------------- */
 
-/* The rules of a file name (the gateway applies the same before storing):
- * 1 to 255 bytes, no path separator, no control character, no leading
- * dot. */
-static int
-release_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 255 || s[0] == '.')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/' ||
-		    s[i] == '\\')
-			return 0;
-	return 1;
-}
-
 /* The gateway's upload names: "up-" and 32 hex digits. */
 static int
 release_tmp_ok(const char *s)
@@ -253,7 +237,7 @@ release_file_add(kp_rpc_ctx *ctx)
 		                 "only the vendor admin uploads files");
 		goto out;
 	}
-	if (!release_name_ok(q->name)) {
+	if (!kp_filename_ok(q->name)) {
 		rv = kp_rpc_fail(ctx, KP_EINVAL, "INVALID_FILE_NAME",
 		                 "name: 1 to 255 bytes, no '/', '\\', control "
 		                 "characters or leading dot");
@@ -294,7 +278,7 @@ release_file_add(kp_rpc_ctx *ctx)
 	rv = kp_rpc_reply(ctx, &rep.base);
 	release_sweep_maybe(ctx);
 out:
-	PQclear(res);
+	release_store_res_free(res);
 	release_set_clear(&rel);
 	keyport__release__add_file_request__free_unpacked(q, NULL);
 	return rv;

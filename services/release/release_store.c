@@ -63,8 +63,9 @@ rel_str(const PGresult *res, int row, int col)
 }
 
 static void
-release_read(release_row *r, const PGresult *res, int row)
+release_read(void *elem, const PGresult *res, int row)
 {
+	release_row *r = elem;
 	int64_t pub = rel_int(res, row, REL_C_PUBLISHED_AT);
 
 	keyport__release__release__init(&r->msg);
@@ -90,8 +91,9 @@ release_read(release_row *r, const PGresult *res, int row)
 }
 
 static void
-release_file_read(release_file_row *f, const PGresult *res, int row)
+release_file_read(void *elem, const PGresult *res, int row)
 {
+	release_file_row *f = elem;
 	keyport__release__file__init(&f->msg);
 	f->msg.id = (char *)rel_str(res, row, FILE_C_ID);
 	f->msg.name = (char *)rel_str(res, row, FILE_C_NAME);
@@ -104,13 +106,17 @@ release_file_read(release_file_row *f, const PGresult *res, int row)
 }
 
 void
+release_store_res_free(void *res)
+{
+	PQclear(res);
+}
+
+void
 release_set_clear(release_set *s)
 {
 	if (s == NULL)
 		return;
-	free(s->rows);
 	free(s->ptrs);
-	free(s->files);
 	free(s->file_ptrs);
 	PQclear(s->res_);
 	PQclear(s->files_res_);
@@ -129,6 +135,7 @@ release_set_files(kp_db *db, release_set *s)
 	kp_pgarr ids = {0};
 	const char *params[1];
 	PGresult *res = NULL;
+	void *rows;
 	size_t n;
 	int rv;
 
@@ -144,14 +151,11 @@ release_set_files(kp_db *db, release_set *s)
 		return rv;
 	s->files_res_ = res;
 	n = (size_t)PQntuples(res);
-	s->files = calloc(n + 1, sizeof(*s->files));
-	s->file_ptrs = calloc(n + 1, sizeof(*s->file_ptrs));
-	if (s->files == NULL || s->file_ptrs == NULL)
+	if ((s->file_ptrs = (Keyport__Release__File **)kp_db_rows(
+	         res, sizeof(release_file_row), release_file_read, &rows)) ==
+	    NULL)
 		return KP_EINTERNAL;
-	for (size_t i = 0; i < n; i++) {
-		release_file_read(&s->files[i], res, (int)i);
-		s->file_ptrs[i] = &s->files[i].msg;
-	}
+	s->files = rows;
 	for (size_t r = 0; r < s->n; r++)
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(rel_str(res, (int)i, FILE_C_RELEASE),
@@ -169,20 +173,17 @@ static int
 release_set_read(kp_db *db, release_set *s, PGresult *res, int with_total)
 {
 	size_t n = (size_t)PQntuples(res);
+	void *rows;
 	int rv;
 
 	memset(s, 0, sizeof(*s));
 	s->res_ = res;
-	s->rows = calloc(n + 1, sizeof(*s->rows));
-	s->ptrs = calloc(n + 1, sizeof(*s->ptrs));
-	if (s->rows == NULL || s->ptrs == NULL) {
+	if ((s->ptrs = (Keyport__Release__Release **)kp_db_rows(
+	         res, sizeof(release_row), release_read, &rows)) == NULL) {
 		release_set_clear(s);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < n; i++) {
-		release_read(&s->rows[i], res, (int)i);
-		s->ptrs[i] = &s->rows[i].msg;
-	}
+	s->rows = rows;
 	s->n = n;
 	if (with_total && n > 0)
 		s->total = rel_int(res, 0, REL_NCOLS);
@@ -293,11 +294,8 @@ release_store_publish(kp_db *db, const char *id, int published, int64_t now,
 void
 release_ids_clear(release_ids *s)
 {
-	if (s == NULL)
-		return;
-	free(s->ids);
-	PQclear(s->res_);
-	memset(s, 0, sizeof(*s));
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
 }
 
 /* Takes res: column 0 of every row. */
@@ -307,12 +305,10 @@ release_ids_read(release_ids *out, PGresult *res)
 	size_t n = (size_t)PQntuples(res);
 
 	out->res_ = res;
-	if ((out->ids = calloc(n + 1, sizeof(*out->ids))) == NULL) {
+	if ((out->ids = (const char **)kp_db_column(res, 0)) == NULL) {
 		release_ids_clear(out);
 		return KP_EINTERNAL;
 	}
-	for (size_t i = 0; i < n; i++)
-		out->ids[i] = rel_str(res, (int)i, 0);
 	out->n = n;
 	return KP_OK;
 }

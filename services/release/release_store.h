@@ -107,12 +107,17 @@ int release_store_latest(kp_db *db, const char *product_id, const char *channel,
  * same transaction, calls place(file_id, arg) to put the bytes where the
  * id says; the row is committed only when place answers KP_OK, and a
  * failed commit calls unplace(file_id, arg). KP_ECONFLICT: a file of
- * that name exists (or the release was deleted meanwhile). */
+ * that name exists (or the release was deleted meanwhile). out borrows
+ * from *res_out: free that with release_store_res_free after out's use. */
 int release_store_file_add(kp_db *db, const char *release_id, const char *name,
                            int64_t size, const char *sha256, int64_t now,
                            int (*place)(const char *, void *),
                            void (*unplace)(const char *, void *), void *arg,
                            release_file_row *out, void **res_out);
+
+/* release_store_res_free frees a result a store call handed out as a
+ * void ** (NULL-safe). */
+void release_store_res_free(void *res);
 
 /* The file of a download: its release's product and published flag. */
 typedef struct release_file_ref {

@@ -1,0 +1,162 @@
+/* auth_users_list: the batch user RPCs (ListUsers, GetUsers, CountUsers,
+ * DeleteOrganizationUsers) and auth.Revocations; the statements are
+ * auth_store's. */
+#include "auth_app.h"
+
+#include "kp_clock.h"
+#include "kp_err.h"
+#include "kp_log.h"
+#include "kp_pgarr.h"
+#include "kp_service.h"
+
+#include <stdlib.h>
+
+int
+auth_list_users(kp_rpc_ctx *ctx)
+{
+	Keyport__Auth__ListUsersRequest *req = NULL;
+	Keyport__Auth__ListUsersReply rep =
+	    KEYPORT__AUTH__LIST_USERS_REPLY__INIT;
+	auth_user_set s = {0};
+	int64_t off = 0;
+	int rv;
+
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__list_users_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
+		return rv;
+	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
+		goto out;
+	if (req->organization_id[0] && !kp_uuid_valid(req->organization_id)) {
+		rv = kp_rpc_reply(ctx, &rep.base);
+		goto out;
+	}
+	if ((rv = auth_store_user_list(kp_service_db(ctx), req->organization_id,
+	                               req->limit, off, &s)) != KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL, "auth.ListUsers");
+		goto out;
+	}
+	rep.n_users = s.n;
+	rep.users = s.ptrs;
+	rep.total = s.total;
+	rv = kp_rpc_reply(ctx, &rep.base);
+out:
+	auth_user_set_clear(&s);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+	return rv;
+}
+
+int
+auth_get_users(kp_rpc_ctx *ctx)
+{
+	Keyport__Auth__GetUsersRequest *req = NULL;
+	Keyport__Auth__GetUsersReply rep = KEYPORT__AUTH__GET_USERS_REPLY__INIT;
+	auth_user_set s = {0};
+	int rv;
+
+	if ((rv = kp_rpc_unpack(ctx,
+	                        &keyport__auth__get_users_request__descriptor,
+	                        (ProtobufCMessage **)&req)) != KP_OK)
+		return rv;
+	/* the well-formed ids (others cannot exist) */
+	if ((rv = auth_store_users_get(kp_service_db(ctx), req->ids, req->n_ids,
+	                               req->scope_organization_id, &s)) !=
+	    KP_OK) {
+		rv = kp_service_db_fail(ctx, rv, NULL, "auth.GetUsers");
+		goto out;
+	}
+	rep.n_users = s.n;
+	rep.users = s.ptrs;
+	rv = kp_rpc_reply(ctx, &rep.base);
+out:
+	auth_user_set_clear(&s);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+	return rv;
+}
+
+int
+auth_count_users(kp_rpc_ctx *ctx)
+{
+	Keyport__Auth__OrganizationRequest *req = NULL;
+	Keyport__Auth__CountReply rep = KEYPORT__AUTH__COUNT_REPLY__INIT;
+	int rv;
+
+	if ((rv = kp_rpc_unpack(
+	         ctx, &keyport__auth__organization_request__descriptor,
+	         (ProtobufCMessage **)&req)) != KP_OK)
+		return rv;
+	if (kp_uuid_valid(req->organization_id) &&
+	    (rv = auth_store_user_count(kp_service_db(ctx),
+	                                req->organization_id, &rep.count)) !=
+	        KP_OK)
+		rv = kp_service_db_fail(ctx, rv, NULL, "auth.CountUsers");
+	else
+		rv = kp_rpc_reply(ctx, &rep.base);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+	return rv;
+}
+
+int
+auth_delete_org_users(kp_rpc_ctx *ctx)
+{
+	Keyport__Auth__OrganizationRequest *req = NULL;
+	Keyport__Auth__CountReply rep = KEYPORT__AUTH__COUNT_REPLY__INIT;
+	kp_db *db = kp_service_db(ctx);
+	auth_ids ids = {0};
+	int rv;
+
+	if ((rv = kp_rpc_unpack(
+	         ctx, &keyport__auth__organization_request__descriptor,
+	         (ProtobufCMessage **)&req)) != KP_OK)
+		return rv;
+	if (kp_uuid_valid(req->organization_id)) {
+		/* one transaction: no user is deleted with a live token */
+		if ((rv = kp_db_begin(db)) != KP_OK ||
+		    (rv = auth_outbox_queue_org(db, req->organization_id)) !=
+		        KP_OK ||
+		    (rv = auth_store_org_users_delete(
+		         db, req->organization_id, kp_now(), &ids)) != KP_OK ||
+		    (rv = kp_db_commit(db)) != KP_OK) {
+			rv = kp_service_db_fail(ctx, rv, NULL,
+			                        "auth.DeleteOrganizationUsers");
+			goto out;
+		}
+		rep.count = (int64_t)ids.n;
+		rep.user_ids = ids.ids;
+		rep.n_user_ids = ids.n;
+		kp_log_info("deleted %lld user(s) of organization %s",
+		            (long long)rep.count, req->organization_id);
+		/* like DeleteUser: org drops them from every group */
+		if (rep.count > 0)
+			auth_outbox_flush(ctx);
+	}
+	rv = kp_rpc_reply(ctx, &rep.base);
+out:
+	kp_db_rollback(db);
+	auth_ids_clear(&ids);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
+	return rv;
+}
+
+int
+auth_revocations(kp_rpc_ctx *ctx)
+{
+	Keyport__Auth__RevocationsReply rep =
+	    KEYPORT__AUTH__REVOCATIONS_REPLY__INIT;
+	auth_revocation_set s = {0};
+	int64_t now = kp_now();
+	int rv;
+
+	if ((rv = auth_store_revocations(kp_service_db(ctx), now, &s)) != KP_OK)
+		return kp_service_db_fail(ctx, rv, NULL, "auth.Revocations");
+	rep.n_revocations = s.n;
+	rep.revocations = s.ptrs;
+	rv = kp_rpc_reply(ctx, &rep.base);
+	auth_revocation_set_clear(&s);
+	/* the gateway polls this every few seconds: a good clock for
+	 * resending group clean-ups org has not confirmed (auth_outbox) */
+	auth_outbox_retry(ctx);
+	/* rows older than a day are of no use to anyone */
+	(void)auth_store_revocations_prune(kp_service_db(ctx), now);
+	return rv;
+}
