@@ -311,8 +311,9 @@ group_member_check(kp_rpc_ctx *ctx, int license, const char *id)
 	}
 }
 
-/* group_link adds (add != 0) or removes a member or license link. Adding
- * twice and removing what is not there are both fine (PUT/DELETE). */
+/* group_link adds (add != 0) or removes a member or license link of the
+ * caller's organization. Adding twice and removing a link that is not
+ * there are both fine (PUT/DELETE). */
 static int
 group_link(kp_rpc_ctx *ctx, int license, int add)
 {
@@ -328,15 +329,10 @@ group_link(kp_rpc_ctx *ctx, int license, int add)
 		return rv;
 	if ((rv = group_read(ctx, req->group_id, &s)) != KP_OK)
 		goto out;
-	if (add) {
-		if ((rv = group_member_check(ctx, license, req->member_id)) !=
-		    KP_OK)
-			goto out;
-	} else if (!kp_uuid_valid(req->member_id)) {
-		rv = kp_rpc_fail(ctx, KP_ENOTFOUND, NULL, "%s not found",
-		                 license ? "license" : "user");
+	/* adding and removing alike: another organization's user or
+	 * license is not found (a removal answered 204 for it) */
+	if ((rv = group_member_check(ctx, license, req->member_id)) != KP_OK)
 		goto out;
-	}
 	rv = org_store_group_link(kp_service_db(ctx), req->group_id,
 	                          req->member_id, license, add);
 	/* the group went away meanwhile (foreign key) */
