@@ -394,12 +394,16 @@ auth_update_demotes(const Keyport__Auth__UpdateUserRequest *req,
 }
 
 /* Writes the change in the open transaction, with what goes with it:
- * sessions and tokens revoked, the old organization's groups left. *moved
- * tells whether the user left an organization. */
+ * sessions and tokens revoked, the old organization's groups left. org and
+ * role are the user's before the change; *moved tells whether the user
+ * left an organization. A new role or organization voids the access
+ * tokens the user holds (the gateway refuses them within its revocation
+ * interval): they carry the old ones. */
 static int
 auth_update_write(kp_db *db, const Keyport__Auth__UpdateUserRequest *req,
                   const char *first, const char *last, const char *hash,
-                  const char *org, auth_user_set *out, int *moved)
+                  const char *org, const char *role, auth_user_set *out,
+                  int *moved)
 {
 	int64_t now = kp_now();
 	auth_user_change c = {req->has_email,
@@ -422,12 +426,13 @@ auth_update_write(kp_db *db, const Keyport__Auth__UpdateUserRequest *req,
 		return rv;
 	if ((req->has_disabled && req->disabled) || req->has_password)
 		rv = auth_store_sessions_revoke(db, req->id, NULL, now);
-	if (rv == KP_OK && req->has_disabled && req->disabled)
-		rv = auth_store_tokens_revoke(db, req->id, now);
 	/* groups are per organization: a user moved to another one (or to
 	 * none) leaves the old one's groups and their licenses' visibility */
 	*moved = req->has_organization_id && org[0] != '\0' &&
 	         strcasecmp(req->organization_id, org) != 0;
+	if (rv == KP_OK && ((req->has_disabled && req->disabled) || *moved ||
+	                    (req->has_role && strcmp(req->role, role) != 0)))
+		rv = auth_store_tokens_revoke(db, req->id, now);
 	if (rv == KP_OK && *moved)
 		rv = auth_outbox_queue(db, req->id, org);
 	return rv;
@@ -463,7 +468,8 @@ auth_update_user(kp_rpc_ctx *ctx)
 	                               &cur.rows[0].msg)) != KP_OK))
 		goto out;
 	rv = auth_update_write(db, req, first, last, hash,
-	                       cur.rows[0].msg.organization_id, &u, &moved);
+	                       cur.rows[0].msg.organization_id,
+	                       cur.rows[0].msg.role, &u, &moved);
 	if (rv == KP_ECONFLICT) {
 		rv = auth_email_taken(ctx);
 		goto out;

@@ -1298,3 +1298,83 @@ Test(auth, user_rpcs_of_the_contract, .timeout = 120)
 	}
 	kp_rpc_client_close(c);
 }
+
+/* GET path with token until it answers want (3 s at most); the status. */
+static long
+get_until(const char *path, const char *token, long want)
+{
+	kpt_resp r;
+	long st = 0;
+
+	for (int i = 0; i < 60; i++) {
+		cr_assert_eq(kpt_http("GET", path, token, NULL, NULL, &r), 0);
+		st = r.status;
+		kpt_resp_free(&r);
+		if (st == want)
+			break;
+		usleep(50000);
+	}
+	return st;
+}
+
+/* A changed role or organization voids the access tokens that carry the
+ * old one (issue 19, defect 2): a demoted admin no longer lists users, an
+ * organization admin moved elsewhere no longer reads the old one's. */
+Test(auth, changed_role_or_organization_voids_old_tokens, .timeout = 60)
+{
+	session admin, a, o;
+	char aid[64], oid[64], orgA[64], orgB[64], path[128];
+	char *body;
+	kpt_resp r;
+
+	admin_login(&admin);
+	create_user(&admin, "demoted@example.com", PW_USER, "admin", aid);
+	cr_assert_eq(login("demoted@example.com", PW_USER, &a, NULL), 200);
+	cr_assert_eq(get_until("/v1/users", a.access, 200), 200);
+	snprintf(path, sizeof(path), "/v1/users/%s", aid);
+	/* an edit that keeps the role keeps the token */
+	cr_assert_eq(kpt_http("PATCH", path, admin.access,
+	                      "{\"role\":\"admin\",\"lastName\":\"Kept\"}",
+	                      NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	kpt_resp_free(&r);
+	usleep(200000);
+	cr_assert_eq(get_until("/v1/users", a.access, 200), 200);
+	cr_assert_eq(kpt_http("PATCH", path, admin.access,
+	                      "{\"role\":\"user\"}", NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	kpt_resp_free(&r);
+	cr_assert_eq(get_until("/v1/users", a.access, 401), 401,
+	             "the demoted admin's old token still works");
+	/* signing in again (a later second) gives the new role's rights */
+	kpt_set_clock("auth", 2);
+	cr_assert_eq(login("demoted@example.com", PW_USER, &a, NULL), 200);
+	kpt_set_clock("auth", 0);
+	cr_assert_eq(get_until("/v1/users", a.access, 403), 403);
+
+	create_org(&admin, "Voids A", orgA);
+	create_org(&admin, "Voids B", orgB);
+	body = kpt_jsonf("{s:s, s:s, s:s, s:s}", "email", "moved@example.com",
+	                 "password", PW_USER, "role", "organization-admin",
+	                 "organizationId", orgA);
+	cr_assert_eq(
+	    kpt_http("POST", "/v1/users", admin.access, body, NULL, &r), 0);
+	free(body);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(oid, sizeof(oid), "%s",
+	         json_string_value(json_object_get(r.json, "id")));
+	kpt_resp_free(&r);
+	cr_assert_eq(login("moved@example.com", PW_USER, &o, NULL), 200);
+	cr_assert_eq(get_until("/v1/organization/users", o.access, 200), 200);
+	snprintf(path, sizeof(path), "/v1/users/%s", oid);
+	body = kpt_jsonf("{s:s}", "organizationId", orgB);
+	cr_assert_eq(kpt_http("PATCH", path, admin.access, body, NULL, &r), 0);
+	free(body);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	kpt_resp_free(&r);
+	cr_assert_eq(get_until("/v1/organization/users", o.access, 401), 401,
+	             "the moved admin's old token still reads the old "
+	             "organization");
+}
