@@ -115,19 +115,15 @@ async function check(page, name) {
   assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
   const storage = await page.evaluate(() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage), document.cookie]));
   assert.ok(!/eyJ|kp_|refresh|token/i.test(storage), `${name}: script-readable storage holds ${storage}`);
-  const url = page.url();
-  const phone = await newPage(375, 740);
-  await phone.context().addCookies(await page.context().cookies());
-  await phone.goto(url);
-  await phone.waitForLoadState('networkidle');
-  await phone.waitForTimeout(300);
-  await phone.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
-  const [sw, iw] = await phone.evaluate(() => [document.scrollingElement.scrollWidth, innerWidth]);
-  // the phone's silent sign-in rotated the session cookie: hand the new one
-  // back, or the desktop's next refresh would reuse a rotated token (which
-  // ends the whole session, as it should)
-  await page.context().addCookies(await phone.context().cookies());
-  await phone.context().close();
+  // the phone: the same page at 375 pixels, so the state on screen (an
+  // error, a dialog's result) is the one photographed
+  const desktop = page.viewportSize();
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.waitForTimeout(300);
+  await page.evaluate(() => scrollTo(0, 0));
+  await page.screenshot({ path: join(SHOTS, `${name}-phone.png`), fullPage: true });
+  const [sw, iw] = await page.evaluate(() => [document.scrollingElement.scrollWidth, innerWidth]);
+  await page.setViewportSize(desktop);
   assert.ok(sw <= iw, `${name}: scrolls sideways at 375 px (${sw} > ${iw})`);
   assert.deepEqual(page.errors, [], `${name}: script errors`);
 }
