@@ -208,6 +208,28 @@ kp_service_prepare(kp_service *svc)
 	return rv;
 }
 
+void
+kp_service_crash_point(const char *point)
+{
+	const char *path = kp_cfg_str(KP_CFG_TEST_CRASH_FILE);
+	char want[128];
+	size_t n;
+	FILE *f;
+
+	if (path == NULL || path[0] == '\0' ||
+	    kp_cfg_int(KP_CFG_TEST_CLOCK) != 1 || (f = fopen(path, "r")) == NULL)
+		return;
+	n = fread(want, 1, sizeof(want) - 1, f);
+	fclose(f);
+	want[n] = '\0';
+	want[strcspn(want, "\r\n")] = '\0';
+	/* unlink decides between replicas: one of them crashes */
+	if (strcmp(want, point) != 0 || unlink(path) != 0)
+		return;
+	kp_log_warn("test crash point %s: SIGKILL", point);
+	raise(SIGKILL);
+}
+
 /* "<service>.SetClockOffset", served only with KEYPORT_TEST_CLOCK=1. */
 static int
 kp_service_set_clock(kp_rpc_ctx *ctx)

@@ -51,6 +51,13 @@ int kp_service_main(const kp_service_def *def, int argc, char **argv);
 void kp_service_set_app(kp_service *svc, void *app);
 void *kp_service_app(const kp_service *svc);
 
+/* kp_service_crash_point is a test hook: with KEYPORT_TEST_CLOCK=1 and
+ * KEYPORT_TEST_CRASH_FILE naming a file whose text is point, the first
+ * process to get there deletes the file and kills itself with SIGKILL (a
+ * crash placed between a commit and its reply). Otherwise it does
+ * nothing. */
+void kp_service_crash_point(const char *point);
+
 /* kp_service_of returns the service serving ctx. */
 kp_service *kp_service_of(const kp_rpc_ctx *ctx);
 

@@ -101,12 +101,16 @@ out:
 	return rv;
 }
 
-/* Users whose tokens issued at or before `at` are void (disabled or
- * deleted since), polled from auth.Revocations at most every
+/* Users whose tokens issued at or before `at` are void (disabled,
+ * deleted, given another role or organization since), and sessions whose
+ * tokens are all void (revoked: refresh-token reuse, a password change,
+ * logout), polled from auth.Revocations at most every
  * KEYPORT_GW_REVOCATION_REFRESH_MS (default 5000): one RPC per interval,
- * not per request. */
+ * not per request. A revoked session's entry has user_id "" and carries
+ * the session id in sid. */
 typedef struct gw_revocation {
 	char user_id[40];
+	char sid[40];
 	int64_t at;
 } gw_revocation;
 
@@ -124,6 +128,7 @@ gw_auth_revocations_refresh(gw_state *gw)
 	kp_rpc_result res;
 	gw_revocation *nr, *old;
 	double now = gw_auth_mono();
+	size_t n;
 
 	if (pthread_mutex_trylock(&gw_rev_fetch) != 0)
 		return; /* another request is fetching: use the current list */
@@ -140,17 +145,21 @@ gw_auth_revocations_refresh(gw_state *gw)
 		pthread_mutex_unlock(&gw_rev_fetch);
 		return;
 	}
-	nr = calloc(rep->n_revocations + 1, sizeof(*nr));
+	n = rep->n_revocations + rep->n_session_ids;
+	nr = calloc(n + 1, sizeof(*nr));
 	if (nr != NULL) {
 		for (size_t i = 0; i < rep->n_revocations; i++) {
 			snprintf(nr[i].user_id, sizeof(nr[i].user_id), "%s",
 			         rep->revocations[i]->user_id);
 			nr[i].at = rep->revocations[i]->revoked_at;
 		}
+		for (size_t i = 0; i < rep->n_session_ids; i++)
+			snprintf(nr[rep->n_revocations + i].sid,
+			         sizeof(nr[0].sid), "%s", rep->session_ids[i]);
 		pthread_rwlock_wrlock(&gw_auth_lock);
 		old = gw_revs;
 		gw_revs = nr;
-		gw_nrevs = rep->n_revocations;
+		gw_nrevs = n;
 		pthread_rwlock_unlock(&gw_auth_lock);
 		free(old);
 	}
@@ -158,17 +167,20 @@ gw_auth_revocations_refresh(gw_state *gw)
 	pthread_mutex_unlock(&gw_rev_fetch);
 }
 
-/* Whether the token of user_id issued at iat was revoked since. */
+/* Whether the token of c (user, session, issued at) was revoked since. */
 static int
-gw_auth_revoked(gw_state *gw, const char *user_id, int64_t iat)
+gw_auth_revoked(gw_state *gw, const kp_access_claims *c)
 {
 	int revoked = 0;
 
 	gw_auth_revocations_refresh(gw);
 	pthread_rwlock_rdlock(&gw_auth_lock);
 	for (size_t i = 0; i < gw_nrevs && !revoked; i++)
-		revoked = iat <= gw_revs[i].at &&
-		          strcmp(gw_revs[i].user_id, user_id) == 0;
+		revoked = gw_revs[i].user_id[0] != '\0'
+		              ? c->issued_at <= gw_revs[i].at &&
+		                    strcmp(gw_revs[i].user_id, c->user_id) == 0
+		              : c->session_id[0] != '\0' &&
+		                    strcasecmp(gw_revs[i].sid, c->session_id) == 0;
 	pthread_rwlock_unlock(&gw_auth_lock);
 	return revoked;
 }
@@ -249,7 +261,7 @@ gw_auth_access(gw_request *r, gw_response *w, const char *token)
 		rv = kp_access_verify(token, &gw_auth_keys, kp_now(), &c);
 		pthread_rwlock_unlock(&gw_auth_lock);
 	}
-	if (rv == KP_OK && gw_auth_revoked(r->gw, c.user_id, c.issued_at))
+	if (rv == KP_OK && gw_auth_revoked(r->gw, &c))
 		rv = KP_EUNAUTH;
 	if (rv != KP_OK) {
 		gw_error(w, 401, "UNAUTHENTICATED", "invalid or expired token");

@@ -110,8 +110,10 @@ act_seat_take(kp_rpc_ctx *ctx, kp_db *db, const Keyport__License__License *l,
 			goto dbfail;
 		*created = 1;
 	}
-	if ((rv = kp_db_commit(db)) == KP_OK)
+	if ((rv = kp_db_commit(db)) == KP_OK) {
+		kp_service_crash_point("activation.activate");
 		return KP_OK;
+	}
 dbfail:
 	rv = kp_service_db_fail(ctx, rv, NULL, "activation: take a seat");
 out:
@@ -162,8 +164,11 @@ act_take_slot(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 	*started = NULL;
 	if ((rv = act_seat_take(ctx, db, l, req, now, row, created)) != KP_OK)
 		return rv;
-	/* delayed expiry starts with the license's first activation */
-	if (*created && strcmp(l->expiration_strategy, "delayed") == 0 &&
+	/* delayed expiry starts with the license's first activation; the
+	 * same machine again starts it too when it has not started (license
+	 * was unreachable after the first one's commit, whose client saw an
+	 * error and retries; StartExpiry is idempotent) */
+	if (strcmp(l->expiration_strategy, "delayed") == 0 &&
 	    l->expires_at[0] == '\0' && l->validity > 0 &&
 	    (rv = act_start_expiry(ctx, db, l, started)) != KP_OK)
 		act_row_clear(row);

@@ -156,6 +156,19 @@ void auth_revocation_set_clear(auth_revocation_set *s);
 int auth_store_revocations(kp_db *db, int64_t now, auth_revocation_set *out);
 int auth_store_revocations_prune(kp_db *db, int64_t now);
 
+/* Session ids (families), borrowed from res_. */
+typedef struct auth_session_ids {
+	size_t n;
+	char **ids;
+	void *res_;
+} auth_session_ids;
+
+void auth_session_ids_clear(auth_session_ids *s);
+
+/* auth_store_revoked_sessions reads the sessions revoked in the last 16
+ * minutes (newest first, at most 4096). */
+int auth_store_revoked_sessions(kp_db *db, int64_t now, auth_session_ids *out);
+
 /* A refresh token's row (strings borrowed). */
 typedef struct auth_refresh_row {
 	const char *id, *family_id, *user_id;

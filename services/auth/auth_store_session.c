@@ -94,6 +94,39 @@ auth_store_revocations_prune(kp_db *db, int64_t now)
 	return kp_db_exec(db, auth_sql_revocations_prune, 1, p);
 }
 
+void
+auth_session_ids_clear(auth_session_ids *s)
+{
+	if (s != NULL)
+		kp_db_release(s->ids, s->res_, s, sizeof(*s));
+}
+
+static const char auth_sql_revoked_sessions[] =
+    "SELECT family_id::text FROM refresh_tokens WHERE revoked_at > "
+    "to_timestamp($1::bigint - 960) GROUP BY family_id ORDER BY "
+    "max(revoked_at) DESC LIMIT 4096";
+
+int
+auth_store_revoked_sessions(kp_db *db, int64_t now, auth_session_ids *out)
+{
+	char t[KP_NOW_PARAM_LEN];
+	const char *p[1] = {kp_time_param(now, t)};
+	PGresult *res = NULL;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	if ((rv = kp_db_query(db, auth_sql_revoked_sessions, 1, p, &res)) !=
+	    KP_OK)
+		return rv;
+	if ((out->ids = kp_db_column(res, 0)) == NULL) {
+		PQclear(res);
+		return KP_EINTERNAL;
+	}
+	out->n = (size_t)PQntuples(res);
+	out->res_ = res;
+	return KP_OK;
+}
+
 /* ---- refresh tokens --------------------------------------------------------
  */
 

@@ -144,15 +144,24 @@ auth_revocations(kp_rpc_ctx *ctx)
 	Keyport__Auth__RevocationsReply rep =
 	    KEYPORT__AUTH__REVOCATIONS_REPLY__INIT;
 	auth_revocation_set s = {0};
+	auth_session_ids sid = {0};
 	int64_t now = kp_now();
 	int rv;
 
-	if ((rv = auth_store_revocations(kp_service_db(ctx), now, &s)) != KP_OK)
+	if ((rv = auth_store_revocations(kp_service_db(ctx), now, &s)) !=
+	        KP_OK ||
+	    (rv = auth_store_revoked_sessions(kp_service_db(ctx), now,
+	                                      &sid)) != KP_OK) {
+		auth_revocation_set_clear(&s);
 		return kp_service_db_fail(ctx, rv, NULL, "auth.Revocations");
+	}
 	rep.n_revocations = s.n;
 	rep.revocations = s.ptrs;
+	rep.n_session_ids = sid.n;
+	rep.session_ids = sid.ids;
 	rv = kp_rpc_reply(ctx, &rep.base);
 	auth_revocation_set_clear(&s);
+	auth_session_ids_clear(&sid);
 	/* the gateway polls this every few seconds: a good clock for
 	 * resending group clean-ups org has not confirmed (auth_outbox) */
 	auth_outbox_retry(ctx);

@@ -87,12 +87,14 @@ license_start_expiry(kp_rpc_ctx *ctx)
 	                   (ProtobufCMessage **)&req);
 	if (rv != KP_OK)
 		goto out;
+	kp_service_crash_point("license.start_expiry.before");
 	if ((rv = license_store_start_expiry(db, req->license_id, kp_now())) !=
 	        KP_OK ||
 	    (rv = license_store_get(db, req->license_id, &s)) != KP_OK) {
 		rv = license_db_fail(ctx, rv, "license.StartExpiry");
 		goto out;
 	}
+	kp_service_crash_point("license.start_expiry");
 	rv = license_reply_one(ctx, &s, 0);
 out:
 	return license_end(rv, &s, (ProtobufCMessage *)req);

@@ -1378,3 +1378,65 @@ Test(auth, changed_role_or_organization_voids_old_tokens, .timeout = 60)
 	             "the moved admin's old token still reads the old "
 	             "organization");
 }
+
+/* A revoked session's access tokens stop working within the gateway's
+ * revocation interval, not the token's 15 minutes (issue 19, defect 2):
+ * after reuse of a rotated refresh token, after a password change (the
+ * other sessions; the current one keeps working), after logout. Another
+ * session of the same user is untouched. */
+Test(auth, revoked_sessions_void_their_access_tokens, .timeout = 60)
+{
+	session admin, s, a, b, c;
+	char id[64], at2[1024];
+	kpt_resp r;
+	char *body;
+
+	admin_login(&admin);
+	create_user(&admin, "sessions@example.com", PW_USER, "user", id);
+	cr_assert_eq(login("sessions@example.com", PW_USER, &s, NULL), 200);
+	cr_assert_eq(login("sessions@example.com", PW_USER, &c, NULL), 200);
+	/* reuse: the rotated session's old and new access tokens die */
+	post_refresh("/v1/auth/refresh", s.refresh, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	snprintf(at2, sizeof(at2), "%s",
+	         json_string_value(json_object_get(r.json, "accessToken")));
+	remember(at2);
+	remember(json_string_value(json_object_get(r.json, "refreshToken")));
+	kpt_resp_free(&r);
+	cr_assert_eq(me_until(at2, 200), 200);
+	post_refresh("/v1/auth/refresh", s.refresh, &r);
+	cr_assert_eq(r.status, 401, "%s", r.body);
+	kpt_resp_free(&r);
+	cr_assert_eq(me_until(at2, 401), 401,
+	             "the access token of a replayed session still works");
+	cr_assert_eq(me_until(s.access, 401), 401);
+	cr_assert_eq(me_until(c.access, 200), 200,
+	             "another session of the user was voided");
+
+	/* a password change: the other session's token dies, this one not */
+	cr_assert_eq(login("sessions@example.com", PW_USER, &a, NULL), 200);
+	cr_assert_eq(login("sessions@example.com", PW_USER, &b, NULL), 200);
+	cr_assert_eq(me_until(b.access, 200), 200);
+	body = kpt_jsonf("{s:s, s:s}", "currentPassword", PW_USER,
+	                 "newPassword", PW_USER2);
+	cr_assert_eq(
+	    kpt_http("POST", "/v1/me/password", a.access, body, NULL, &r), 0);
+	free(body);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	kpt_resp_free(&r);
+	cr_assert_eq(me_until(b.access, 401), 401,
+	             "the other session's access token outlived the "
+	             "password change");
+	cr_assert_eq(me_until(c.access, 401), 401);
+	cr_assert_eq(kpt_http("GET", "/v1/me", a.access, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 200, "the current session was voided: %s",
+	             r.body);
+	kpt_resp_free(&r);
+
+	/* logout ends the session's access token too */
+	post_refresh("/v1/auth/logout", a.refresh, &r);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	kpt_resp_free(&r);
+	cr_assert_eq(me_until(a.access, 401), 401,
+	             "the access token outlived its logout");
+}

@@ -2,21 +2,26 @@
  * semver order, what a customer may see, the applications' update check,
  * hostile file names, signed links (expired, altered, another file's),
  * ranges, a 1 GiB file up and down (eight downloads at once) with the
- * gateway's and the release service's peak memory, and an upload cut off
- * half-way that leaves nothing behind. */
+ * gateway's and the release service's peak memory, an upload cut off
+ * half-way that leaves nothing behind, and a full disk (a real one: a
+ * 2 MiB tmpfs mounted as the release storage; the test runs as root). */
 #include "kpt.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -962,6 +967,88 @@ Test(release, interrupted_upload_leaves_nothing)
 	cr_expect_eq(dir_entries(release_dir("tmp")), 0);
 	free(p);
 	free(rel);
+}
+
+/* ---- a full disk ----------------------------------------------------------
+ */
+
+/* Unmounts the tmpfs of full_disk_upload_is_507_and_leaves_nothing, also
+ * when the test failed (the stack's own files are under it). */
+static void
+full_disk_fini(void)
+{
+	umount2(release_dir(""), MNT_DETACH);
+}
+
+static unsigned long long
+free_bytes(const char *dir)
+{
+	struct statvfs v;
+
+	cr_assert_eq(statvfs(dir, &v), 0);
+	return (unsigned long long)v.f_bavail * v.f_frsize;
+}
+
+/* The release storage on a file system that fills up: an upload larger
+ * than what is left is 507 INSUFFICIENT_STORAGE in the spec's shape, and
+ * nothing is half-written: no temporary file, no file row, no stored file,
+ * the space free again. A file that fits is stored on the same storage. */
+Test(release, full_disk_upload_is_507_and_leaves_nothing, .timeout = 120,
+     .fini = full_disk_fini)
+{
+	char *p = make_product("Full"), *rel, *fid, path[160];
+	size_t big = 3 * 1024 * 1024, small = 512 * 1024;
+	char *data = malloc(big);
+	unsigned long long before;
+	kpt_resp r;
+
+	cr_assert_not_null(data);
+	memset(data, 'k', big);
+	rel = make_release(p, "1.0.0", "stable", "any");
+	cr_assert_eq(mount("tmpfs", release_dir(""), "tmpfs", MS_NOSUID | MS_NODEV,
+	                   "size=2m,mode=0750"),
+	             0, "mounting a tmpfs on %s needs root: %s", release_dir(""),
+	             strerror(errno));
+	cr_assert_eq(mkdir(release_dir("files"), 0750), 0);
+	cr_assert_eq(mkdir(release_dir("tmp"), 0750), 0);
+	before = free_bytes(release_dir(""));
+	cr_assert_lt(before, big);
+
+	snprintf(path, sizeof(path), "/v1/releases/%s/files?name=big.bin", rel);
+	cr_assert_eq(kpt_http_raw("POST", path, kpt_admin_token(), data, big,
+	                          "application/octet-stream", NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 507, "%s", r.body);
+	cr_assert_str_eq(kpt_error_code(&r), "INSUFFICIENT_STORAGE");
+	cr_assert(json_is_string(json_object_get(
+	              json_object_get(r.json, "error"), "message")),
+	          "%s", r.body);
+	kpt_resp_free(&r);
+	/* the gateway removes its temporary file when the request ends */
+	for (int i = 0; i < 200 && dir_entries(release_dir("tmp")) > 0; i++)
+		usleep(50000);
+	cr_assert_eq(dir_entries(release_dir("tmp")), 0,
+	             "a half-written upload was left");
+	cr_assert_eq(dir_entries(release_dir("files")), 0);
+	cr_assert_eq(free_bytes(release_dir("")), before);
+	snprintf(path, sizeof(path), "/v1/releases/%s", rel);
+	r = req("GET", path, kpt_admin_token(), NULL, 200);
+	cr_assert_eq(json_array_size(json_object_get(r.json, "files")), 0,
+	             "a file row claims the failed upload: %s", r.body);
+	kpt_resp_free(&r);
+
+	/* the same storage takes a file that fits, then gives the space back */
+	fid = upload(rel, "small.bin", data, small);
+	cr_assert_eq(dir_entries(release_dir("files")), 1);
+	snprintf(path, sizeof(path), "/v1/releases/%s/files/%s", rel, fid);
+	r = req("DELETE", path, kpt_admin_token(), NULL, 204);
+	kpt_resp_free(&r);
+	cr_assert_eq(dir_entries(release_dir("files")), 0);
+	cr_assert_eq(dir_entries(release_dir("tmp")), 0);
+	free(fid);
+	free(rel);
+	free(p);
+	free(data);
 }
 
 /* ---- the keyport tool, as a CI job uses it ---------------------------------

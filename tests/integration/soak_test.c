@@ -15,6 +15,11 @@
  * limit; the test's timeout bounds the whole). The figures go to the log
  * ("soak:" lines). SOAK_SECONDS (default 0: one round of every fault, the
  * short form `make test` runs) keeps the faults going longer: `make soak`.
+ *
+ * commit_then_crash_counts_once places the kill by a test hook (the
+ * KEYPORT_TEST_CRASH_FILE setting): activation, then license, kill
+ * themselves right after the commit of an activation (or of the start of
+ * a delayed expiry), before the reply.
  */
 #include "kpt.h"
 
@@ -28,7 +33,18 @@
 #include <string.h>
 #include <unistd.h>
 
-KPT_SUITE(.activation_replicas = 2)
+/* The stack, with a crash file for the test hook of
+ * commit_then_crash_counts_once (kp_service_crash_point). */
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+	kpt_opts o = {.activation_replicas = 2};
+	char path[64];
+
+	(void)set;
+	snprintf(path, sizeof(path), "/tmp/kp-soak-crash-%d", (int)getpid());
+	setenv("KEYPORT_TEST_CRASH_FILE", path, 1);
+	kpt_stack_start(&o);
+}
 
 #define SOAK_LICENSES 8
 #define SOAK_WORKERS  4
@@ -316,4 +332,153 @@ Test(soak, faults_lose_no_acknowledged_activation, .timeout = 900)
 	cr_assert_eq(atomic_load(&soak.errors), 0,
 	             "answers other than 2xx, 502 or 503 under faults");
 	cr_assert_gt(faults, 0);
+}
+
+/* ---- a kill placed between a commit and its reply ------------------- */
+
+/* A license of the soak product: delayed expiry (validity 30 days) when
+ * delayed, else perpetual; its id and key. */
+static void
+crash_license(int delayed, char id[40], char key[40])
+{
+	char *body = kpt_jsonf("{s:s, s:s, s:i, s:i, s:i, s:s}", "productId",
+	                       soak.product, "type", "node-locked",
+	                       "allowedActivations", 5, "allowedDeactivations",
+	                       5, "validity", delayed ? 30 * 86400 : 0,
+	                       "expirationStrategy",
+	                       delayed ? "delayed" : "immediate");
+	kpt_resp r;
+
+	cr_assert_eq(kpt_http("POST", "/v1/licenses", kpt_admin_token(), body,
+	                      NULL, &r),
+	             0);
+	free(body);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(id, 40, "%s",
+	         json_string_value(json_object_get(r.json, "id")));
+	snprintf(key, 40, "%s",
+	         json_string_value(json_object_get(r.json, "key")));
+	kpt_resp_free(&r);
+}
+
+/* POST /v1/activations of fingerprint fp on key; the status, 0 for no
+ * answer. */
+static long
+crash_activate(const char *key, const char *fp)
+{
+	char *body = kpt_jsonf("{s:s, s:s, s:s, s:s, s:s}", "key", key,
+	                       "productId", soak.product, "fingerprint", fp,
+	                       "hostname", "crash-host", "os", "linux");
+	kpt_resp r;
+	long st = 0;
+
+	if (kpt_http("POST", "/v1/activations", NULL, body, NULL, &r) == 0)
+		st = r.status;
+	cr_assert(st == 0 || st >= 400 || json_object_get(r.json,
+	                                                  "activationId"),
+	          "%s", r.body);
+	kpt_resp_free(&r);
+	free(body);
+	return st;
+}
+
+/* The license's rows with fingerprint fp, and its counters, which must
+ * agree with its rows; *expires tells whether expiresAt is set. */
+static int
+crash_rows(const char *id, const char *fp, int *expires)
+{
+	char path[160];
+	kpt_resp r;
+	json_t *items;
+	int seen = 0;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/v1/licenses/%s/activations?limit=100",
+	         id);
+	cr_assert_eq(kpt_http("GET", path, kpt_admin_token(), NULL, NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	items = json_object_get(r.json, "items");
+	n = json_array_size(items);
+	for (size_t k = 0; k < n; k++)
+		seen += strcmp(json_string_value(json_object_get(
+		                   json_array_get(items, k), "fingerprint")),
+		               fp) == 0;
+	kpt_resp_free(&r);
+	snprintf(path, sizeof(path), "/v1/licenses/%s", id);
+	cr_assert_eq(kpt_http("GET", path, kpt_admin_token(), NULL, NULL, &r),
+	             0);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(
+	    json_integer_value(json_object_get(r.json, "totalActivations")),
+	    (json_int_t)n, "%s", r.body);
+	cr_assert_eq(
+	    json_integer_value(json_object_get(r.json, "activeActivations")),
+	    (json_int_t)n, "%s", r.body);
+	*expires = json_is_string(json_object_get(r.json, "expiresAt"));
+	kpt_resp_free(&r);
+	return seen;
+}
+
+/* Arms the crash point, activates fp on key (the client sees an error:
+ * the process died after the commit, before the reply), restarts who
+ * died, and checks: the row is there once, the counters agree, a retry
+ * with the same fingerprint is 200 (not 201) and counts nothing twice;
+ * when license died (a delayed license), the expiry has started after
+ * the retry. Returns whether expiresAt was set before the retry. */
+static int
+crash_case(const char *point, const char *who, const char *id,
+           const char *key, const char *fp)
+{
+	const char *file = getenv("KEYPORT_TEST_CRASH_FILE");
+	int expires = 0, expires_after = 0;
+	long st;
+	FILE *f;
+
+	cr_assert_not_null(file);
+	cr_assert_not_null(f = fopen(file, "w"));
+	fprintf(f, "%s\n", point);
+	fclose(f);
+	st = crash_activate(key, fp);
+	cr_assert(access(file, F_OK) != 0, "%s was not reached", point);
+	cr_assert_eq(st, 503, "%s: the client was answered %ld", point, st);
+	kpt_kill(who, SIGKILL); /* gone already: waits until it is */
+	kpt_restart(who);
+	cr_assert_eq(kpt_wait_ready(60), 0);
+	cr_assert_eq(crash_rows(id, fp, &expires), 1,
+	             "%s: the committed activation is not there once", point);
+	cr_assert_eq(crash_activate(key, fp), 200,
+	             "%s: the retry is not the existing activation", point);
+	cr_assert_eq(crash_rows(id, fp, &expires_after), 1,
+	             "%s: the retry counted twice", point);
+	cr_assert(expires_after || strcmp(who, "license") != 0,
+	          "%s: the delayed expiry never started", point);
+	return expires;
+}
+
+Test(soak, commit_then_crash_counts_once, .timeout = 300)
+{
+	char id[3][40], key[3][40];
+
+	soak_setup();
+	crash_license(0, id[0], key[0]);
+	crash_license(1, id[1], key[1]);
+	crash_license(1, id[2], key[2]);
+	/* one activation replica: the one that holds the crash point */
+	kpt_kill("activation#2", SIGKILL);
+	cr_assert_eq(kpt_wait_ready(60), 0);
+	/* activation dies after committing a new activation */
+	(void)crash_case("activation.activate", "activation", id[0], key[0],
+	                 "crash-activation");
+	/* license dies after committing the start of a delayed expiry that
+	 * a first activation asked for; activation had committed already */
+	cr_assert(crash_case("license.start_expiry", "license", id[1], key[1],
+	                     "crash-license"),
+	          "the committed expiry is gone");
+	/* and before it: the retry (the same machine) starts the expiry */
+	cr_assert_not(crash_case("license.start_expiry.before", "license",
+	                         id[2], key[2], "crash-license-before"),
+	              "the expiry started without its commit");
+	kpt_restart("activation#2");
+	cr_assert_eq(kpt_wait_ready(60), 0);
 }
