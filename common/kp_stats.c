@@ -300,7 +300,7 @@ kp_stats_rpc_called(const char *service, const char *method, int status,
 		json_array_append_new(
 		    kp_stats_hops,
 		    json_pack("{s:s, s:s, s:f}", "method", method, "code",
-		              kp_err_code(status),
+		              kp_err_code(status), "ms",
 		              (double)(long long)(seconds * 1e4) / 10.0));
 }
 
