@@ -81,8 +81,7 @@ kp_log_v(kp_log_level level, json_t *fields, const char *fmt, va_list ap)
 	if (json_is_object(fields))
 		json_object_update_missing(line, fields);
 	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER |
-					JSON_ENSURE_ASCII |
-					JSON_REAL_PRECISION(6));
+	                            JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
 	if (text == NULL)
 		goto out;
 	{

@@ -40,7 +40,7 @@ void kp_log(kp_log_level level, const char *fmt, ...)
  * line beside ts, level, component, msg and requestId (which win on a
  * clash). */
 void kp_log_fields(kp_log_level level, json_t *fields, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* kp_log_enabled says whether a line at level would be written. */
 int kp_log_enabled(kp_log_level level);

@@ -24,14 +24,14 @@ const size_t kp_metrics_latency_nbounds =
     sizeof(kp_metrics_latency_bounds) / sizeof(kp_metrics_latency_bounds[0]);
 
 typedef struct kp_series {
-	struct kp_series *next;   /* in its hash bucket */
-	struct kp_series *order;  /* in creation order */
-	char *key;                /* the values joined by \x1f */
+	struct kp_series *next;  /* in its hash bucket */
+	struct kp_series *order; /* in creation order */
+	char *key;               /* the values joined by \x1f */
 	char *values[KP_METRICS_LABELS];
-	double value;             /* counter, gauge */
-	uint64_t count;           /* histogram */
+	double value;   /* counter, gauge */
+	uint64_t count; /* histogram */
 	double sum;
-	uint64_t *buckets;        /* [nbounds], not cumulative */
+	uint64_t *buckets; /* [nbounds], not cumulative */
 } kp_series;
 
 struct kp_metric {
@@ -74,8 +74,8 @@ kp_metrics_family(const char *name, kp_metric_type type, const char *help,
 	m->help = help;
 	m->type = type;
 	pthread_mutex_init(&m->mu, NULL);
-	for (const char *p = labels; p != NULL && *p != '\0' &&
-	                             m->nlabels < KP_METRICS_LABELS;) {
+	for (const char *p = labels;
+	     p != NULL && *p != '\0' && m->nlabels < KP_METRICS_LABELS;) {
 		size_t n = strcspn(p, ",");
 
 		m->labels[m->nlabels++] = strndup(p, n);
@@ -135,8 +135,8 @@ kp_metrics_series(kp_metric *m, const char *const *values)
 	    (s->key = strdup(key)) == NULL)
 		goto fail;
 	for (int i = 0; i < m->nlabels; i++)
-		if ((s->values[i] = strdup(values && values[i] ? values[i]
-		                                               : "")) == NULL)
+		if ((s->values[i] =
+		         strdup(values && values[i] ? values[i] : "")) == NULL)
 			goto fail;
 	if (m->type == KP_METRIC_HISTOGRAM &&
 	    (s->buckets = calloc(m->nbounds + 1, sizeof(*s->buckets))) == NULL)
@@ -406,9 +406,9 @@ kp_metrics_serve(const char *addr, int port)
 
 	if (port <= 0)
 		return 0;
-	snprintf(buf, sizeof(buf), strchr(addr, ':') ? "http://[%s]:%d"
-	                                             : "http://%s:%d",
-	         addr, port);
+	snprintf(buf, sizeof(buf),
+	         strchr(addr, ':') ? "http://[%s]:%d" : "http://%s:%d", addr,
+	         port);
 	if ((rv = nng_url_parse(&url, buf)) != 0 ||
 	    (rv = nng_http_server_hold(&kp_metrics_srv, url)) != 0)
 		goto fail;

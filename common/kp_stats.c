@@ -74,7 +74,8 @@ kp_stats_process(void *arg)
 			               (double)(utime + stime) /
 			                   (double)sysconf(_SC_CLK_TCK));
 			kp_metrics_set(kp_stats_rss, NULL,
-			               (double)rss * (double)sysconf(_SC_PAGESIZE));
+			               (double)rss *
+			                   (double)sysconf(_SC_PAGESIZE));
 		}
 	}
 	if ((d = opendir("/proc/self/fd")) != NULL) {
@@ -129,13 +130,12 @@ kp_stats_register(void)
 	    "process_cpu_seconds_total", KP_METRIC_COUNTER,
 	    "User and system CPU time of the process, in seconds.", NULL, NULL,
 	    0);
-	kp_stats_rss = kp_metrics_family("process_resident_memory_bytes",
-	                                 KP_METRIC_GAUGE,
-	                                 "Resident memory of the process.",
-	                                 NULL, NULL, 0);
-	kp_stats_fds = kp_metrics_family("process_open_fds", KP_METRIC_GAUGE,
-	                                 "Open file descriptors.", NULL, NULL,
-	                                 0);
+	kp_stats_rss =
+	    kp_metrics_family("process_resident_memory_bytes", KP_METRIC_GAUGE,
+	                      "Resident memory of the process.", NULL, NULL, 0);
+	kp_stats_fds =
+	    kp_metrics_family("process_open_fds", KP_METRIC_GAUGE,
+	                      "Open file descriptors.", NULL, NULL, 0);
 	kp_metrics_collector(kp_stats_process, NULL);
 
 	kp_stats_srv_req = kp_metrics_family(
@@ -145,9 +145,9 @@ kp_stats_register(void)
 	kp_stats_srv_dur = kp_metrics_family(
 	    "keyport_rpc_server_duration_seconds", KP_METRIC_HISTOGRAM,
 	    "Time to serve an RPC request, by method.", "method", NULL, 0);
-	kp_stats_srv_busy = kp_metrics_family(
-	    "keyport_rpc_server_in_flight", KP_METRIC_GAUGE,
-	    "RPC requests being served now.", NULL, NULL, 0);
+	kp_stats_srv_busy =
+	    kp_metrics_family("keyport_rpc_server_in_flight", KP_METRIC_GAUGE,
+	                      "RPC requests being served now.", NULL, NULL, 0);
 	kp_stats_cli_req = kp_metrics_family(
 	    "keyport_rpc_client_requests_total", KP_METRIC_COUNTER,
 	    "RPC calls made, by method and status code.", "method,code", NULL,
@@ -198,8 +198,8 @@ kp_stats_db_register(void)
 	    NULL, 0);
 	kp_stats_db_reconn = kp_metrics_family(
 	    "keyport_db_reconnects_total", KP_METRIC_COUNTER,
-	    "Connections made again after one was lost, by outcome.",
-	    "outcome", NULL, 0);
+	    "Connections made again after one was lost, by outcome.", "outcome",
+	    NULL, 0);
 	kp_metrics_add(kp_stats_db_conns, NULL, 0);
 	kp_metrics_add(kp_stats_db_used, NULL, 0);
 	kp_metrics_add(kp_stats_db_wait, NULL, 0);
@@ -265,12 +265,12 @@ kp_stats_rpc_served(const char *method, int status, const char *code,
 	if ((kind = kp_stats_outcome_kind(method)) == NULL)
 		return;
 	pthread_once(&kp_stats_outcomes_once, kp_stats_outcomes_register);
-	kp_metrics_add(kp_stats_outcomes,
-	               KP_LABELS(kind, status == KP_OK || code == NULL ||
-	                                       code[0] == '\0'
-	                                   ? kp_err_code(status)
-	                                   : code),
-	               1);
+	kp_metrics_add(
+	    kp_stats_outcomes,
+	    KP_LABELS(kind, status == KP_OK || code == NULL || code[0] == '\0'
+	                        ? kp_err_code(status)
+	                        : code),
+	    1);
 }
 
 void

@@ -87,11 +87,12 @@ gw_reqlog_init(void)
 			continue;
 		snprintf(item, sizeof(item), "%.*s", (int)n, b);
 		if (gw_reqlog_nproxies == GW_REQLOG_PROXIES ||
-		    gw_reqlog_parse(item,
-		                    &gw_reqlog_proxies[gw_reqlog_nproxies]) != 0) {
-			kp_log_error("KEYPORT_TRUSTED_PROXIES: \"%s\" is not an "
-			             "address or CIDR (at most %d entries)",
-			             item, GW_REQLOG_PROXIES);
+		    gw_reqlog_parse(
+		        item, &gw_reqlog_proxies[gw_reqlog_nproxies]) != 0) {
+			kp_log_error(
+			    "KEYPORT_TRUSTED_PROXIES: \"%s\" is not an "
+			    "address or CIDR (at most %d entries)",
+			    item, GW_REQLOG_PROXIES);
 			return -1;
 		}
 		gw_reqlog_nproxies++;

@@ -847,7 +847,8 @@ kpt_http_raw(const char *method, const char *path, const char *token,
 	memset(out, 0, sizeof(*out));
 	if (c == NULL)
 		return -1;
-	if (strncmp(path, "http://", 7) == 0) /* a whole URL (kpt_metrics_url) */
+	if (strncmp(path, "http://", 7) ==
+	    0) /* a whole URL (kpt_metrics_url) */
 		snprintf(url, sizeof(url), "%s", path);
 	else
 		snprintf(url, sizeof(url), "%s%s", kpt_url(), path);

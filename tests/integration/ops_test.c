@@ -19,8 +19,8 @@
 
 KPT_SUITE(.env = {"KEYPORT_TRUSTED_PROXIES=127.0.0.1/32, ::1"})
 
-static const char *const ops_processes[] = {
-    "gateway", "auth", "org", "license", "activation", "release"};
+static const char *const ops_processes[] = {"gateway", "auth",       "org",
+                                            "license", "activation", "release"};
 #define OPS_NPROC (sizeof(ops_processes) / sizeof(ops_processes[0]))
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -90,9 +90,8 @@ activate(const char *key, const char *product, const char *fp,
 	                       "productId", product, "fingerprint", fp,
 	                       "hostname", "ops-host", "os", "linux");
 
-	cr_assert_eq(kpt_http("POST", "/v1/activations", NULL, body, headers,
-	                      r),
-	             0);
+	cr_assert_eq(
+	    kpt_http("POST", "/v1/activations", NULL, body, headers, r), 0);
 	free(body);
 }
 
@@ -135,9 +134,8 @@ metric(const char *process, const char *sample)
 	double v = -1;
 	const char *p;
 
-	cr_assert_eq(kpt_http("GET", kpt_metrics_url(process), NULL, NULL,
-	                      NULL, &r),
-	             0);
+	cr_assert_eq(
+	    kpt_http("GET", kpt_metrics_url(process), NULL, NULL, NULL, &r), 0);
 	cr_assert_eq(r.status, 200, "%s /metrics: %ld", process, r.status);
 	for (p = r.body; (p = strstr(p, sample)) != NULL; p++)
 		if ((p == r.body || p[-1] == '\n') &&
@@ -149,7 +147,8 @@ metric(const char *process, const char *sample)
 	return v;
 }
 
-/* ---- the request log ------------------------------------------------------ */
+/* ---- the request log ------------------------------------------------------
+ */
 
 Test(ops, forbidden_activation_leaves_a_request_log_line, .timeout = 60)
 {
@@ -171,10 +170,10 @@ Test(ops, forbidden_activation_leaves_a_request_log_line, .timeout = 60)
 
 	line = request_line(rid);
 	cr_assert_not_null(line, "no request-log line for %s", rid);
-	cr_assert_str_eq(
-	    json_string_value(json_object_get(line, "level")), "info");
-	cr_assert_str_eq(
-	    json_string_value(json_object_get(line, "method")), "POST");
+	cr_assert_str_eq(json_string_value(json_object_get(line, "level")),
+	                 "info");
+	cr_assert_str_eq(json_string_value(json_object_get(line, "method")),
+	                 "POST");
 	cr_assert_str_eq(json_string_value(json_object_get(line, "route")),
 	                 "/v1/activations");
 	cr_assert_eq(json_integer_value(json_object_get(line, "status")), 403);
@@ -182,9 +181,8 @@ Test(ops, forbidden_activation_leaves_a_request_log_line, .timeout = 60)
 	                 "PRODUCT_MISMATCH");
 	cr_assert(json_is_number(json_object_get(line, "latencyMs")));
 	cr_assert_gt(json_integer_value(json_object_get(line, "bytes")), 0);
-	cr_assert_str_eq(
-	    json_string_value(json_object_get(line, "clientAddr")),
-	    "127.0.0.1");
+	cr_assert_str_eq(json_string_value(json_object_get(line, "clientAddr")),
+	                 "127.0.0.1");
 	hops = json_object_get(line, "hops");
 	cr_assert(json_is_array(hops), "no hops in the line");
 	for (size_t i = 0; i < json_array_size(hops); i++) {
@@ -193,9 +191,9 @@ Test(ops, forbidden_activation_leaves_a_request_log_line, .timeout = 60)
 		if (strcmp(json_string_value(json_object_get(hop, "method")),
 		           "activation.Activate") == 0) {
 			rpc_seen = 1;
-			cr_assert_str_eq(json_string_value(json_object_get(
-			                     hop, "code")),
-			                 "FORBIDDEN");
+			cr_assert_str_eq(
+			    json_string_value(json_object_get(hop, "code")),
+			    "FORBIDDEN");
 		}
 	}
 	cr_assert(rpc_seen, "the activation RPC is not among the hops");
@@ -219,8 +217,8 @@ Test(ops, a_successful_activation_names_its_license, .timeout = 60)
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	kpt_resp_free(&r);
 	cr_assert_not_null(line = request_line(rid));
-	cr_assert_str_eq(
-	    json_string_value(json_object_get(line, "licenseId")), lic);
+	cr_assert_str_eq(json_string_value(json_object_get(line, "licenseId")),
+	                 lic);
 	cr_assert_null(json_object_get(line, "code"));
 	json_decref(line);
 }
@@ -230,15 +228,13 @@ Test(ops, the_client_behind_a_trusted_proxy, .timeout = 60)
 	char rid[64], hdr[96];
 	const char *one[] = {hdr, "X-Forwarded-For: 203.0.113.7", NULL};
 	const char *chain[] = {
-	    hdr, "X-Forwarded-For: 198.51.100.9, 203.0.113.8, 127.0.0.1",
-	    NULL};
+	    hdr, "X-Forwarded-For: 198.51.100.9, 203.0.113.8, 127.0.0.1", NULL};
 	const char *junk[] = {hdr, "X-Forwarded-For: not-an-address", NULL};
 	struct {
 		const char *const *h;
 		const char *want;
-	} cases[] = {{one, "203.0.113.7"},
-	             {chain, "203.0.113.8"},
-	             {junk, "127.0.0.1"}};
+	} cases[] = {
+	    {one, "203.0.113.7"}, {chain, "203.0.113.8"}, {junk, "127.0.0.1"}};
 	kpt_resp r;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -247,9 +243,8 @@ Test(ops, the_client_behind_a_trusted_proxy, .timeout = 60)
 		snprintf(rid, sizeof(rid), "ops-xff-%zu-%d-%ld", i, getpid(),
 		         random());
 		snprintf(hdr, sizeof(hdr), "X-Request-Id: %s", rid);
-		cr_assert_eq(kpt_http("GET", "/healthz", NULL, NULL, cases[i].h,
-		                      &r),
-		             0);
+		cr_assert_eq(
+		    kpt_http("GET", "/healthz", NULL, NULL, cases[i].h, &r), 0);
 		kpt_resp_free(&r);
 		cr_assert_not_null(line = request_line(rid));
 		cr_assert_str_eq(
@@ -280,7 +275,8 @@ Test(ops, a_signed_in_request_names_its_user, .timeout = 60)
 	json_decref(line);
 }
 
-/* ---- every log line --------------------------------------------------------- */
+/* ---- every log line ---------------------------------------------------------
+ */
 
 Test(ops, every_line_is_json_and_holds_no_secret, .timeout = 90)
 {
@@ -336,8 +332,8 @@ Test(ops, every_line_is_json_and_holds_no_secret, .timeout = 90)
 			json_decref(j);
 			for (int s = 0; s < 4; s++)
 				cr_expect_null(strstr(line, secrets[s]),
-				               "%s:%d holds secret %d", e->d_name,
-				               no, s);
+				               "%s:%d holds secret %d",
+				               e->d_name, no, s);
 			lines++;
 		}
 		fclose(f);
@@ -364,11 +360,14 @@ Test(ops, promtool_accepts_every_process_metrics, .timeout = 90)
 		             0);
 		cr_assert_eq(r.status, 200, "%s: %ld", ops_processes[i],
 		             r.status);
-		cr_assert_not_null(strstr(r.body, "keyport_build_info{version="),
-		                   "%s", ops_processes[i]);
-		cr_assert_not_null(strstr(r.body, "process_cpu_seconds_total "));
+		cr_assert_not_null(
+		    strstr(r.body, "keyport_build_info{version="), "%s",
+		    ops_processes[i]);
+		cr_assert_not_null(
+		    strstr(r.body, "process_cpu_seconds_total "));
 		cr_assert_not_null(strstr(r.body, "process_open_fds "));
-		cr_assert_not_null(strstr(r.body, "keyport_rpc_peer_connected{"));
+		cr_assert_not_null(
+		    strstr(r.body, "keyport_rpc_peer_connected{"));
 		if (strcmp(ops_processes[i], "gateway") != 0) {
 			cr_assert_not_null(
 			    strstr(r.body, "keyport_db_connections "), "%s",
@@ -389,7 +388,8 @@ Test(ops, promtool_accepts_every_process_metrics, .timeout = 90)
 		out[n] = '\0';
 		rc = pclose(f);
 		cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 0,
-		          "promtool on %s's metrics: %s", ops_processes[i], out);
+		          "promtool on %s's metrics: %s", ops_processes[i],
+		          out);
 	}
 }
 
@@ -407,8 +407,9 @@ Test(ops, heartbeat_outcome_and_rpc_error_codes_move, .timeout = 60)
 	char product[37], other[37], lic[37], key[128], path[128];
 	const char *hb_ok = "keyport_activation_outcomes_total{kind="
 	                    "\"heartbeat\",outcome=\"OK\"}";
-	const char *act_mismatch = "keyport_activation_outcomes_total{kind="
-	                           "\"activation\",outcome=\"PRODUCT_MISMATCH\"}";
+	const char *act_mismatch =
+	    "keyport_activation_outcomes_total{kind="
+	    "\"activation\",outcome=\"PRODUCT_MISMATCH\"}";
 	const char *gw_forbidden =
 	    "keyport_rpc_errors_total{service=\"activation\",code="
 	    "\"FORBIDDEN\"}";
@@ -452,8 +453,8 @@ Test(ops, heartbeat_outcome_and_rpc_error_codes_move, .timeout = 60)
 	cr_assert_geq(v, fb0 + 1, "FORBIDDEN from activation: %g -> %g", fb0,
 	              v);
 	v = metric("gateway", gw_route);
-	cr_assert_geq(v, (rt0 < 0 ? 0 : rt0) + 1, "route errors: %g -> %g",
-	              rt0, v);
+	cr_assert_geq(v, (rt0 < 0 ? 0 : rt0) + 1, "route errors: %g -> %g", rt0,
+	              v);
 	/* the server side counted the same call by its code */
 	cr_assert_geq(metric("activation",
 	                     "keyport_rpc_server_requests_total{method="
