@@ -189,7 +189,9 @@ gw_reqlog_write(const gw_request *r, const gw_response *w, const char *route,
 	char addr[64];
 	json_t *f;
 
-	if (!kp_log_enabled(KP_LOG_INFO)) {
+	kp_log_level level = w->status >= 500 ? KP_LOG_WARN : KP_LOG_INFO;
+
+	if (!kp_log_enabled(level)) {
 		json_decref(hops);
 		return;
 	}
@@ -217,6 +219,6 @@ gw_reqlog_write(const gw_request *r, const gw_response *w, const char *route,
 		json_object_set_new(f, "licenseId", json_string(r->license_id));
 	if (hops != NULL)
 		json_object_set_new(f, "hops", hops);
-	kp_log_fields(KP_LOG_INFO, f, "%s %s %d", r->method ? r->method : "",
+	kp_log_fields(level, f, "%s %s %d", r->method ? r->method : "",
 	              route ? route : "unmatched", w->status);
 }

@@ -1,4 +1,5 @@
-/* gw_reqlog: the request log, one JSON line per answered request at info.
+/* gw_reqlog: the request log, one JSON line per answered request at info
+ * (warn for a 5xx).
  *
  * Fields (keys of the line, docs/operations.md): requestId, method, route
  * (the pattern, never the raw path), status, code (of an error answer),
