@@ -44,7 +44,11 @@ DESC_C       := $(GEN)/google/protobuf/descriptor.pb-c.c
 # the RPC contract, generated from the service blocks (common/tools/rpc_gen.c)
 CONTRACT_C   := $(GEN)/rpc/kp_contract.c
 CONTRACT_H   := $(GEN)/rpc/kp_contract.h
-GEN_H        := $(PROTO_H) $(DESC_C:.c=.h) $(CONTRACT_H)
+# the git commit of keyport_build_info (common/kp_stats.c); rewritten
+# only when it changes, so a new commit rebuilds one object
+COMMIT       := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+BUILD_H      := $(GEN)/kp_build.h
+GEN_H        := $(PROTO_H) $(DESC_C:.c=.h) $(CONTRACT_H) $(BUILD_H)
 COMMON_SRCS  := $(filter-out %_test.c,$(sort $(wildcard common/*.c)))
 COMMON_TESTS := $(sort $(wildcard common/*_test.c))
 GATEWAY_SRCS := $(filter-out %_test.c,$(sort $(wildcard gateway/*.c)))
@@ -76,7 +80,7 @@ UNIT_TESTS := $(if $(COMMON_TESTS),$(TESTBIN)/unit-common) \
 IT_BINS    := $(IT_TESTS:tests/integration/%_test.c=$(TESTBIN)/it-%)
 
 .PHONY: all build deps run test test-unit test-integration lint bench \
-        format clean san-test config-doc rpc-doc soak fuzz fuzz-build
+        format clean san-test config-doc rpc-doc soak fuzz fuzz-build FORCE
 .DEFAULT_GOAL := build
 .SECONDEXPANSION:
 # generated sources are kept, not treated as intermediates
@@ -100,6 +104,12 @@ $(GEN)/rpc/contract.pb: $(PROTOS)
 
 $(CONTRACT_C) $(CONTRACT_H) $(GEN)/rpc/contract.txt: $(GEN)/rpc/contract.pb $(BUILD)/tools/kp-rpc-gen
 	$(BUILD)/tools/kp-rpc-gen $< $(CONTRACT_H) $(CONTRACT_C) $(GEN)/rpc/contract.txt
+
+$(BUILD_H): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define KEYPORT_COMMIT "%s"\n' '$(COMMIT)' >$@.tmp; \
+	cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+FORCE:
 
 $(GEN)/%_migrations.c: scripts/embed-sql.sh $$(sort $$(wildcard services/$$*/sql/*.sql)) | $(GEN)
 	scripts/embed-sql.sh $* $@ $(sort $(wildcard services/$*/sql/*.sql))

@@ -3,6 +3,7 @@
 
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_stats.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@ struct kp_db {
 	char options[160];
 	char schema[64];
 	int in_tx;
+	int busy; /* counted in keyport_db_connections_in_use */
 	unsigned long queries;
 	unsigned long prepares;
 	char sqlstate[6];
@@ -31,6 +33,18 @@ struct kp_db {
 	kp_db_stmt stmts[KP_DB_STMTS]; /* name is "kp" + index */
 	int nstmts;
 };
+
+/* The pool figure: a connection is in use while a statement runs on it or
+ * a transaction is open. */
+static void
+kp_db_mark(kp_db *db, int running)
+{
+	int busy = running || db->in_tx;
+
+	if (busy != db->busy)
+		kp_stats_db_in_use(busy ? 1 : -1);
+	db->busy = busy;
+}
 
 /* SQLSTATE → kp_status, by exact code first, then by class (first two). */
 static const struct {
@@ -176,13 +190,16 @@ kp_db_connect(kp_db *db)
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
 		return KP_OK;
 	kp_db_forget(db);
+	kp_stats_db_waiting(1);
 	if (db->conn != NULL) {
 		PQreset(db->conn);
+		kp_stats_db_reconnect(PQstatus(db->conn) == CONNECTION_OK);
 	} else {
 		db->conn = PQconnectdbParams(keys, vals, 1);
 		if (db->conn != NULL)
 			PQsetNoticeProcessor(db->conn, kp_db_notice, NULL);
 	}
+	kp_stats_db_waiting(-1);
 	if (db->conn == NULL)
 		return KP_EUNAVAIL;
 	if (PQstatus(db->conn) != CONNECTION_OK) {
@@ -220,6 +237,7 @@ kp_db_open(kp_db **out, const char *url, const char *schema, int lazy)
 		goto out;
 	snprintf(db->options, sizeof(db->options), "-c search_path=%s", schema);
 	snprintf(db->schema, sizeof(db->schema), "%s", schema);
+	kp_stats_db_open(1);
 	rv = kp_db_connect(db);
 	if (rv != KP_OK && !lazy) {
 		kp_log_error("database connection failed: %s", db->message);
@@ -238,6 +256,9 @@ kp_db_close(kp_db *db)
 {
 	if (db == NULL)
 		return;
+	if (db->busy)
+		kp_stats_db_in_use(-1);
+	kp_stats_db_open(-1);
 	if (db->conn != NULL)
 		PQfinish(db->conn);
 	kp_db_forget(db);
@@ -299,6 +320,7 @@ kp_db_run(kp_db *db, const char *sql, int nparams, const char *const *params,
 
 	if (res != NULL)
 		*res = NULL;
+	kp_db_mark(db, 1);
 	rv = kp_db_try(db, sql, nparams, params, simple, res, &broken);
 	/* A statement outside a transaction on a connection that broke (the
 	 * server restarted) is sent once more on a new connection. Inside a
@@ -309,6 +331,7 @@ kp_db_run(kp_db *db, const char *sql, int nparams, const char *const *params,
 	}
 	if (rv != KP_OK && broken)
 		db->in_tx = 0;
+	kp_db_mark(db, 0);
 	return rv;
 }
 
@@ -338,6 +361,7 @@ kp_db_begin(kp_db *db)
 
 	if (rv == KP_OK)
 		db->in_tx = 1;
+	kp_db_mark(db, 0);
 	return rv;
 }
 
@@ -347,6 +371,7 @@ kp_db_commit(kp_db *db)
 	int rv = kp_db_run(db, "COMMIT", 0, NULL, 0, NULL);
 
 	db->in_tx = 0;
+	kp_db_mark(db, 0);
 	return rv;
 }
 
@@ -357,13 +382,16 @@ kp_db_rollback(kp_db *db)
 
 	if (db == NULL || db->conn == NULL ||
 	    PQstatus(db->conn) != CONNECTION_OK) {
-		if (db != NULL)
+		if (db != NULL) {
 			db->in_tx = 0;
+			kp_db_mark(db, 0);
+		}
 		return;
 	}
 	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
 		(void)kp_db_try(db, "ROLLBACK", 0, NULL, 0, NULL, &broken);
 	db->in_tx = 0;
+	kp_db_mark(db, 0);
 }
 
 int

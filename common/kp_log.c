@@ -45,22 +45,25 @@ kp_log_request_id(void)
 	return kp_log_rid;
 }
 
-void
-kp_log(kp_log_level level, const char *fmt, ...)
+int
+kp_log_enabled(kp_log_level level)
+{
+	return level >= kp_log_threshold && level <= KP_LOG_ERROR;
+}
+
+static void
+kp_log_v(kp_log_level level, json_t *fields, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	char ts[80];
 	struct timespec now;
 	struct tm tm;
-	va_list ap;
 	json_t *line = NULL;
 	char *text = NULL;
 
-	if (level < kp_log_threshold || level > KP_LOG_ERROR)
-		return;
-	va_start(ap, fmt);
+	if (!kp_log_enabled(level))
+		goto out;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
@@ -75,8 +78,10 @@ kp_log(kp_log_level level, const char *fmt, ...)
 	if (kp_log_rid[0] != '\0')
 		json_object_set_new(line, "requestId",
 				    json_string(kp_log_rid));
+	if (json_is_object(fields))
+		json_object_update_missing(line, fields);
 	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER |
-					JSON_ENSURE_ASCII);
+	                            JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6));
 	if (text == NULL)
 		goto out;
 	{
@@ -89,4 +94,25 @@ kp_log(kp_log_level level, const char *fmt, ...)
 out:
 	free(text);
 	json_decref(line);
+	json_decref(fields);
+}
+
+void
+kp_log(kp_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kp_log_v(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+kp_log_fields(kp_log_level level, json_t *fields, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	kp_log_v(level, fields, fmt, ap);
+	va_end(ap);
 }

@@ -8,6 +8,8 @@
 #ifndef KP_LOG_H
 #define KP_LOG_H
 
+#include <jansson.h>
+
 typedef enum kp_log_level {
 	KP_LOG_DEBUG = 0,
 	KP_LOG_INFO = 1,
@@ -32,6 +34,16 @@ const char *kp_log_request_id(void);
  * lines of different threads never interleave. */
 void kp_log(kp_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/* kp_log_fields is kp_log with structured fields: the members of fields
+ * (a JSON object; the reference is stolen, NULL allowed) become keys of the
+ * line beside ts, level, component, msg and requestId (which win on a
+ * clash). */
+void kp_log_fields(kp_log_level level, json_t *fields, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* kp_log_enabled says whether a line at level would be written. */
+int kp_log_enabled(kp_log_level level);
 
 #define kp_log_debug(...) kp_log(KP_LOG_DEBUG, __VA_ARGS__)
 #define kp_log_info(...)  kp_log(KP_LOG_INFO, __VA_ARGS__)

@@ -6,6 +6,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_stats.h"
 #include "kp_resolve.h"
 
 #include <nng/nng.h>
@@ -280,6 +281,9 @@ kp_rpc_worker_main(void *arg)
 			kp_rpc_fail(&ctx, KP_EINVAL, NULL,
 				    "malformed envelope");
 		} else {
+			double t0 = kp_stats_now();
+
+			kp_stats_rpc_in_flight(1);
 			kp_log_set_request_id(env->request_id);
 			if (w->state == NULL && s->cfg->worker_init != NULL)
 				(void)s->cfg->worker_init(s->cfg->app,
@@ -289,6 +293,12 @@ kp_rpc_worker_main(void *arg)
 					    "%s is starting", s->cfg->service);
 			else
 				kp_rpc_dispatch(s, w, env, &ctx);
+			kp_stats_rpc_served(
+			    ctx.desc || strcmp(ctx.code, "UNKNOWN_METHOD") != 0
+			        ? env->method
+			        : "unknown",
+			    ctx.status, ctx.code, kp_stats_now() - t0);
+			kp_stats_rpc_in_flight(-1);
 		}
 		out = kp_rpc_pack_reply(&ctx);
 		free(ctx.reply);
@@ -719,6 +729,7 @@ kp_rpc_client_open(kp_rpc_client **out, const char *service,
 		rv = kp_rpc_nng_status(nrv);
 		goto out;
 	}
+	kp_stats_rpc_client_add(c);
 	*out = c;
 	c = NULL;
 out:
@@ -732,6 +743,7 @@ kp_rpc_client_close(kp_rpc_client *c)
 {
 	if (c == NULL)
 		return;
+	kp_stats_rpc_client_remove(c);
 	if (c->resolver != NULL) {
 		nng_mtx_lock(c->mtx);
 		c->stop = true;
@@ -815,6 +827,7 @@ kp_rpc_invoke(kp_rpc_client *c, const kp_rpc_call *call,
 	char msg[160];
 	int timeout, nrv, ctx_open = 0;
 	kp_rpc_gen *g;
+	double t0 = kp_stats_now();
 
 	if (reply != NULL)
 		*reply = NULL;
@@ -939,6 +952,8 @@ out:
 		nng_ctx_close(ctx);
 	kp_rpc_gen_release(c, g);
 	free(payload);
+	kp_stats_rpc_called(c->service, call->method, res->status,
+	                    kp_stats_now() - t0);
 	return res->status;
 }
 

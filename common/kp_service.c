@@ -9,6 +9,8 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_services.h"
+#include "kp_stats.h"
+#include "kp_metrics.h"
 #include "rpc/kp_contract.h"
 
 #include <pthread.h>
@@ -174,7 +176,7 @@ kp_service_probe(const char *name, const char *url, int live)
 	    (live && strcmp(res.code, "DATABASE_UNAVAILABLE") == 0))
 		rv = 0;
 	else
-		fprintf(stderr, "%s: %s\n", name, res.message);
+		kp_log_error("%s: %s", name, res.message);
 out:
 	kp_rpc_client_close(c);
 	return rv;
@@ -355,6 +357,8 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	         def->name);
 	if (kp_service_methods(def, clock_method, &methods, &nmethods) != KP_OK)
 		goto out;
+	if (kp_stats_serve(def->name) != 0)
+		goto out;
 	svc.db_url = kp_cfg_str(KP_CFG_DATABASE_URL);
 	if (svc.db_url == NULL) {
 		kp_log_error("KEYPORT_DATABASE_URL is not set");
@@ -393,6 +397,7 @@ kp_service_main(const kp_service_def *def, int argc, char **argv)
 	status = 0;
 out:
 	kp_rpc_server_stop(server);
+	kp_metrics_stop();
 	if (inited && def->fini != NULL)
 		def->fini(&svc);
 	for (int i = 0; i < KP_SERVICE_N; i++)

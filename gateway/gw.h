@@ -66,6 +66,7 @@ typedef struct gw_request {
 	char caller_buf[3][64]; /* storage of the caller's strings */
 	int authenticated;
 	char session_id[64]; /* the access token's session ("" for PATs) */
+	char license_id[40]; /* for the request log, when a route learns it */
 } gw_request;
 
 typedef struct gw_response {
@@ -77,6 +78,7 @@ typedef struct gw_response {
 	int fd;          /* owned by the response; libmicrohttpd closes it */
 	uint64_t fd_offset;
 	const char *content_type;
+	char code[48]; /* the error code of a gw_error answer ("" if none) */
 	const char *headers[GW_MAX_HEADERS][2]; /* static names, copied values */
 	char *header_values[GW_MAX_HEADERS];
 	int nheaders;

@@ -1,7 +1,6 @@
 /* gw_call: one RPC of a route, its failure answered as HTTP. */
 #include "gw_call.h"
 
-#include "gw_metrics.h"
 #include "gw_response.h"
 #include "kp_call.h"
 #include "kp_err.h"
@@ -23,8 +22,6 @@ gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
 	    kp_call_invoke(r->gw->clients[service], m, &call, req, reply, &res);
 	if (rv == KP_OK)
 		return KP_OK;
-	if (rv == KP_EUNAVAIL || rv == KP_EINTERNAL)
-		gw_metrics_rpc_error(service, rv);
 	if (rv == KP_EINTERNAL) {
 		/* internals stay in the service's log, under this request id */
 		gw_error(w, 500, "INTERNAL", "internal error (request %s)",

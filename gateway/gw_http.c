@@ -7,6 +7,7 @@
 #include "gw_input.h"
 #include "gw_jw.h"
 #include "gw_metrics.h"
+#include "gw_reqlog.h"
 #include "gw_response.h"
 #include "gw_router.h"
 #include "gw_static.h"
@@ -14,6 +15,7 @@
 #include "kp_config.h"
 #include "kp_err.h"
 #include "kp_log.h"
+#include "kp_stats.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -167,12 +169,10 @@ gw_http_send(struct MHD_Connection *conn, gw_conn *c)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	secs = (double)(now.tv_sec - c->start.tv_sec) +
 	       (double)(now.tv_nsec - c->start.tv_nsec) / 1e9;
-	gw_metrics_request(c->route_index, w->status, secs);
+	gw_metrics_request(c->route_index, w->status, w->code, secs);
 	kp_log_set_request_id(c->req.request_id);
-	kp_log(w->status >= 500 ? KP_LOG_WARN : KP_LOG_DEBUG,
-	       "%s %s -> %d in %.1f ms", c->req.method,
-	       c->route ? c->route->pattern : "(unmatched)", w->status,
-	       secs * 1000.0);
+	gw_reqlog_write(&c->req, w, c->route ? c->route->pattern : NULL, secs,
+	                kp_stats_hops_take());
 	kp_log_set_request_id(NULL);
 	return ret;
 }
@@ -448,6 +448,11 @@ static void
 gw_http_serve(gw_conn *c)
 {
 	kp_log_set_request_id(c->req.request_id);
+	kp_stats_hops_begin(); /* the request log lists the RPCs made */
+	if (strncmp(c->route->pattern, "/v1/licenses/{id}", 17) == 0 &&
+	    c->req.params[0] != NULL)
+		snprintf(c->req.license_id, sizeof(c->req.license_id), "%s",
+		         c->req.params[0]);
 	if (c->too_large) {
 		gw_error(&c->resp, 413, "PAYLOAD_TOO_LARGE",
 			 "the body is larger than %zu bytes", c->limit);
@@ -640,10 +645,26 @@ gw_http_tls_load(gw_state *gw, int slot)
 	return 0;
 }
 
+/* libmicrohttpd's own error messages (MHD_USE_ERROR_LOG) go through the
+ * logger as JSON lines, never as plain text on stderr. */
+static void
+gw_http_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	kp_log_warn("libmicrohttpd: %s", msg);
+}
+
 static struct MHD_Daemon *
 gw_http_daemon(gw_state *gw, int port, int threads, int listen_fd, int slot)
 {
-	struct MHD_OptionItem o[16];
+	struct MHD_OptionItem o[17];
 	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	int n = 0;
@@ -660,6 +681,7 @@ gw_http_daemon(gw_state *gw, int port, int threads, int listen_fd, int slot)
 	GW_OPT(MHD_OPTION_NOTIFY_COMPLETED, gw_http_completed, NULL);
 	GW_OPT(MHD_OPTION_UNESCAPE_CALLBACK, gw_http_unescape, NULL);
 	GW_OPT(MHD_OPTION_URI_LOG_CALLBACK, gw_http_uri, NULL);
+	GW_OPT(MHD_OPTION_EXTERNAL_LOGGER, gw_http_mhd_log, NULL);
 	if (listen_fd >= 0)
 		GW_OPT(MHD_OPTION_LISTEN_SOCKET, listen_fd, NULL);
 	if (gw->tls) {

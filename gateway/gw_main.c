@@ -4,6 +4,7 @@
 #include "gw_deadline.h"
 #include "gw_http.h"
 #include "gw_metrics.h"
+#include "gw_reqlog.h"
 #include "gw_router.h"
 #include "gw_static.h"
 #include "kp_bus.h"
@@ -11,6 +12,8 @@
 #include "kp_err.h"
 #include "kp_log.h"
 #include "kp_services.h"
+#include "kp_metrics.h"
+#include "kp_stats.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -53,6 +56,8 @@ main(int argc, char **argv)
 		status = 2;
 		goto out;
 	}
+	if (kp_stats_serve("gateway") != 0 || gw_reqlog_init() != 0)
+		goto out;
 	port = (int)kp_cfg_int(KP_CFG_HTTP_PORT);
 	threads = (int)kp_cfg_int(KP_CFG_HTTP_THREADS);
 	gw.body_limit = (size_t)kp_cfg_int(KP_CFG_BODY_LIMIT);
@@ -78,6 +83,7 @@ main(int argc, char **argv)
 out:
 	if (d != NULL)
 		MHD_stop_daemon(d);
+	kp_metrics_stop();
 	gw_deadline_stop();
 	for (int i = 0; i < GW_NSERVICES; i++)
 		kp_rpc_client_close(gw.clients[i]);

@@ -68,6 +68,7 @@ gw_error(gw_response *w, int status, const char *code, const char *fmt, ...)
 	gw_json(
 	    w, status,
 	    json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
+	snprintf(w->code, sizeof(w->code), "%s", code); /* for the logs */
 }
 
 void
@@ -94,6 +95,7 @@ gw_header(gw_response *w, const char *name, const char *value)
 static void
 gw_response_drop(gw_response *w)
 {
+	w->code[0] = '\0';
 	if (!w->body_static)
 		free(w->body);
 	if (w->has_fd)

@@ -89,6 +89,7 @@ act_route_activate(gw_request *r, gw_response *w)
 	if (gw_call(r, w, KP_RPC_ACTIVATION_ACTIVATE, (ProtobufCMessage *)&req,
 	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
+	snprintf(r->license_id, sizeof(r->license_id), "%s", rep->license_id);
 	gw_json(w, rep->created ? 201 : 200, act_reply_json(rep));
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
 out:
@@ -118,6 +119,7 @@ act_route_heartbeat(gw_request *r, gw_response *w)
 	if (gw_call(r, w, KP_RPC_ACTIVATION_HEARTBEAT, (ProtobufCMessage *)&req,
 	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
+	snprintf(r->license_id, sizeof(r->license_id), "%s", rep->license_id);
 	gw_json(w, 200, act_reply_json(rep));
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)rep, NULL);
 out:

@@ -3,6 +3,7 @@
 #include "gw_metrics.h"
 #include "gw_input.h"
 #include "gw_response.h"
+#include "kp_config.h"
 #include "kp_err.h"
 #include "kp_services.h"
 
@@ -95,15 +96,21 @@ ops_readyz(gw_request *r, gw_response *w)
 			  "services", services));
 }
 
-/* GET /metrics: Prometheus text format. */
+/* GET /metrics: Prometheus text format, with KEYPORT_METRICS_ON_API=1. */
 static void
 ops_metrics(gw_request *r, gw_response *w)
 {
 	size_t len = 0;
-	char *text = gw_metrics_render(&len);
+	char *text;
 
 	(void)r;
-	if (text == NULL) {
+	/* the metrics port (KEYPORT_GATEWAY_METRICS_PORT) serves them; the
+	 * public port only when the operator asks */
+	if (kp_cfg_int(KP_CFG_METRICS_ON_API) != 1) {
+		gw_error(w, 404, "NOT_FOUND", "no such route");
+		return;
+	}
+	if ((text = gw_metrics_render(&len)) == NULL) {
 		gw_error(w, 500, "INTERNAL", "out of memory");
 		return;
 	}

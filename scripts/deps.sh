@@ -15,6 +15,7 @@ pkgs=(
 	chromium
 	docker-compose libnss-wrapper
 	pgbouncer
+	prometheus # promtool: `promtool check metrics` (it-ops), `check rules` (lint)
 	clang # libFuzzer for `make fuzz` (fuzz/)
 )
 # `kubectl kustomize` renders k8s/ in the static tests. The machine image

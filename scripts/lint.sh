@@ -3,7 +3,9 @@
 #   - redocly lint docs/openapi.yaml (rules in redocly.yaml)
 #   - node --test tests/static/*.test.mjs: the spec matches the gateway's
 #     routes; compose.yaml and k8s/ are well-formed, use only the KEYPORT_*
-#     variables the programs read, and agree with each other.
+#     variables the programs read, and agree with each other; the
+#     dashboard and alert rules name only metrics the processes expose
+#   - promtool check rules deploy/observability/alerts.yaml
 # node_modules comes from `npm ci` (package-lock.json) when it is missing or
 # older than the lock file; with node_modules present no network is needed.
 # Exits non-zero when any check fails.
@@ -39,6 +41,15 @@ echo "$out" | grep -v '[║╔╚]' | grep -v '^\s*$' | sed 's/^/  /'
 echo "lint: node --test tests/static"
 node --test --test-reporter=dot tests/static/*.test.mjs 2>&1 | sed 's/^/  /'
 [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
+
+echo "lint: promtool check rules deploy/observability/alerts.yaml"
+if ! command -v promtool >/dev/null; then
+	echo "  promtool is missing (Debian's prometheus: scripts/deps.sh)"
+	rc=1
+elif ! out=$(promtool check rules deploy/observability/alerts.yaml 2>&1); then
+	echo "$out" | sed 's/^/  /'
+	rc=1
+fi
 
 [ $rc -eq 0 ] && echo "lint: ok" || echo "lint: FAILED"
 exit $rc

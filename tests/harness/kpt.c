@@ -297,8 +297,22 @@ kpt_spawn(const char *name)
 			close_range(3, ~0U, 0);
 			sigemptyset(&none);
 			sigprocmask(SIG_SETMASK, &none, NULL);
-			if (listen != NULL)
+			if (listen != NULL) {
+				/* a replica: its own metrics port too */
+				char var[64], val[16];
+				int mp;
+
 				setenv("KEYPORT_LISTEN_URL", listen, 1);
+				snprintf(var, sizeof(var),
+				         "KEYPORT_%.*s_METRICS_PORT",
+				         (int)strcspn(name, "#"), name);
+				for (char *p = var; *p; p++)
+					if (*p >= 'a' && *p <= 'z')
+						*p = (char)(*p - 'a' + 'A');
+				kpt_free_ports(&mp, 1);
+				snprintf(val, sizeof(val), "%d", mp);
+				setenv(var, val, 1);
+			}
 			setenv("ASAN_OPTIONS", asan, 1);
 			setenv("UBSAN_OPTIONS", ubsan, 1);
 			setenv("LSAN_OPTIONS", lsan, 1);
@@ -365,6 +379,24 @@ kpt_service_url(const char *service)
 	return kpt_env(var);
 }
 
+const char *
+kpt_metrics_url(const char *process)
+{
+	static char url[8][96];
+	static int next;
+	char var[64];
+	const char *port;
+	char *out = url[next++ % 8];
+
+	snprintf(var, sizeof(var), "KEYPORT_%s_METRICS_PORT", process);
+	for (char *p = var; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	port = kpt_env(var);
+	snprintf(out, 96, "http://127.0.0.1:%s/metrics", port);
+	return out;
+}
+
 int
 kpt_wait_ready(double timeout_s)
 {
@@ -411,7 +443,7 @@ kpt_stack_start(const kpt_opts *o)
 {
 	char dir[] = "/tmp/keyport-it-XXXXXX";
 	char buf[1024], pw[64];
-	int ports[KPT_NSVC + 2];
+	int ports[2 * KPT_NSVC + 3], *mports = ports + KPT_NSVC + 2;
 	unsigned char rnd[12];
 	FILE *f;
 
@@ -435,7 +467,7 @@ kpt_stack_start(const kpt_opts *o)
 	buf[strcspn(buf, "\n")] = '\0';
 	setenv("KEYPORT_DATABASE_URL", buf, 1);
 
-	kpt_free_ports(ports, KPT_NSVC + 2);
+	kpt_free_ports(ports, 2 * KPT_NSVC + 3);
 	for (int i = 0; i < KPT_NSVC; i++) {
 		char var[64], url[64];
 		snprintf(var, sizeof(var), "KEYPORT_%s_URL", kpt_services[i]);
@@ -453,6 +485,18 @@ kpt_stack_start(const kpt_opts *o)
 			 getenv("KEYPORT_ACTIVATION_URL"), second);
 		setenv("KPT_ACTIVATION2_URL", second, 1);
 		setenv("KEYPORT_ACTIVATION_URL", both, 1);
+	}
+	/* every process's metrics port (kpt_metrics_url) */
+	for (int i = 0; i <= KPT_NSVC; i++) {
+		char var[64];
+
+		snprintf(var, sizeof(var), "KEYPORT_%s_METRICS_PORT",
+		         i < KPT_NSVC ? kpt_services[i] : "gateway");
+		for (char *p = var; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		snprintf(buf, sizeof(buf), "%d", mports[i]);
+		setenv(var, buf, 1);
 	}
 	snprintf(buf, sizeof(buf), "%d", ports[KPT_NSVC]);
 	setenv("KEYPORT_HTTP_PORT", buf, 1);
@@ -803,7 +847,11 @@ kpt_http_raw(const char *method, const char *path, const char *token,
 	memset(out, 0, sizeof(*out));
 	if (c == NULL)
 		return -1;
-	snprintf(url, sizeof(url), "%s%s", kpt_url(), path);
+	if (strncmp(path, "http://", 7) ==
+	    0) /* a whole URL (kpt_metrics_url) */
+		snprintf(url, sizeof(url), "%s", path);
+	else
+		snprintf(url, sizeof(url), "%s%s", kpt_url(), path);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, kpt_collect);

@@ -58,6 +58,11 @@ const char *kpt_database_url(void);
 /* The NNG address of a service (first replica). */
 const char *kpt_service_url(const char *service);
 
+/* The metrics URL of a process ("gateway", "auth", ...; first replica):
+ * http://127.0.0.1:<its KEYPORT_<NAME>_METRICS_PORT>/metrics. The
+ * pointer is valid for the next 7 calls. */
+const char *kpt_metrics_url(const char *process);
+
 /* ---- HTTP ------------------------------------------------------------- */
 
 typedef struct kpt_resp {
@@ -69,7 +74,8 @@ typedef struct kpt_resp {
 	double seconds;   /* time to the answer */
 } kpt_resp;
 
-/* kpt_http sends a request. token (may be NULL) goes in Authorization:
+/* kpt_http sends a request (path is under kpt_url, or a whole http://
+ * URL such as kpt_metrics_url's). token (may be NULL) goes in Authorization:
  * Bearer; body (may be NULL) is sent as application/json; extra_headers is
  * a NULL-terminated list of "Name: value" (may be NULL). Returns 0, or -1
  * when no HTTP answer came (out->status is then 0). Free with

@@ -106,7 +106,13 @@ Test(foundation, metrics_are_prometheus_text, .timeout = 60)
 
 	kpt_http("GET", "/healthz", NULL, NULL, NULL, &r);
 	kpt_resp_free(&r);
+	/* not on the public port (KEYPORT_METRICS_ON_API is off) */
 	cr_assert_eq(kpt_http("GET", "/metrics", NULL, NULL, NULL, &r), 0);
+	cr_assert_eq(r.status, 404);
+	kpt_resp_free(&r);
+	cr_assert_eq(
+	    kpt_http("GET", kpt_metrics_url("gateway"), NULL, NULL, NULL, &r),
+	    0);
 	cr_assert_eq(r.status, 200);
 	ct = kpt_header(&r, "Content-Type");
 	cr_assert(ct != NULL && strncmp(ct, "text/plain", 10) == 0);

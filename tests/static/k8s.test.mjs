@@ -237,6 +237,14 @@ function networkErrors(objs) {
   const gw = pod('gateway');
   expect(ingress, 'ingress -> gateway', gw, 8080, true);
   expect(stranger, 'another namespace -> gateway', gw, 8080, false);
+  // the metrics ports (KEYPORT_<PROCESS>_METRICS_PORT): Prometheus only
+  const monitoring = { namespace: 'monitoring', labels: { app: 'prometheus' } };
+  expect(monitoring, 'monitoring -> gateway', gw, 9100, true);
+  expect(stranger, 'another namespace -> gateway', gw, 9100, false);
+  SERVICES.forEach((s, i) => {
+    expect(monitoring, `monitoring -> ${s}`, pod(s), 9101 + i, true);
+    expect(stranger, `another namespace -> ${s}`, pod(s), 9101 + i, false);
+  });
   for (const s of SERVICES) {
     const dst = pod(s);
     expect(gw, `gateway -> ${s}`, dst, PORTS[s], true);
