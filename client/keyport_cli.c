@@ -510,10 +510,11 @@ cmd_update_check(keyport_client *c, const cli_opts *o)
 	return CLI_OK;
 }
 
+/* Applies the options to c (product key, transport, timings); CLI_OK or
+ * the exit status of the failure (reported). */
 static int
-run(keyport_client *c, const cli_opts *o)
+configure(keyport_client *c, const cli_opts *o)
 {
-	char fp[65];
 	long long n, grace = 0, interval = 0;
 	int rc;
 
@@ -546,25 +547,15 @@ run(keyport_client *c, const cli_opts *o)
 	if (o->interval != NULL &&
 	    (rc = keyport_set_heartbeat_interval(c, interval)) != KEYPORT_OK)
 		return cli_fail(c, o, rc);
-	if (strcmp(o->cmd, "activate") == 0)
-		return cmd_activate(c, o);
-	if (strcmp(o->cmd, "status") == 0)
-		return print_check(c, o);
-	if (strcmp(o->cmd, "heartbeat") == 0) {
-		rc = keyport_heartbeat(c);
-		if (rc != KEYPORT_OK)
-			return cli_fail(c, o, rc);
-		return print_check(c, o);
-	}
-	if (strcmp(o->cmd, "deactivate") == 0) {
-		rc = keyport_deactivate(c);
-		if (rc != KEYPORT_OK)
-			return cli_fail(c, o, rc);
-		cli_print(o, json_pack("{s:b}", "deactivated", 1));
-		return CLI_OK;
-	}
-	if (strcmp(o->cmd, "update-check") == 0)
-		return cmd_update_check(c, o);
+	return CLI_OK;
+}
+
+/* The offline commands (offline-request, -activate, -deactivate). */
+static int
+cmd_offline(keyport_client *c, const cli_opts *o)
+{
+	int rc;
+
 	if (strcmp(o->cmd, "offline-request") == 0) {
 		if (!need(o, o->key, "--key") ||
 		    !need(o, o->product, "--product") ||
@@ -598,6 +589,38 @@ run(keyport_client *c, const cli_opts *o)
 		          json_pack("{s:s}", "deactivation request", o->out));
 		return CLI_OK;
 	}
+	return cli_usage(NULL, "unknown command %s", o->cmd);
+}
+
+static int
+run(keyport_client *c, const cli_opts *o)
+{
+	char fp[65];
+	int rc;
+
+	if ((rc = configure(c, o)) != CLI_OK)
+		return rc;
+	if (strcmp(o->cmd, "activate") == 0)
+		return cmd_activate(c, o);
+	if (strcmp(o->cmd, "status") == 0)
+		return print_check(c, o);
+	if (strcmp(o->cmd, "heartbeat") == 0) {
+		rc = keyport_heartbeat(c);
+		if (rc != KEYPORT_OK)
+			return cli_fail(c, o, rc);
+		return print_check(c, o);
+	}
+	if (strcmp(o->cmd, "deactivate") == 0) {
+		rc = keyport_deactivate(c);
+		if (rc != KEYPORT_OK)
+			return cli_fail(c, o, rc);
+		cli_print(o, json_pack("{s:b}", "deactivated", 1));
+		return CLI_OK;
+	}
+	if (strcmp(o->cmd, "update-check") == 0)
+		return cmd_update_check(c, o);
+	if (strncmp(o->cmd, "offline-", 8) == 0)
+		return cmd_offline(c, o);
 	if (strcmp(o->cmd, "fingerprint") == 0) {
 		rc = keyport_fingerprint(fp);
 		if (rc != KEYPORT_OK)
