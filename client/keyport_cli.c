@@ -281,47 +281,49 @@ cli_vendor(keyport_client *c, const cli_opts *o, const char **server,
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/* The options that take a value, and where parse puts it. */
+static const struct cli_flag {
+	const char *name;
+	size_t off;
+} cli_flags[] = {
+    {"--state", offsetof(cli_opts, state)},
+    {"--server", offsetof(cli_opts, server)},
+    {"--key", offsetof(cli_opts, key)},
+    {"--product", offsetof(cli_opts, product)},
+    {"--product-key", offsetof(cli_opts, product_key)},
+    {"--out", offsetof(cli_opts, out)},
+    {"--response", offsetof(cli_opts, response)},
+    {"--app-version", offsetof(cli_opts, app_version)},
+    {"--timeout", offsetof(cli_opts, timeout)},
+    {"--proxy", offsetof(cli_opts, proxy)},
+    {"--ca-file", offsetof(cli_opts, ca_file)},
+    {"--server-key", offsetof(cli_opts, server_key)},
+    {"--grace", offsetof(cli_opts, grace)},
+    {"--interval", offsetof(cli_opts, interval)},
+    {"--platform", offsetof(cli_opts, platform)},
+    {"--channel", offsetof(cli_opts, channel)},
+    {"--type", offsetof(cli_opts, type)},
+    {"--allowed-activations", offsetof(cli_opts, allowed_act)},
+    {"--allowed-deactivations", offsetof(cli_opts, allowed_deact)},
+    {"--validity", offsetof(cli_opts, validity)},
+    {"--expiration-strategy", offsetof(cli_opts, strategy)},
+    {"--metadata", offsetof(cli_opts, metadata)},
+    {"--user", offsetof(cli_opts, user)},
+    {"--organization", offsetof(cli_opts, org)},
+    {"--page", offsetof(cli_opts, page)},
+    {"--limit", offsetof(cli_opts, limit)},
+    {"--name", offsetof(cli_opts, name)},
+    {"--version-name", offsetof(cli_opts, version)},
+    {"--notes", offsetof(cli_opts, notes)},
+    {"--status", offsetof(cli_opts, status)},
+    {"--file", offsetof(cli_opts, file)},
+};
+
 static int
 parse(int argc, char **argv, cli_opts *o)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} flags[] = {
-	    {"--state", offsetof(cli_opts, state)},
-	    {"--server", offsetof(cli_opts, server)},
-	    {"--key", offsetof(cli_opts, key)},
-	    {"--product", offsetof(cli_opts, product)},
-	    {"--product-key", offsetof(cli_opts, product_key)},
-	    {"--out", offsetof(cli_opts, out)},
-	    {"--response", offsetof(cli_opts, response)},
-	    {"--app-version", offsetof(cli_opts, app_version)},
-	    {"--timeout", offsetof(cli_opts, timeout)},
-	    {"--proxy", offsetof(cli_opts, proxy)},
-	    {"--ca-file", offsetof(cli_opts, ca_file)},
-	    {"--server-key", offsetof(cli_opts, server_key)},
-	    {"--grace", offsetof(cli_opts, grace)},
-	    {"--interval", offsetof(cli_opts, interval)},
-	    {"--platform", offsetof(cli_opts, platform)},
-	    {"--channel", offsetof(cli_opts, channel)},
-	    {"--type", offsetof(cli_opts, type)},
-	    {"--allowed-activations", offsetof(cli_opts, allowed_act)},
-	    {"--allowed-deactivations", offsetof(cli_opts, allowed_deact)},
-	    {"--validity", offsetof(cli_opts, validity)},
-	    {"--expiration-strategy", offsetof(cli_opts, strategy)},
-	    {"--metadata", offsetof(cli_opts, metadata)},
-	    {"--user", offsetof(cli_opts, user)},
-	    {"--organization", offsetof(cli_opts, org)},
-	    {"--page", offsetof(cli_opts, page)},
-	    {"--limit", offsetof(cli_opts, limit)},
-	    {"--name", offsetof(cli_opts, name)},
-	    {"--version-name", offsetof(cli_opts, version)},
-	    {"--notes", offsetof(cli_opts, notes)},
-	    {"--status", offsetof(cli_opts, status)},
-	    {"--file", offsetof(cli_opts, file)},
-	};
 	int i;
-	size_t f, nf = sizeof(flags) / sizeof(flags[0]);
+	size_t f, nf = sizeof(cli_flags) / sizeof(cli_flags[0]);
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -345,18 +347,19 @@ parse(int argc, char **argv, cli_opts *o)
 			continue;
 		}
 		for (f = 0; f < nf; f++) {
-			size_t n = strlen(flags[f].name);
+			size_t n = strlen(cli_flags[f].name);
 
-			if (strcmp(a, flags[f].name) == 0) {
+			if (strcmp(a, cli_flags[f].name) == 0) {
 				if (i + 1 >= argc)
 					return cli_usage(o, "%s needs a value",
 					                 a);
-				*(const char **)((char *)o + flags[f].off) =
+				*(const char **)((char *)o + cli_flags[f].off) =
 				    argv[++i];
 				break;
 			}
-			if (strncmp(a, flags[f].name, n) == 0 && a[n] == '=') {
-				*(const char **)((char *)o + flags[f].off) =
+			if (strncmp(a, cli_flags[f].name, n) == 0 &&
+			    a[n] == '=') {
+				*(const char **)((char *)o + cli_flags[f].off) =
 				    a + n + 1;
 				break;
 			}
