@@ -105,6 +105,11 @@ json_t *keyport_token_payload(const char *token);
  * newest time st has seen. */
 int keyport_check_clock(keyport_client *c, json_t *st, int64_t now);
 
+/* keyport_state_load_at loads the state (keyport_state_load) into *st and
+ * checks the clock against it (keyport_check_clock): on KEYPORT_OK *st is
+ * the caller's to decref; on failure *st is NULL and the reason set. */
+int keyport_state_load_at(keyport_client *c, json_t **st, int64_t now);
+
 /* keyport_note_clock remembers now and issued_at as seen in st. */
 void keyport_note_clock(json_t *st, int64_t now, int64_t issued_at);
 
