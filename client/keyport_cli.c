@@ -391,11 +391,13 @@ need(const cli_opts *o, const char *v, const char *flag)
 	return 1;
 }
 
-static int
-num(const cli_opts *o, const char *v, const char *flag, long long *out)
+int
+cli_num(const cli_opts *o, const char *v, const char *flag, long long def,
+        long long *out)
 {
 	char *end;
 
+	*out = def;
 	if (v == NULL)
 		return 1;
 	*out = strtoll(v, &end, 10);
@@ -525,7 +527,7 @@ configure(keyport_client *c, const cli_opts *o)
 	    (rc = keyport_set_product_key(c, o->product_key)) != KEYPORT_OK)
 		return cli_fail(c, o, rc);
 	if (o->timeout != NULL) {
-		if (!num(o, o->timeout, "--timeout", &n))
+		if (!cli_num(o, o->timeout, "--timeout", 0, &n))
 			return CLI_USAGE;
 		if ((rc = keyport_set_timeout(c, (long)n)) != KEYPORT_OK)
 			return cli_fail(c, o, rc);
@@ -537,8 +539,8 @@ configure(keyport_client *c, const cli_opts *o)
 	    (o->app_version &&
 	     (rc = keyport_set_app_version(c, o->app_version)) != 0))
 		return cli_fail(c, o, rc);
-	if (!num(o, o->grace, "--grace", &grace) ||
-	    !num(o, o->interval, "--interval", &interval))
+	if (!cli_num(o, o->grace, "--grace", 0, &grace) ||
+	    !cli_num(o, o->interval, "--interval", 0, &interval))
 		return CLI_USAGE;
 	/* in the order that keeps the interval below the grace throughout */
 	if (o->interval != NULL && interval < c->grace &&
