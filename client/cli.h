@@ -37,6 +37,11 @@ typedef struct cli_opts {
 	int json, help, version_req;
 } cli_opts;
 
+/* cli_num reads the number v of option flag into *out (def when v is
+ * NULL); 1, or 0 with the usage error printed. */
+int cli_num(const cli_opts *o, const char *v, const char *flag, long long def,
+            long long *out);
+
 /* cli_usage prints "keyport: <msg>" and a hint to stderr, returns
  * CLI_USAGE. */
 int cli_usage(const cli_opts *o, const char *fmt, ...)

@@ -25,23 +25,6 @@ const char cli_license_help[] =
     "key); --json for the server's JSON. Exit 9 when the server refuses,\n"
     "12 without a token or with a refused one.\n";
 
-static int
-num_or(const cli_opts *o, const char *v, const char *flag, long long def,
-       long long *out)
-{
-	char *end;
-
-	*out = def;
-	if (v == NULL)
-		return 1;
-	*out = strtoll(v, &end, 10);
-	if (v[0] == '\0' || *end != '\0') {
-		cli_usage(o, "%s must be a number", flag);
-		return 0;
-	}
-	return 1;
-}
-
 /* one request of a vendor command; prints the answer */
 static int
 vendor_call(keyport_client *c, const cli_opts *o, const char *method,
@@ -90,10 +73,10 @@ license_create(keyport_client *c, const cli_opts *o)
 
 	if (o->product == NULL || o->product[0] == '\0')
 		return cli_usage(o, "--product is required");
-	if (!num_or(o, o->allowed_act, "--allowed-activations", 1, &act) ||
-	    !num_or(o, o->allowed_deact, "--allowed-deactivations", 1,
-	            &deact) ||
-	    !num_or(o, o->validity, "--validity", 0, &validity))
+	if (!cli_num(o, o->allowed_act, "--allowed-activations", 1, &act) ||
+	    !cli_num(o, o->allowed_deact, "--allowed-deactivations", 1,
+	             &deact) ||
+	    !cli_num(o, o->validity, "--validity", 0, &validity))
 		return CLI_USAGE;
 	if (o->metadata != NULL) {
 		meta = json_loads(o->metadata, 0, &e);
@@ -131,8 +114,8 @@ license_list(keyport_client *c, const cli_opts *o)
 	long long page, limit;
 	int rc;
 
-	if (!num_or(o, o->page, "--page", 1, &page) ||
-	    !num_or(o, o->limit, "--limit", 50, &limit))
+	if (!cli_num(o, o->page, "--page", 1, &page) ||
+	    !cli_num(o, o->limit, "--limit", 50, &limit))
 		return CLI_USAGE;
 	p = keyport_escape(o->product);
 	s = keyport_escape(o->status);

@@ -161,6 +161,31 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 	return 0;
 }
 
+/* Sets the upload's request on h: POST of the file u reads (size bytes)
+ * to url with headers hdr, the reply into *body, progress on u; no overall
+ * timeout (a large file takes longer than a request), but a connection
+ * that moves nothing for c's timeout is given up. */
+static void
+upload_options(keyport_client *c, CURL *h, const char *url,
+               struct curl_slist *hdr, upload *u, curl_off_t size, char **body)
+{
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_POST, 1L);
+	curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+	curl_easy_setopt(h, CURLOPT_READDATA, u);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, size);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_reply);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, u);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->timeout);
+	keyport_http_transport(c, h);
+}
+
 static int
 release_upload(keyport_client *c, const cli_opts *o)
 {
@@ -173,7 +198,7 @@ release_upload(keyport_client *c, const cli_opts *o)
 	CURL *h = NULL;
 	CURLcode cr;
 	long status = 0;
-	json_t *reply = NULL, *e;
+	json_t *reply = NULL;
 	int rc;
 
 	if (o->npos < 3)
@@ -208,31 +233,7 @@ release_upload(keyport_client *c, const cli_opts *o)
 	        NULL ||
 	    (h = curl_easy_init()) == NULL)
 		goto out;
-	curl_easy_setopt(h, CURLOPT_URL, url);
-	curl_easy_setopt(h, CURLOPT_POST, 1L);
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-	curl_easy_setopt(h, CURLOPT_READDATA, &u);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-	                 (curl_off_t)sb.st_size);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_reply);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &u);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* a large file takes longer than a request: no overall timeout, but
-	 * give up on a connection that moves nothing for the timeout */
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->timeout);
-	if (c->proxy[0] != '\0')
-		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
-	if (c->ca_file[0] != '\0')
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	if (c->server_key[0] != '\0')
-		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->server_key);
+	upload_options(c, h, url, hdr, &u, (curl_off_t)sb.st_size, &body);
 	cr = curl_easy_perform(h);
 	if (u.tty)
 		fprintf(stderr, "\n");
@@ -245,17 +246,7 @@ release_upload(keyport_client *c, const cli_opts *o)
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	reply = body != NULL ? json_loads(body, 0, NULL) : NULL;
 	if (status < 200 || status > 299) {
-		e = json_object_get(reply, "error");
-		snprintf(c->server_code, sizeof(c->server_code), "%s",
-		         json_string_value(json_object_get(e, "code"))
-		             ? json_string_value(json_object_get(e, "code"))
-		             : "");
-		keyport_fail(
-		    c, KEYPORT_ESERVER, "server answered %ld %s: %s", status,
-		    c->server_code,
-		    json_string_value(json_object_get(e, "message"))
-		        ? json_string_value(json_object_get(e, "message"))
-		        : "");
+		keyport_http_refused(c, status, reply);
 		rc = cli_fail(c, o, KEYPORT_ESERVER);
 		goto out;
 	}

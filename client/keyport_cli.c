@@ -281,47 +281,49 @@ cli_vendor(keyport_client *c, const cli_opts *o, const char **server,
 
 /* ---- parsing ------------------------------------------------------------ */
 
+/* The options that take a value, and where parse puts it. */
+static const struct cli_flag {
+	const char *name;
+	size_t off;
+} cli_flags[] = {
+    {"--state", offsetof(cli_opts, state)},
+    {"--server", offsetof(cli_opts, server)},
+    {"--key", offsetof(cli_opts, key)},
+    {"--product", offsetof(cli_opts, product)},
+    {"--product-key", offsetof(cli_opts, product_key)},
+    {"--out", offsetof(cli_opts, out)},
+    {"--response", offsetof(cli_opts, response)},
+    {"--app-version", offsetof(cli_opts, app_version)},
+    {"--timeout", offsetof(cli_opts, timeout)},
+    {"--proxy", offsetof(cli_opts, proxy)},
+    {"--ca-file", offsetof(cli_opts, ca_file)},
+    {"--server-key", offsetof(cli_opts, server_key)},
+    {"--grace", offsetof(cli_opts, grace)},
+    {"--interval", offsetof(cli_opts, interval)},
+    {"--platform", offsetof(cli_opts, platform)},
+    {"--channel", offsetof(cli_opts, channel)},
+    {"--type", offsetof(cli_opts, type)},
+    {"--allowed-activations", offsetof(cli_opts, allowed_act)},
+    {"--allowed-deactivations", offsetof(cli_opts, allowed_deact)},
+    {"--validity", offsetof(cli_opts, validity)},
+    {"--expiration-strategy", offsetof(cli_opts, strategy)},
+    {"--metadata", offsetof(cli_opts, metadata)},
+    {"--user", offsetof(cli_opts, user)},
+    {"--organization", offsetof(cli_opts, org)},
+    {"--page", offsetof(cli_opts, page)},
+    {"--limit", offsetof(cli_opts, limit)},
+    {"--name", offsetof(cli_opts, name)},
+    {"--version-name", offsetof(cli_opts, version)},
+    {"--notes", offsetof(cli_opts, notes)},
+    {"--status", offsetof(cli_opts, status)},
+    {"--file", offsetof(cli_opts, file)},
+};
+
 static int
 parse(int argc, char **argv, cli_opts *o)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} flags[] = {
-	    {"--state", offsetof(cli_opts, state)},
-	    {"--server", offsetof(cli_opts, server)},
-	    {"--key", offsetof(cli_opts, key)},
-	    {"--product", offsetof(cli_opts, product)},
-	    {"--product-key", offsetof(cli_opts, product_key)},
-	    {"--out", offsetof(cli_opts, out)},
-	    {"--response", offsetof(cli_opts, response)},
-	    {"--app-version", offsetof(cli_opts, app_version)},
-	    {"--timeout", offsetof(cli_opts, timeout)},
-	    {"--proxy", offsetof(cli_opts, proxy)},
-	    {"--ca-file", offsetof(cli_opts, ca_file)},
-	    {"--server-key", offsetof(cli_opts, server_key)},
-	    {"--grace", offsetof(cli_opts, grace)},
-	    {"--interval", offsetof(cli_opts, interval)},
-	    {"--platform", offsetof(cli_opts, platform)},
-	    {"--channel", offsetof(cli_opts, channel)},
-	    {"--type", offsetof(cli_opts, type)},
-	    {"--allowed-activations", offsetof(cli_opts, allowed_act)},
-	    {"--allowed-deactivations", offsetof(cli_opts, allowed_deact)},
-	    {"--validity", offsetof(cli_opts, validity)},
-	    {"--expiration-strategy", offsetof(cli_opts, strategy)},
-	    {"--metadata", offsetof(cli_opts, metadata)},
-	    {"--user", offsetof(cli_opts, user)},
-	    {"--organization", offsetof(cli_opts, org)},
-	    {"--page", offsetof(cli_opts, page)},
-	    {"--limit", offsetof(cli_opts, limit)},
-	    {"--name", offsetof(cli_opts, name)},
-	    {"--version-name", offsetof(cli_opts, version)},
-	    {"--notes", offsetof(cli_opts, notes)},
-	    {"--status", offsetof(cli_opts, status)},
-	    {"--file", offsetof(cli_opts, file)},
-	};
 	int i;
-	size_t f, nf = sizeof(flags) / sizeof(flags[0]);
+	size_t f, nf = sizeof(cli_flags) / sizeof(cli_flags[0]);
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -345,18 +347,19 @@ parse(int argc, char **argv, cli_opts *o)
 			continue;
 		}
 		for (f = 0; f < nf; f++) {
-			size_t n = strlen(flags[f].name);
+			size_t n = strlen(cli_flags[f].name);
 
-			if (strcmp(a, flags[f].name) == 0) {
+			if (strcmp(a, cli_flags[f].name) == 0) {
 				if (i + 1 >= argc)
 					return cli_usage(o, "%s needs a value",
 					                 a);
-				*(const char **)((char *)o + flags[f].off) =
+				*(const char **)((char *)o + cli_flags[f].off) =
 				    argv[++i];
 				break;
 			}
-			if (strncmp(a, flags[f].name, n) == 0 && a[n] == '=') {
-				*(const char **)((char *)o + flags[f].off) =
+			if (strncmp(a, cli_flags[f].name, n) == 0 &&
+			    a[n] == '=') {
+				*(const char **)((char *)o + cli_flags[f].off) =
 				    a + n + 1;
 				break;
 			}
@@ -388,11 +391,13 @@ need(const cli_opts *o, const char *v, const char *flag)
 	return 1;
 }
 
-static int
-num(const cli_opts *o, const char *v, const char *flag, long long *out)
+int
+cli_num(const cli_opts *o, const char *v, const char *flag, long long def,
+        long long *out)
 {
 	char *end;
 
+	*out = def;
 	if (v == NULL)
 		return 1;
 	*out = strtoll(v, &end, 10);
@@ -510,10 +515,11 @@ cmd_update_check(keyport_client *c, const cli_opts *o)
 	return CLI_OK;
 }
 
+/* Applies the options to c (product key, transport, timings); CLI_OK or
+ * the exit status of the failure (reported). */
 static int
-run(keyport_client *c, const cli_opts *o)
+configure(keyport_client *c, const cli_opts *o)
 {
-	char fp[65];
 	long long n, grace = 0, interval = 0;
 	int rc;
 
@@ -521,7 +527,7 @@ run(keyport_client *c, const cli_opts *o)
 	    (rc = keyport_set_product_key(c, o->product_key)) != KEYPORT_OK)
 		return cli_fail(c, o, rc);
 	if (o->timeout != NULL) {
-		if (!num(o, o->timeout, "--timeout", &n))
+		if (!cli_num(o, o->timeout, "--timeout", 0, &n))
 			return CLI_USAGE;
 		if ((rc = keyport_set_timeout(c, (long)n)) != KEYPORT_OK)
 			return cli_fail(c, o, rc);
@@ -533,8 +539,8 @@ run(keyport_client *c, const cli_opts *o)
 	    (o->app_version &&
 	     (rc = keyport_set_app_version(c, o->app_version)) != 0))
 		return cli_fail(c, o, rc);
-	if (!num(o, o->grace, "--grace", &grace) ||
-	    !num(o, o->interval, "--interval", &interval))
+	if (!cli_num(o, o->grace, "--grace", 0, &grace) ||
+	    !cli_num(o, o->interval, "--interval", 0, &interval))
 		return CLI_USAGE;
 	/* in the order that keeps the interval below the grace throughout */
 	if (o->interval != NULL && interval < c->grace &&
@@ -546,25 +552,15 @@ run(keyport_client *c, const cli_opts *o)
 	if (o->interval != NULL &&
 	    (rc = keyport_set_heartbeat_interval(c, interval)) != KEYPORT_OK)
 		return cli_fail(c, o, rc);
-	if (strcmp(o->cmd, "activate") == 0)
-		return cmd_activate(c, o);
-	if (strcmp(o->cmd, "status") == 0)
-		return print_check(c, o);
-	if (strcmp(o->cmd, "heartbeat") == 0) {
-		rc = keyport_heartbeat(c);
-		if (rc != KEYPORT_OK)
-			return cli_fail(c, o, rc);
-		return print_check(c, o);
-	}
-	if (strcmp(o->cmd, "deactivate") == 0) {
-		rc = keyport_deactivate(c);
-		if (rc != KEYPORT_OK)
-			return cli_fail(c, o, rc);
-		cli_print(o, json_pack("{s:b}", "deactivated", 1));
-		return CLI_OK;
-	}
-	if (strcmp(o->cmd, "update-check") == 0)
-		return cmd_update_check(c, o);
+	return CLI_OK;
+}
+
+/* The offline commands (offline-request, -activate, -deactivate). */
+static int
+cmd_offline(keyport_client *c, const cli_opts *o)
+{
+	int rc;
+
 	if (strcmp(o->cmd, "offline-request") == 0) {
 		if (!need(o, o->key, "--key") ||
 		    !need(o, o->product, "--product") ||
@@ -598,6 +594,38 @@ run(keyport_client *c, const cli_opts *o)
 		          json_pack("{s:s}", "deactivation request", o->out));
 		return CLI_OK;
 	}
+	return cli_usage(NULL, "unknown command %s", o->cmd);
+}
+
+static int
+run(keyport_client *c, const cli_opts *o)
+{
+	char fp[65];
+	int rc;
+
+	if ((rc = configure(c, o)) != CLI_OK)
+		return rc;
+	if (strcmp(o->cmd, "activate") == 0)
+		return cmd_activate(c, o);
+	if (strcmp(o->cmd, "status") == 0)
+		return print_check(c, o);
+	if (strcmp(o->cmd, "heartbeat") == 0) {
+		rc = keyport_heartbeat(c);
+		if (rc != KEYPORT_OK)
+			return cli_fail(c, o, rc);
+		return print_check(c, o);
+	}
+	if (strcmp(o->cmd, "deactivate") == 0) {
+		rc = keyport_deactivate(c);
+		if (rc != KEYPORT_OK)
+			return cli_fail(c, o, rc);
+		cli_print(o, json_pack("{s:b}", "deactivated", 1));
+		return CLI_OK;
+	}
+	if (strcmp(o->cmd, "update-check") == 0)
+		return cmd_update_check(c, o);
+	if (strncmp(o->cmd, "offline-", 8) == 0)
+		return cmd_offline(c, o);
 	if (strcmp(o->cmd, "fingerprint") == 0) {
 		rc = keyport_fingerprint(fp);
 		if (rc != KEYPORT_OK)

@@ -136,15 +136,8 @@ keyport_http(keyport_client *c, const char *method, const char *url,
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "libkeyport/" KEYPORT_VERSION);
-	if (c->proxy[0] != '\0')
-		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
-	if (c->ca_file[0] != '\0')
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
-	if (c->server_key[0] != '\0')
-		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->server_key);
+	keyport_http_transport(c, h);
 	cr = curl_easy_perform(h);
 	if (cr != CURLE_OK) {
 		rc = keyport_fail(c, KEYPORT_ENET, "%s: %s", url,
@@ -165,13 +158,39 @@ out:
 	return rc;
 }
 
+void
+keyport_http_transport(keyport_client *c, void *h)
+{
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (c->proxy[0] != '\0')
+		curl_easy_setopt(h, CURLOPT_PROXY, c->proxy);
+	if (c->ca_file[0] != '\0')
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	if (c->server_key[0] != '\0')
+		curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY, c->server_key);
+}
+
+int
+keyport_http_refused(keyport_client *c, long status, const json_t *reply)
+{
+	const json_t *e = json_object_get(reply, "error");
+	const char *code = json_string_value(json_object_get(e, "code"));
+	const char *msg = json_string_value(json_object_get(e, "message"));
+
+	/* keyport_fail does not touch server_code */
+	snprintf(c->server_code, sizeof(c->server_code), "%s",
+	         code != NULL ? code : "");
+	return keyport_fail(c, KEYPORT_ESERVER, "server answered %ld %s: %s",
+	                    status, code != NULL ? code : "",
+	                    msg != NULL ? msg : "");
+}
+
 int
 keyport_http_ok(keyport_client *c, const char *method, const char *url,
                 const char *bearer, const char *header, json_t *body,
                 long *status, json_t **reply)
 {
-	json_t *e;
-	const char *code, *msg;
 	int rc;
 
 	rc = keyport_http(c, method, url, bearer, header, body, NULL, 0, NULL,
@@ -179,15 +198,7 @@ keyport_http_ok(keyport_client *c, const char *method, const char *url,
 	if (rc != KEYPORT_OK)
 		return rc;
 	if (*status < 200 || *status > 299) {
-		e = json_object_get(*reply, "error");
-		code = json_string_value(json_object_get(e, "code"));
-		msg = json_string_value(json_object_get(e, "message"));
-		snprintf(c->server_code, sizeof(c->server_code), "%s",
-		         code != NULL ? code : "");
-		rc = keyport_fail(
-		    c, KEYPORT_ESERVER, "server answered %ld %s: %s", *status,
-		    code != NULL ? code : "", msg != NULL ? msg : "");
-		/* keyport_fail does not touch server_code */
+		rc = keyport_http_refused(c, *status, *reply);
 		goto out;
 	}
 	if (*status != 204 && !json_is_object(*reply)) {

@@ -75,6 +75,16 @@ int keyport_http_ok(keyport_client *c, const char *method, const char *url,
                     const char *bearer, const char *header, json_t *body,
                     long *status, json_t **reply);
 
+/* keyport_http_transport sets on the curl handle h (a void * so that this
+ * header needs no curl.h) what every request of c shares: no signals,
+ * http(s) only, and c's proxy, CA file and pinned server key. */
+void keyport_http_transport(keyport_client *c, void *h);
+
+/* keyport_http_refused records a non-2xx answer (status, its JSON reply,
+ * which may be NULL): server_code and the reason. Returns
+ * KEYPORT_ESERVER. */
+int keyport_http_refused(keyport_client *c, long status, const json_t *reply);
+
 /* keyport_url joins a server base (trailing slashes dropped) and a path
  * into out; -1 when it does not fit. */
 int keyport_url(char *out, size_t n, const char *server, const char *path);
@@ -94,6 +104,11 @@ json_t *keyport_token_payload(const char *token);
 /* keyport_check_clock refuses (KEYPORT_EROLLBACK) a clock now behind the
  * newest time st has seen. */
 int keyport_check_clock(keyport_client *c, json_t *st, int64_t now);
+
+/* keyport_state_load_at loads the state (keyport_state_load) into *st and
+ * checks the clock against it (keyport_check_clock): on KEYPORT_OK *st is
+ * the caller's to decref; on failure *st is NULL and the reason set. */
+int keyport_state_load_at(keyport_client *c, json_t **st, int64_t now);
 
 /* keyport_note_clock remembers now and issued_at as seen in st. */
 void keyport_note_clock(json_t *st, int64_t now, int64_t issued_at);

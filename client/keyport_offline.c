@@ -45,12 +45,9 @@ keyport_offline_request(keyport_client *c, const char *key,
 	    strlen(product_id) >= sizeof(r.product_id))
 		return keyport_fail(c, KEYPORT_EINVAL,
 		                    "key or product too long");
-	rc = keyport_state_load(c, &st);
+	rc = keyport_state_load_at(c, &st, now);
 	if (rc != KEYPORT_OK)
 		return rc;
-	rc = keyport_check_clock(c, st, now);
-	if (rc != KEYPORT_OK)
-		goto out;
 	if (keyport_st_str(st, "activationId")[0] != '\0') {
 		rc = keyport_fail(c, KEYPORT_EINVAL,
 		                  "this machine is already activated");
@@ -114,12 +111,9 @@ keyport_offline_activate(keyport_client *c, const char *response_path)
 	if (!c->have_pk)
 		return keyport_fail(c, KEYPORT_EINVAL,
 		                    "the product's public key is required");
-	rc = keyport_state_load(c, &st);
+	rc = keyport_state_load_at(c, &st, now);
 	if (rc != KEYPORT_OK)
 		return rc;
-	rc = keyport_check_clock(c, st, now);
-	if (rc != KEYPORT_OK)
-		goto out;
 	p = json_object_get(st, "pending");
 	if (!json_is_object(p)) {
 		rc = keyport_fail(c, KEYPORT_EINVAL,
@@ -187,12 +181,9 @@ keyport_offline_deactivate(keyport_client *c, const char *out_path)
 	int64_t now = keyport_now();
 	int rc;
 
-	rc = keyport_state_load(c, &st);
+	rc = keyport_state_load_at(c, &st, now);
 	if (rc != KEYPORT_OK)
 		return rc;
-	rc = keyport_check_clock(c, st, now);
-	if (rc != KEYPORT_OK)
-		goto out;
 	if (!json_is_true(json_object_get(st, "offline")) ||
 	    keyport_st_str(st, "activationId")[0] == '\0') {
 		rc = keyport_fail(c, KEYPORT_ENOTACTIVE,

@@ -87,12 +87,9 @@ keyport_activate(keyport_client *c, const char *server_url, const char *key,
 		return keyport_fail(c, KEYPORT_EINVAL,
 		                    "the server URL is empty or too long");
 	snprintf(server, sizeof(server), "%.*s", (int)len, server_url);
-	rc = keyport_state_load(c, &st);
+	rc = keyport_state_load_at(c, &st, now);
 	if (rc != KEYPORT_OK)
 		return rc;
-	rc = keyport_check_clock(c, st, now);
-	if (rc != KEYPORT_OK)
-		goto out;
 	rc = keyport_fingerprint(fp);
 	if (rc != KEYPORT_OK) {
 		keyport_fail(c, rc, "cannot compute the machine fingerprint");
@@ -144,9 +141,10 @@ out:
 	return rc;
 }
 
-/* load the state of an active online activation */
+/* load the state of an active online activation and check the clock
+ * against it (keyport_check_clock) */
 static int
-load_online(keyport_client *c, json_t **st)
+load_online(keyport_client *c, json_t **st, int64_t now)
 {
 	int rc = keyport_state_load(c, st);
 
@@ -167,7 +165,11 @@ load_online(keyport_client *c, json_t **st)
 	}
 	if (!c->have_pk && keyport_st_str(*st, "productKey")[0] != '\0')
 		keyport_set_product_key(c, keyport_st_str(*st, "productKey"));
-	return KEYPORT_OK;
+	if ((rc = keyport_check_clock(c, *st, now)) != KEYPORT_OK) {
+		json_decref(*st);
+		*st = NULL;
+	}
+	return rc;
 }
 
 int
@@ -180,12 +182,9 @@ keyport_heartbeat(keyport_client *c)
 	int64_t now = keyport_now();
 	int rc;
 
-	rc = load_online(c, &st);
+	rc = load_online(c, &st, now);
 	if (rc != KEYPORT_OK)
 		return rc;
-	rc = keyport_check_clock(c, st, now);
-	if (rc != KEYPORT_OK)
-		goto out;
 	make_nonce(nonce);
 	snprintf(path, sizeof(path), "/v1/activations/%s/heartbeat",
 	         keyport_st_str(st, "activationId"));
@@ -239,12 +238,9 @@ keyport_deactivate(keyport_client *c)
 	char path[512];
 	int rc;
 
-	rc = load_online(c, &st);
+	rc = load_online(c, &st, keyport_now());
 	if (rc != KEYPORT_OK)
 		return rc;
-	rc = keyport_check_clock(c, st, keyport_now());
-	if (rc != KEYPORT_OK)
-		goto out;
 	snprintf(path, sizeof(path), "/v1/activations/%s/deactivate",
 	         keyport_st_str(st, "activationId"));
 	rc = KEYPORT_ENOMEM;

@@ -40,6 +40,19 @@ keyport_check_clock(keyport_client *c, json_t *st, int64_t now)
 	return KEYPORT_OK;
 }
 
+int
+keyport_state_load_at(keyport_client *c, json_t **st, int64_t now)
+{
+	int rc = keyport_state_load(c, st);
+
+	if (rc == KEYPORT_OK &&
+	    (rc = keyport_check_clock(c, *st, now)) != KEYPORT_OK) {
+		json_decref(*st);
+		*st = NULL;
+	}
+	return rc;
+}
+
 void
 keyport_note_clock(json_t *st, int64_t now, int64_t issued_at)
 {

@@ -184,6 +184,28 @@ seal(json_t *o, char **out)
 	return *out != NULL ? KP_OFFLINE_OK : KP_OFFLINE_NOMEM;
 }
 
+/* Signs o's canonical text (without the fields of unsigned_) with sk, adds
+ * the signature as field and seals o into *out (seal). KP_OFFLINE_NOMEM
+ * when out of memory. */
+static int
+sign_seal(json_t *o, const char *const *unsigned_, const unsigned char *sk,
+          const char *field, char **out)
+{
+	unsigned char sig[KP_TOKEN_SIG_BYTES];
+	char sigb[sodium_base64_ENCODED_LEN(KP_TOKEN_SIG_BYTES, B64URL)];
+	char *c = canonical(o, unsigned_);
+
+	if (c == NULL)
+		return KP_OFFLINE_NOMEM;
+	crypto_sign_detached(sig, NULL, (const unsigned char *)c, strlen(c),
+	                     sk);
+	free(c);
+	b64url_into(sigb, sizeof(sigb), sig, sizeof(sig));
+	if (json_object_set_new(o, field, json_string(sigb)) != 0)
+		return KP_OFFLINE_NOMEM;
+	return seal(o, out);
+}
+
 /* Load a file, check format, version, type and checksum. */
 static int
 open_file(const char *file, size_t len, const char *type, json_t **out)
@@ -279,10 +301,8 @@ kp_offline_request_create(kp_offline_request *req, int64_t now,
                           char **out)
 {
 	int rc = KP_OFFLINE_NOMEM;
-	unsigned char pk[KP_TOKEN_PK_BYTES], sig[KP_TOKEN_SIG_BYTES];
-	char sigb[sodium_base64_ENCODED_LEN(KP_TOKEN_SIG_BYTES, B64URL)];
+	unsigned char pk[KP_TOKEN_PK_BYTES];
 	json_t *o = NULL;
-	char *c = NULL;
 
 	if (sodium_init() < 0)
 		goto out;
@@ -305,17 +325,8 @@ kp_offline_request_create(kp_offline_request *req, int64_t now,
 	                     "nonce", req->nonce, "createdAt", (json_int_t)now,
 	                     "clientPublicKey", req->client_public_key)) != 0)
 		goto out;
-	c = canonical(o, req_unsigned);
-	if (c == NULL)
-		goto out;
-	crypto_sign_detached(sig, NULL, (const unsigned char *)c, strlen(c),
-	                     client_sk);
-	b64url_into(sigb, sizeof(sigb), sig, sizeof(sig));
-	if (json_object_set_new(o, "signature", json_string(sigb)) != 0)
-		goto out;
-	rc = seal(o, out);
+	rc = sign_seal(o, req_unsigned, client_sk, "signature", out);
 out:
-	free(c);
 	json_decref(o);
 	return rc;
 }
@@ -507,11 +518,8 @@ kp_offline_deactivation_create(const kp_token_claims *claims,
                                int64_t now, char **out)
 {
 	int rc = KP_OFFLINE_NOMEM;
-	unsigned char sig[KP_TOKEN_SIG_BYTES];
-	char sigb[sodium_base64_ENCODED_LEN(KP_TOKEN_SIG_BYTES, B64URL)];
 	char nonce[sodium_base64_ENCODED_LEN(16, B64URL)];
 	json_t *o = NULL;
-	char *c = NULL;
 
 	if (sodium_init() < 0)
 		goto out;
@@ -526,17 +534,8 @@ kp_offline_deactivation_create(const kp_token_claims *claims,
 	                  "fingerprint", claims->fingerprint, "nonce", nonce,
 	                  "createdAt", (json_int_t)now)) != 0)
 		goto out;
-	c = canonical(o, deact_unsigned);
-	if (c == NULL)
-		goto out;
-	crypto_sign_detached(sig, NULL, (const unsigned char *)c, strlen(c),
-	                     client_sk);
-	b64url_into(sigb, sizeof(sigb), sig, sizeof(sig));
-	if (json_object_set_new(o, "proof", json_string(sigb)) != 0)
-		goto out;
-	rc = seal(o, out);
+	rc = sign_seal(o, deact_unsigned, client_sk, "proof", out);
 out:
-	free(c);
 	json_decref(o);
 	return rc;
 }

@@ -153,19 +153,35 @@ gw_input_object(gw_request *r, gw_response *w)
 	return obj;
 }
 
+/* The value of field name of obj for a gw_input_* reader, or NULL when it
+ * is absent or null: then *rc is -1 (400 answered) when it is required,
+ * else 0. */
+static json_t *
+gw_input_field(gw_response *w, json_t *obj, const char *name, int required,
+               int *rc)
+{
+	json_t *v = json_object_get(obj, name);
+
+	*rc = 0;
+	if (v != NULL && !json_is_null(v))
+		return v;
+	if (required) {
+		gw_error(w, 400, "INVALID_INPUT", "%s is required", name);
+		*rc = -1;
+	}
+	return NULL;
+}
+
 int
 gw_input_string(gw_response *w, json_t *obj, const char *name, int required,
 		size_t maxlen, const char **out)
 {
-	json_t *v = json_object_get(obj, name);
+	int rc;
+	json_t *v = gw_input_field(w, obj, name, required, &rc);
 
 	*out = NULL;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		gw_error(w, 400, "INVALID_INPUT", "%s is required", name);
-		return -1;
-	}
+	if (v == NULL)
+		return rc;
 	if (!json_is_string(v)) {
 		gw_error(w, 400, "INVALID_INPUT", "%s must be a string", name);
 		return -1;
@@ -207,16 +223,13 @@ int
 gw_input_int(gw_response *w, json_t *obj, const char *name, int required,
 	     int64_t min, int64_t max, int64_t *out, int *present)
 {
-	json_t *v = json_object_get(obj, name);
+	int rc;
+	json_t *v = gw_input_field(w, obj, name, required, &rc);
 
 	if (present != NULL)
 		*present = 0;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		gw_error(w, 400, "INVALID_INPUT", "%s is required", name);
-		return -1;
-	}
+	if (v == NULL)
+		return rc;
 	if (!json_is_integer(v) || json_integer_value(v) < min ||
 	    json_integer_value(v) > max) {
 		gw_error(w, 400, "INVALID_INPUT",
@@ -234,16 +247,13 @@ int
 gw_input_bool(gw_response *w, json_t *obj, const char *name, int required,
 	      int *out, int *present)
 {
-	json_t *v = json_object_get(obj, name);
+	int rc;
+	json_t *v = gw_input_field(w, obj, name, required, &rc);
 
 	if (present != NULL)
 		*present = 0;
-	if (v == NULL || json_is_null(v)) {
-		if (!required)
-			return 0;
-		gw_error(w, 400, "INVALID_INPUT", "%s is required", name);
-		return -1;
-	}
+	if (v == NULL)
+		return rc;
 	if (!json_is_boolean(v)) {
 		gw_error(w, 400, "INVALID_INPUT", "%s must be true or false",
 			 name);

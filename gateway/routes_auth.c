@@ -150,13 +150,20 @@ out:
 	json_decref(in);
 }
 
-/* The body of a refresh or logout: JSON, or nothing at all in cookie mode. */
+/* The input of a refresh or logout: its body (JSON, or nothing at all in
+ * cookie mode), which *rt points into, and the refresh token as
+ * auth_refresh_token reads it. Returns the body (the caller decrefs) or
+ * NULL with the failure answered. */
 static json_t *
-auth_body(gw_request *r, gw_response *w)
+auth_session_in(gw_request *r, gw_response *w, const char **rt, int *cookie)
 {
-	if (r->body_len == 0)
-		return json_object();
-	return gw_input_object(r, w);
+	json_t *in = r->body_len == 0 ? json_object() : gw_input_object(r, w);
+
+	if (in != NULL && auth_refresh_token(r, w, in, rt, cookie) != 0) {
+		json_decref(in);
+		in = NULL;
+	}
+	return in;
 }
 
 /* POST /v1/auth/refresh {refreshToken} or, for the portal, the cookie */
@@ -166,21 +173,18 @@ auth_refresh(gw_request *r, gw_response *w)
 	Keyport__Auth__RefreshRequest req =
 	    KEYPORT__AUTH__REFRESH_REQUEST__INIT;
 	Keyport__Auth__TokenPair *rep = NULL;
-	json_t *in = auth_body(r, w);
 	const char *rt;
 	int cookie;
+	json_t *in = auth_session_in(r, w, &rt, &cookie);
 
 	if (in == NULL)
 		return;
-	if (auth_refresh_token(r, w, in, &rt, &cookie) != 0)
-		goto out;
 	req.refresh_token = (char *)rt;
 	if (gw_call(r, w, KP_RPC_AUTH_REFRESH, &req.base,
 	            (ProtobufCMessage **)&rep) == KP_OK)
 		auth_pair_json(r, w, rep, cookie);
 	else if (cookie && w->status == 401)
 		auth_cookie(r, w, NULL); /* a dead session: forget it */
-out:
 	json_decref(in);
 }
 
@@ -189,20 +193,17 @@ static void
 auth_logout(gw_request *r, gw_response *w)
 {
 	Keyport__Auth__LogoutRequest req = KEYPORT__AUTH__LOGOUT_REQUEST__INIT;
-	json_t *in = auth_body(r, w);
 	const char *rt;
 	int cookie;
+	json_t *in = auth_session_in(r, w, &rt, &cookie);
 
 	if (in == NULL)
 		return;
-	if (auth_refresh_token(r, w, in, &rt, &cookie) != 0)
-		goto out;
 	req.refresh_token = (char *)rt;
 	if (gw_call(r, w, KP_RPC_AUTH_LOGOUT, &req.base, NULL) == KP_OK)
 		gw_empty(w, 204);
 	if (cookie && (w->status == 204 || w->status == 401))
 		auth_cookie(r, w, NULL);
-out:
 	json_decref(in);
 }
 

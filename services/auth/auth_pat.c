@@ -5,6 +5,7 @@
 #include "kp_clock.h"
 #include "kp_pgarr.h"
 #include "kp_err.h"
+#include "kp_list.h"
 #include "kp_log.h"
 #include "kp_service.h"
 
@@ -78,30 +79,20 @@ int
 auth_pat_list(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__ListPatsRequest *req = NULL;
-	Keyport__Auth__ListPatsReply rep = KEYPORT__AUTH__LIST_PATS_REPLY__INIT;
 	auth_pat_set s = {0};
 	int64_t off = 0;
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx,
-	                        &keyport__auth__list_pats_request__descriptor,
-	                        (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = auth_pat_caller_ok(ctx)) != KP_OK ||
+	    (rv = kp_list_unpack(ctx,
+	                         &keyport__auth__list_pats_request__descriptor,
+	                         (ProtobufCMessage **)&req, &off)) != KP_OK)
 		return rv;
-	if ((rv = auth_pat_caller_ok(ctx)) != KP_OK)
-		goto out;
-	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
-		goto out;
-	if ((rv = auth_store_pat_list(kp_service_db(ctx), ctx->caller->user_id,
-	                              req->limit, off, &s)) != KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL,
-		                        "auth.ListPersonalAccessTokens");
-		goto out;
-	}
-	rep.n_tokens = s.n;
-	rep.tokens = s.ptrs;
-	rep.total = s.total;
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
+	rv = auth_store_pat_list(kp_service_db(ctx), ctx->caller->user_id,
+	                         req->limit, off, &s);
+	rv = kp_list_reply(ctx, rv, &keyport__auth__list_pats_reply__descriptor,
+	                   s.ptrs, s.n, s.total,
+	                   "auth.ListPersonalAccessTokens");
 	auth_pat_set_clear(&s);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;

@@ -5,6 +5,7 @@
 
 #include "kp_clock.h"
 #include "kp_err.h"
+#include "kp_list.h"
 #include "kp_log.h"
 #include "kp_pgarr.h"
 #include "kp_service.h"
@@ -15,32 +16,22 @@ int
 auth_list_users(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__ListUsersRequest *req = NULL;
-	Keyport__Auth__ListUsersReply rep =
-	    KEYPORT__AUTH__LIST_USERS_REPLY__INIT;
 	auth_user_set s = {0};
 	int64_t off = 0;
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx,
-	                        &keyport__auth__list_users_request__descriptor,
-	                        (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_list_unpack(ctx,
+	                         &keyport__auth__list_users_request__descriptor,
+	                         (ProtobufCMessage **)&req, &off)) != KP_OK)
 		return rv;
-	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
-		goto out;
-	if (req->organization_id[0] && !kp_uuid_valid(req->organization_id)) {
-		rv = kp_rpc_reply(ctx, &rep.base);
-		goto out;
-	}
-	if ((rv = auth_store_user_list(kp_service_db(ctx), req->organization_id,
-	                               req->limit, off, &s)) != KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL, "auth.ListUsers");
-		goto out;
-	}
-	rep.n_users = s.n;
-	rep.users = s.ptrs;
-	rep.total = s.total;
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
+	/* a malformed organization id has no users */
+	if (!req->organization_id[0] || kp_uuid_valid(req->organization_id))
+		rv = auth_store_user_list(kp_service_db(ctx),
+		                          req->organization_id, req->limit, off,
+		                          &s);
+	rv =
+	    kp_list_reply(ctx, rv, &keyport__auth__list_users_reply__descriptor,
+	                  s.ptrs, s.n, s.total, "auth.ListUsers");
 	auth_user_set_clear(&s);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
@@ -50,25 +41,18 @@ int
 auth_get_users(kp_rpc_ctx *ctx)
 {
 	Keyport__Auth__GetUsersRequest *req = NULL;
-	Keyport__Auth__GetUsersReply rep = KEYPORT__AUTH__GET_USERS_REPLY__INIT;
 	auth_user_set s = {0};
 	int rv;
 
-	if ((rv = kp_rpc_unpack(ctx,
-	                        &keyport__auth__get_users_request__descriptor,
-	                        (ProtobufCMessage **)&req)) != KP_OK)
+	if ((rv = kp_list_unpack(ctx,
+	                         &keyport__auth__get_users_request__descriptor,
+	                         (ProtobufCMessage **)&req, NULL)) != KP_OK)
 		return rv;
 	/* the well-formed ids (others cannot exist) */
-	if ((rv = auth_store_users_get(kp_service_db(ctx), req->ids, req->n_ids,
-	                               req->scope_organization_id, &s)) !=
-	    KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL, "auth.GetUsers");
-		goto out;
-	}
-	rep.n_users = s.n;
-	rep.users = s.ptrs;
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
+	rv = auth_store_users_get(kp_service_db(ctx), req->ids, req->n_ids,
+	                          req->scope_organization_id, &s);
+	rv = kp_list_reply(ctx, rv, &keyport__auth__get_users_reply__descriptor,
+	                   s.ptrs, s.n, 0, "auth.GetUsers");
 	auth_user_set_clear(&s);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;

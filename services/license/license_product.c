@@ -6,6 +6,7 @@
 #include "kp_text.h"
 #include "kp_clock.h"
 #include "kp_err.h"
+#include "kp_list.h"
 #include "kp_log.h"
 
 #include <errno.h>
@@ -133,36 +134,21 @@ int
 license_product_list(kp_rpc_ctx *ctx)
 {
 	Keyport__License__ListProductsRequest *req = NULL;
-	Keyport__License__ListProductsReply reply =
-	    KEYPORT__LICENSE__LIST_PRODUCTS_REPLY__INIT;
 	license_product_set set = {0};
+	int64_t off = 0;
 	int rv;
 
-	rv = kp_rpc_unpack(ctx,
-	                   &keyport__license__list_products_request__descriptor,
-	                   (ProtobufCMessage **)&req);
-	if (rv != KP_OK)
-		goto out;
-	if (req->page < 1 || req->limit < 1 || req->limit > 100) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
-		                 "page, limit: out of range");
-		goto out;
-	}
-	if ((rv = license_store_product_list(
-	         kp_service_db(ctx), req->limit,
-	         (int64_t)(req->page - 1) * req->limit, &set)) != KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL,
-		                        "license.ListProducts: read");
-		goto out;
-	}
-	reply.total = set.total;
-	reply.n_products = set.n;
-	reply.products = set.ptrs;
-	rv = kp_rpc_reply(ctx, &reply.base);
-out:
+	if ((rv = kp_list_unpack(
+	         ctx, &keyport__license__list_products_request__descriptor,
+	         (ProtobufCMessage **)&req, &off)) != KP_OK)
+		return rv;
+	rv = license_store_product_list(kp_service_db(ctx), req->limit, off,
+	                                &set);
+	rv = kp_list_reply(
+	    ctx, rv, &keyport__license__list_products_reply__descriptor,
+	    set.ptrs, set.n, set.total, "license.ListProducts: read");
 	license_product_set_clear(&set);
-	if (req != NULL)
-		protobuf_c_message_free_unpacked(&req->base, NULL);
+	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
 }
 

@@ -10,6 +10,7 @@
 #include "kp_text.h"
 #include "kp_pgarr.h"
 #include "kp_err.h"
+#include "kp_list.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,31 +98,21 @@ int
 org_group_list(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__ListGroupsRequest *req = NULL;
-	Keyport__Org__ListGroupsReply rep =
-	    KEYPORT__ORG__LIST_GROUPS_REPLY__INIT;
 	org_group_set s = {0};
 	int64_t off = 0;
 	int rv;
 
-	if ((rv = org_require_org_admin(ctx)) != KP_OK)
+	if ((rv = org_require_org_admin(ctx)) != KP_OK ||
+	    (rv = kp_list_unpack(ctx,
+	                         &keyport__org__list_groups_request__descriptor,
+	                         (ProtobufCMessage **)&req, &off)) != KP_OK)
 		return rv;
-	if ((rv = kp_rpc_unpack(ctx,
-	                        &keyport__org__list_groups_request__descriptor,
-	                        (ProtobufCMessage **)&req)) != KP_OK)
-		return rv;
-	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
-		goto out;
-	if ((rv = org_store_group_list(kp_service_db(ctx),
-	                               ctx->caller->organization_id, req->limit,
-	                               off, &s)) != KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL, "org.ListGroups");
-		goto out;
-	}
-	rep.groups = s.ptrs;
-	rep.n_groups = s.n;
-	rep.total = s.total;
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
+	rv = org_store_group_list(kp_service_db(ctx),
+	                          ctx->caller->organization_id, req->limit, off,
+	                          &s);
+	rv =
+	    kp_list_reply(ctx, rv, &keyport__org__list_groups_reply__descriptor,
+	                  s.ptrs, s.n, s.total, "org.ListGroups");
 	org_group_set_clear(&s);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;
@@ -375,23 +366,17 @@ int
 org_visible_licenses(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__VisibleLicensesRequest *req = NULL;
-	Keyport__Org__VisibleLicensesReply rep =
-	    KEYPORT__ORG__VISIBLE_LICENSES_REPLY__INIT;
 	org_ids ids = {0};
 	int rv;
 
-	if ((rv = kp_rpc_unpack(
+	if ((rv = kp_list_unpack(
 	         ctx, &keyport__org__visible_licenses_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	         (ProtobufCMessage **)&req, NULL)) != KP_OK)
 		return rv;
-	if ((rv = org_store_visible(kp_service_db(ctx), req->user_id, &ids)) !=
-	    KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL, "org.VisibleLicenses");
-	} else {
-		rep.license_ids = ids.ids;
-		rep.n_license_ids = ids.n;
-		rv = kp_rpc_reply(ctx, &rep.base);
-	}
+	rv = org_store_visible(kp_service_db(ctx), req->user_id, &ids);
+	rv = kp_list_reply(ctx, rv,
+	                   &keyport__org__visible_licenses_reply__descriptor,
+	                   ids.ids, ids.n, 0, "org.VisibleLicenses");
 	org_ids_clear(&ids);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;

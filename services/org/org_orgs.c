@@ -8,6 +8,7 @@
 #include "kp_text.h"
 #include "kp_pgarr.h"
 #include "kp_err.h"
+#include "kp_list.h"
 #include "kp_log.h"
 
 #include <stdio.h>
@@ -99,30 +100,19 @@ int
 org_list(kp_rpc_ctx *ctx)
 {
 	Keyport__Org__ListOrganizationsRequest *req = NULL;
-	Keyport__Org__ListOrganizationsReply rep =
-	    KEYPORT__ORG__LIST_ORGANIZATIONS_REPLY__INIT;
 	org_set s = {0};
 	int64_t off = 0;
 	int rv;
 
-	if ((rv = org_require_role(ctx, ORG_ROLE_ADMIN)) != KP_OK)
-		return rv;
-	if ((rv = kp_rpc_unpack(
+	if ((rv = org_require_role(ctx, ORG_ROLE_ADMIN)) != KP_OK ||
+	    (rv = kp_list_unpack(
 	         ctx, &keyport__org__list_organizations_request__descriptor,
-	         (ProtobufCMessage **)&req)) != KP_OK)
+	         (ProtobufCMessage **)&req, &off)) != KP_OK)
 		return rv;
-	if ((rv = kp_service_page(ctx, req->page, req->limit, &off)) != KP_OK)
-		goto out;
-	if ((rv = org_store_list(kp_service_db(ctx), req->limit, off, &s)) !=
-	    KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL, "org.ListOrganizations");
-		goto out;
-	}
-	rep.n_organizations = s.n;
-	rep.organizations = s.ptrs;
-	rep.total = s.total;
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
+	rv = org_store_list(kp_service_db(ctx), req->limit, off, &s);
+	rv = kp_list_reply(ctx, rv,
+	                   &keyport__org__list_organizations_reply__descriptor,
+	                   s.ptrs, s.n, s.total, "org.ListOrganizations");
 	org_set_clear(&s);
 	protobuf_c_message_free_unpacked(&req->base, NULL);
 	return rv;

@@ -4,6 +4,7 @@
 #include "kp_text.h"
 #include "kp_clock.h"
 #include "kp_err.h"
+#include "kp_list.h"
 #include "kp_service.h"
 #include "release_semver.h"
 
@@ -295,43 +296,31 @@ int
 release_list(kp_rpc_ctx *ctx)
 {
 	Keyport__Release__ListReleasesRequest *q = NULL;
-	Keyport__Release__ListReleasesReply rep =
-	    KEYPORT__RELEASE__LIST_RELEASES_REPLY__INIT;
-	release_filter f = {0};
 	release_set set = {0};
+	int64_t off = 0;
 	int rv;
 
 	if ((rv = release_admin_only(ctx)) != KP_OK ||
-	    (rv = kp_rpc_unpack(
+	    (rv = kp_list_unpack(
 	         ctx, &keyport__release__list_releases_request__descriptor,
-	         (ProtobufCMessage **)&q)) != KP_OK)
-		goto out;
-	if (q->page < 1 || q->limit < 1 || q->limit > 100 || q->published < 0 ||
-	    q->published > 2) {
+	         (ProtobufCMessage **)&q, &off)) != KP_OK)
+		return rv;
+	if (q->published < 0 || q->published > 2)
 		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
-		                 "page, limit or published: out of range");
-		goto out;
-	}
-	if (q->product_id[0] && !kp_uuid_valid(q->product_id)) {
+		                 "published: out of range");
+	else if (q->product_id[0] && !kp_uuid_valid(q->product_id))
 		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
 		                 "productId: not a product id");
-		goto out;
+	else {
+		release_filter f = {q->product_id, q->channel, q->platform,
+		                    q->published};
+
+		rv = release_store_list(kp_service_db(ctx), &f, q->limit, off,
+		                        &set);
+		rv = kp_list_reply(
+		    ctx, rv, &keyport__release__list_releases_reply__descriptor,
+		    set.ptrs, set.n, set.total, "release.ListReleases: read");
 	}
-	f.product_id = q->product_id;
-	f.channel = q->channel;
-	f.platform = q->platform;
-	f.published = q->published;
-	if ((rv = release_store_list(kp_service_db(ctx), &f, q->limit,
-	                             (int64_t)(q->page - 1) * q->limit,
-	                             &set)) != KP_OK) {
-		rv = release_store_fail(ctx, rv, "release.ListReleases: read");
-		goto out;
-	}
-	rep.releases = set.ptrs;
-	rep.n_releases = set.n;
-	rep.total = set.total;
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
 	release_set_clear(&set);
 	keyport__release__list_releases_request__free_unpacked(q, NULL);
 	return rv;

@@ -5,6 +5,7 @@
 #include "kp_err.h"
 #include "kp_rpc.h"
 #include "kpt.h"
+#include "kpt_http.h"
 #include "proto/auth.pb-c.h"
 
 #include <criterion/criterion.h>
@@ -1057,18 +1058,6 @@ Test(auth, zz_no_secret_in_logs, .timeout = 60)
 
 /* ---- the user RPCs other services call (docs/rpc-contract.md) ------------ */
 
-static kp_rpc_client *
-auth_client(void)
-{
-	kp_rpc_client *c = NULL;
-
-	cr_assert_eq(kp_rpc_client_open(&c, "auth", kpt_service_url("auth")),
-	             KP_OK);
-	for (int i = 0; i < 100 && kp_rpc_client_pipes(c) == 0; i++)
-		usleep(20000);
-	return c;
-}
-
 /* Calls method as an organization-admin of org; returns the status. */
 static int
 call(kp_rpc_client *c, const char *method, const ProtobufCMessage *req,
@@ -1131,7 +1120,7 @@ create_org(const session *admin, const char *name, char id[64])
 Test(auth, user_rpcs_of_the_contract, .timeout = 120)
 {
 	char org[64], other[64];
-	kp_rpc_client *c = auth_client();
+	kp_rpc_client *c = kpt_rpc_open("auth");
 	kp_rpc_result res;
 	char admin1[64], user1[64], x[64], foreign[64];
 	session admin;

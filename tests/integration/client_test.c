@@ -7,6 +7,7 @@
  * token, the background sync's callback, and the Python binding. */
 #include "keyport.h"
 #include "kpt.h"
+#include "kpt_http.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -47,20 +48,6 @@ wpath(const char *name)
 
 static char last_err[4096], last_out[8192];
 
-static void
-slurp(const char *file, char *buf, size_t n)
-{
-	FILE *f = fopen(file, "r");
-	size_t k = 0;
-
-	buf[0] = '\0';
-	if (f == NULL)
-		return;
-	k = fread(buf, 1, n - 1, f);
-	buf[k] = '\0';
-	fclose(f);
-}
-
 #if defined(__SANITIZE_ADDRESS__)
 static const char tool_san[] = "ASAN_OPTIONS=halt_on_error=1:detect_leaks=1";
 #else
@@ -90,8 +77,8 @@ kp(const char *env, const char *fmt, ...)
 	         bin != NULL ? bin : "build/bin", args, wpath("cli.out"),
 	         wpath("cli.err"), wpath("cli.err"), kpt_dir());
 	rc = system(cmd);
-	slurp(wpath("cli.out"), last_out, sizeof(last_out));
-	slurp(wpath("cli.err"), last_err, sizeof(last_err));
+	kpt_slurp(wpath("cli.out"), last_out, sizeof(last_out));
+	kpt_slurp(wpath("cli.err"), last_err, sizeof(last_err));
 	cr_assert(WIFEXITED(rc), "keyport did not exit: %s", cmd);
 	return WEXITSTATUS(rc);
 }
@@ -595,7 +582,7 @@ Test(client, ca_file_and_pinned_server_key_over_tls, .timeout = 120,
 	         "der | openssl dgst -sha256 -binary | base64 >pin.txt",
 	         workdir);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
-	slurp(wpath("pin.txt"), pin + 8, sizeof(pin) - 8);
+	kpt_slurp(wpath("pin.txt"), pin + 8, sizeof(pin) - 8);
 	memcpy(pin, "sha256//", 8);
 	pin[strcspn(pin, "\n")] = '\0';
 	snprintf(tls_pid, sizeof(tls_pid), "%s", wpath("tls.pid"));
@@ -771,7 +758,7 @@ Test(client, python_binding_activate_check_deactivate, .timeout = 120)
 	    san_preload, bin != NULL ? bin : "build/bin", kpt_url(), l.key,
 	    p.id, p.pk, l.id, root, wpath("py.log"));
 	rc = system(cmd);
-	slurp(wpath("py.log"), last_out, sizeof(last_out));
+	kpt_slurp(wpath("py.log"), last_out, sizeof(last_out));
 	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 0, "python: %s",
 	          last_out);
 	cr_assert(strstr(last_out, "OK") != NULL, "%s", last_out);

@@ -2,6 +2,7 @@
  * ids, error format, and the stack surviving a killed service or a
  * restarted PostgreSQL without restarting anything else. */
 #include "kpt.h"
+#include "kpt_http.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -216,25 +217,6 @@ probe(const char *service, const char *a1, const char *a2)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* Runs a shell command line without Criterion's descriptors; its status. */
-static int
-run_sh(const char *cmd)
-{
-	pid_t pid;
-	int st = 0;
-
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		close_range(3, ~0U, 0);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* The Kubernetes probes: `--probe live` answers whether the process
  * answers, whatever its database does; `--probe ready` whether its
  * database is reachable. With PostgreSQL stopped, live stays 0 and ready
@@ -253,7 +235,7 @@ Test(foundation, probes_live_and_ready_mean_what_they_say, .timeout = 180)
 
 	snprintf(cmd, sizeof(cmd), "PG_FAST=1 '%s/scripts/pg.sh' stop '%s/pg'",
 	         root ? root : ".", kpt_dir());
-	cr_assert_eq(run_sh(cmd), 0);
+	cr_assert_eq(kpt_sh(cmd), 0);
 	cr_assert_neq(probe("org", "--probe", "ready"), 0,
 	              "ready with PostgreSQL stopped");
 	cr_assert_eq(probe("org", "--probe", "live"), 0,
@@ -261,7 +243,7 @@ Test(foundation, probes_live_and_ready_mean_what_they_say, .timeout = 180)
 	cr_assert_eq(probe("license", "--probe", "live"), 0);
 	snprintf(cmd, sizeof(cmd), "PG_FAST=1 '%s/scripts/pg.sh' start '%s/pg'",
 	         root ? root : ".", kpt_dir());
-	cr_assert_eq(run_sh(cmd), 0);
+	cr_assert_eq(kpt_sh(cmd), 0);
 	for (int i = 0; i < 100 && rv != 0; i++) {
 		if ((rv = probe("org", "--probe", "ready")) != 0)
 			usleep(200000);

@@ -6,6 +6,7 @@
 #include "kp_err.h"
 #include "kp_rpc.h"
 #include "kpt.h"
+#include "kpt_http.h"
 #include "proto/auth.pb-c.h"
 #include "proto/org.pb-c.h"
 
@@ -25,33 +26,6 @@ KPT_SUITE(0)
 
 static int uniq;
 
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	cr_assert_not_null(s, "no string %s", k);
-	return s;
-}
-
-/* req sends and returns the status; *out (when given) keeps the response. */
-static long
-req(const char *method, const char *path, const char *token, const char *body,
-    kpt_resp *out)
-{
-	kpt_resp r;
-	long st;
-
-	cr_assert_eq(kpt_http(method, path, token, body, NULL, &r), 0,
-	             "%s %s: no answer", method, path);
-	st = r.status;
-	if (out != NULL)
-		*out = r;
-	else
-		kpt_resp_free(&r);
-	return st;
-}
-
 static char *
 create_org(const char *admin, const char *name)
 {
@@ -59,9 +33,9 @@ create_org(const char *admin, const char *name)
 	kpt_resp r;
 	char *id;
 
-	cr_assert_eq(req("POST", "/v1/organizations", admin, body, &r), 201,
+	cr_assert_eq(kpt_req("POST", "/v1/organizations", admin, body, &r), 201,
 	             "%s", r.body);
-	id = strdup(jstr(r.json, "id"));
+	id = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	free(body);
 	return id;
@@ -80,9 +54,9 @@ vendor_user(const char *admin, const char *org, const char *role,
 	snprintf(email_out, 96, "g%d-%d@example.com", getpid(), ++uniq);
 	body = kpt_jsonf("{s:s, s:s, s:s, s:s}", "email", email_out, "password",
 	                 PW, "role", role, "organizationId", org);
-	st = req("POST", "/v1/users", admin, body, &r);
+	st = kpt_req("POST", "/v1/users", admin, body, &r);
 	if (id != NULL)
-		*id = st == 201 ? strdup(jstr(r.json, "id")) : NULL;
+		*id = st == 201 ? strdup(kpt_jstr(r.json, "id")) : NULL;
 	if (resp != NULL)
 		*resp = r;
 	else
@@ -111,9 +85,10 @@ create_group(const char *oa, const char *name)
 	kpt_resp r;
 	char *id;
 
-	cr_assert_eq(req("POST", "/v1/organization/user-groups", oa, body, &r),
-	             201, "%s", r.body);
-	id = strdup(jstr(r.json, "id"));
+	cr_assert_eq(
+	    kpt_req("POST", "/v1/organization/user-groups", oa, body, &r), 201,
+	    "%s", r.body);
+	id = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	free(body);
 	return id;
@@ -128,7 +103,7 @@ add_member(const char *oa, const char *group, const char *user)
 
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s/users/%s",
 	         group, user);
-	st = req("PUT", path, oa, NULL, &r);
+	st = kpt_req("PUT", path, oa, NULL, &r);
 	cr_assert(st == 200 || st == 204, "PUT %s: %ld %s", path, st, r.body);
 	kpt_resp_free(&r);
 }
@@ -164,26 +139,6 @@ memberships(const char *user)
 	           p);
 }
 
-/* Calls a service as an internal caller; answers the status. */
-static int
-rpc(const char *svc, const char *method, const ProtobufCMessage *q,
-    const ProtobufCMessageDescriptor *desc, ProtobufCMessage **rep)
-{
-	kp_rpc_client *c = NULL;
-	kp_rpc_call call = {0};
-	kp_rpc_result res;
-	int rv;
-
-	cr_assert_eq(kp_rpc_client_open(&c, svc, kpt_service_url(svc)), KP_OK);
-	for (int i = 0; i < 100 && kp_rpc_client_pipes(c) == 0; i++)
-		usleep(20000);
-	call.method = method;
-	call.timeout_ms = 5000;
-	rv = kp_rpc_invoke(c, &call, q, desc, rep, &res);
-	kp_rpc_client_close(c);
-	return rv;
-}
-
 /* org.UserRemoved {user_ids: [user], organization_id: org}. */
 static void
 user_removed(const char *user, const char *org)
@@ -195,7 +150,9 @@ user_removed(const char *user, const char *org)
 	q.user_ids = ids;
 	q.n_user_ids = 1;
 	q.organization_id = (char *)org;
-	cr_assert_eq(rpc("org", "org.UserRemoved", &q.base, NULL, NULL), KP_OK);
+	cr_assert_eq(
+	    kpt_rpc("org", "org.UserRemoved", NULL, &q.base, NULL, NULL),
+	    KP_OK);
 }
 
 /* Rows of auth's outbox for user (clean-ups org has not confirmed). */
@@ -215,7 +172,8 @@ delete_org_cascade(const char *admin, const char *org)
 	kpt_resp r;
 
 	snprintf(path, sizeof(path), "/v1/organizations/%s?cascade=true", org);
-	cr_assert_eq(req("DELETE", path, admin, NULL, &r), 204, "%s", r.body);
+	cr_assert_eq(kpt_req("DELETE", path, admin, NULL, &r), 204, "%s",
+	             r.body);
 	kpt_resp_free(&r);
 }
 
@@ -238,12 +196,12 @@ Test(gaps, user_organization_must_exist, .timeout = 60)
 	kpt_resp_free(&r);
 	/* nothing was created under that email */
 	body = kpt_jsonf("{s:s, s:s}", "email", email, "password", PW);
-	cr_assert_eq(req("POST", "/v1/auth/login", NULL, body, NULL), 401);
+	cr_assert_eq(kpt_req("POST", "/v1/auth/login", NULL, body, NULL), 401);
 	free(body);
 
 	/* an organization that was deleted */
 	snprintf(path, sizeof(path), "/v1/organizations/%s", gone);
-	cr_assert_eq(req("DELETE", path, admin, NULL, NULL), 204);
+	cr_assert_eq(kpt_req("DELETE", path, admin, NULL, NULL), 204);
 	cr_assert_eq(
 	    vendor_user(admin, gone, "organization-admin", email, &id, &r), 400,
 	    "%s", r.body);
@@ -255,9 +213,10 @@ Test(gaps, user_organization_must_exist, .timeout = 60)
 	oa_tok = kpt_login(email, PW);
 	snprintf(email, sizeof(email), "g%d-%d@example.com", getpid(), ++uniq);
 	body = kpt_jsonf("{s:s, s:s}", "email", email, "password", PW);
-	cr_assert_eq(req("POST", "/v1/organization/users", oa_tok, body, &r),
-	             201, "%s", r.body);
-	cr_assert_str_eq(jstr(r.json, "organizationId"), org);
+	cr_assert_eq(
+	    kpt_req("POST", "/v1/organization/users", oa_tok, body, &r), 201,
+	    "%s", r.body);
+	cr_assert_str_eq(kpt_jstr(r.json, "organizationId"), org);
 	kpt_resp_free(&r);
 	free(body);
 
@@ -265,16 +224,18 @@ Test(gaps, user_organization_must_exist, .timeout = 60)
 	id = must_vendor_user(admin, org, "user", email);
 	snprintf(path, sizeof(path), "/v1/users/%s", id);
 	body = kpt_jsonf("{s:s}", "organizationId", unknown);
-	cr_assert_eq(req("PATCH", path, admin, body, &r), 400, "%s", r.body);
+	cr_assert_eq(kpt_req("PATCH", path, admin, body, &r), 400, "%s",
+	             r.body);
 	cr_assert_str_eq(kpt_error_code(&r), "INVALID_INPUT");
 	cr_assert_not_null(strstr(r.body, "organizationId"), "%s", r.body);
 	kpt_resp_free(&r);
 	free(body);
-	cr_assert_eq(req("GET", path, admin, NULL, &r), 200);
-	cr_assert_str_eq(jstr(r.json, "organizationId"), org);
+	cr_assert_eq(kpt_req("GET", path, admin, NULL, &r), 200);
+	cr_assert_str_eq(kpt_jstr(r.json, "organizationId"), org);
 	kpt_resp_free(&r);
-	cr_assert_eq(req("PATCH", path, admin, "{\"organizationId\":null}", &r),
-	             200, "%s", r.body);
+	cr_assert_eq(
+	    kpt_req("PATCH", path, admin, "{\"organizationId\":null}", &r), 200,
+	    "%s", r.body);
 	cr_assert(json_is_null(json_object_get(r.json, "organizationId")), "%s",
 	          r.body);
 	kpt_resp_free(&r);
@@ -339,7 +300,7 @@ Test(gaps, organization_delete_leaves_no_membership, .timeout = 60)
 
 		snprintf(path, sizeof(path), "/v1/organization/user-groups/%s",
 		         g2);
-		cr_assert_eq(req("GET", path, oa2_tok, NULL, &r), 200, "%s",
+		cr_assert_eq(kpt_req("GET", path, oa2_tok, NULL, &r), 200, "%s",
 		             r.body);
 		cr_assert_eq(json_array_size(json_object_get(r.json, "users")),
 		             0, "%s", r.body);
@@ -378,13 +339,15 @@ Test(gaps, moved_user_leaves_old_groups, .timeout = 60)
 	snprintf(path, sizeof(path), "/v1/users/%s", u);
 	body = kpt_jsonf("{s:s, s:s}", "organizationId", from, "firstName",
 	                 "Kept");
-	cr_assert_eq(req("PATCH", path, admin, body, &r), 200, "%s", r.body);
+	cr_assert_eq(kpt_req("PATCH", path, admin, body, &r), 200, "%s",
+	             r.body);
 	kpt_resp_free(&r);
 	free(body);
 	cr_assert_eq(memberships(u), 1);
 
 	body = kpt_jsonf("{s:s}", "organizationId", to);
-	cr_assert_eq(req("PATCH", path, admin, body, &r), 200, "%s", r.body);
+	cr_assert_eq(kpt_req("PATCH", path, admin, body, &r), 200, "%s",
+	             r.body);
 	kpt_resp_free(&r);
 	free(body);
 	cr_assert_eq(memberships(u), 0,
@@ -439,7 +402,7 @@ Test(gaps, lost_notification_is_retried, .timeout = 90)
 	snprintf(path, sizeof(path), "/v1/users/%s", u);
 	{
 		kpt_resp r;
-		long st = req("DELETE", path, admin, NULL, &r);
+		long st = kpt_req("DELETE", path, admin, NULL, &r);
 
 		/* expect, not assert: org is restarted below either way, so
 		 * a failure here does not take the later tests down with it */
@@ -458,10 +421,11 @@ Test(gaps, lost_notification_is_retried, .timeout = 90)
 	{
 		Keyport__Auth__RevocationsReply *rep = NULL;
 
-		cr_assert_eq(rpc("auth", "auth.Revocations", NULL,
-		                 &keyport__auth__revocations_reply__descriptor,
-		                 (ProtobufCMessage **)&rep),
-		             KP_OK);
+		cr_assert_eq(
+		    kpt_rpc("auth", "auth.Revocations", NULL, NULL,
+		            &keyport__auth__revocations_reply__descriptor,
+		            (ProtobufCMessage **)&rep),
+		    KP_OK);
 		protobuf_c_message_free_unpacked(&rep->base, NULL);
 	}
 	/* the resend runs after that answer: wait for it (at most 5 s) */
@@ -500,7 +464,7 @@ license_call(const char *method, const char *path, const char *admin,
 {
 	kpt_resp r;
 
-	cr_assert_eq(req(method, path, admin, body, &r), 200, "%s %s: %s",
+	cr_assert_eq(kpt_req(method, path, admin, body, &r), 200, "%s %s: %s",
 	             method, path, r.body);
 	return r;
 }
@@ -514,18 +478,18 @@ Test(gaps, validity_change_keeps_renewals, .timeout = 60)
 	kpt_resp r;
 
 	cr_assert_eq(
-	    req("POST", "/v1/products", admin, "{\"name\":\"Gap3\"}", &r), 201,
-	    "%s", r.body);
-	product = strdup(jstr(r.json, "id"));
+	    kpt_req("POST", "/v1/products", admin, "{\"name\":\"Gap3\"}", &r),
+	    201, "%s", r.body);
+	product = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	q = kpt_jsonf("{s:s, s:s, s:i, s:i, s:I, s:s}", "productId", product,
 	              "type", "node-locked", "allowedActivations", 1,
 	              "allowedDeactivations", -1, "validity",
 	              (json_int_t)(30 * day), "expirationStrategy",
 	              "immediate");
-	cr_assert_eq(req("POST", "/v1/licenses", admin, q, &r), 201, "%s",
+	cr_assert_eq(kpt_req("POST", "/v1/licenses", admin, q, &r), 201, "%s",
 	             r.body);
-	lic = strdup(jstr(r.json, "id"));
+	lic = strdup(kpt_jstr(r.json, "id"));
 	created = jtime(r.json, "createdAt");
 	cr_assert_eq(jtime(r.json, "expiresAt"), created + 30 * day);
 	kpt_resp_free(&r);
@@ -579,23 +543,23 @@ Test(gaps, validity_change_keeps_renewals, .timeout = 60)
 	              "type", "node-locked", "allowedActivations", 1,
 	              "allowedDeactivations", -1, "validity",
 	              (json_int_t)(30 * day), "expirationStrategy", "delayed");
-	cr_assert_eq(req("POST", "/v1/licenses", admin, q, &r), 201, "%s",
+	cr_assert_eq(kpt_req("POST", "/v1/licenses", admin, q, &r), 201, "%s",
 	             r.body);
-	delayed = strdup(jstr(r.json, "id"));
+	delayed = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	free(q);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", delayed);
 	r = license_call("PATCH", path, admin, "{\"validity\":7776000}");
 	cr_assert(json_is_null(json_object_get(r.json, "expiresAt")), "%s",
 	          r.body);
-	key = strdup(jstr(r.json, "key"));
+	key = strdup(kpt_jstr(r.json, "key"));
 	kpt_resp_free(&r);
 	/* its first activation starts the clock with the new validity; a
 	 * change after that moves the running expiry like an immediate one */
 	q = kpt_jsonf("{s:s, s:s, s:s, s:s, s:s}", "key", key, "productId",
 	              product, "fingerprint", "gap3-machine", "hostname",
 	              "gap3", "os", "linux");
-	cr_assert_eq(req("POST", "/v1/activations", NULL, q, &r), 201, "%s",
+	cr_assert_eq(kpt_req("POST", "/v1/activations", NULL, q, &r), 201, "%s",
 	             r.body);
 	kpt_resp_free(&r);
 	free(q);

@@ -3,6 +3,7 @@
  * exact paths, no 500 on hostile text, per-address limits and deadlines,
  * lengths in characters, 400s that name the field, and the smaller ones. */
 #include "kpt.h"
+#include "kpt_http.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -24,31 +25,13 @@ KPT_SUITE(.env = {"KEYPORT_HTTP_PER_IP_LIMIT=16",
                   "KEYPORT_HTTP_HEADER_TIMEOUT=2",
                   "KEYPORT_HTTP_BODY_TIMEOUT=3"})
 
-/* req sends and returns the status; *out (when given) keeps the response. */
-static long
-req(const char *method, const char *path, const char *token, const char *body,
-    kpt_resp *out)
-{
-	kpt_resp r;
-	long st;
-
-	cr_assert_eq(kpt_http(method, path, token, body, NULL, &r), 0,
-	             "%s %s: no answer", method, path);
-	st = r.status;
-	if (out != NULL)
-		*out = r;
-	else
-		kpt_resp_free(&r);
-	return st;
-}
-
 static char *
 my_id(const char *token)
 {
 	kpt_resp r;
 	char *id;
 
-	cr_assert_eq(req("GET", "/v1/me", token, NULL, &r), 200);
+	cr_assert_eq(kpt_req("GET", "/v1/me", token, NULL, &r), 200);
 	id = strdup(json_string_value(json_object_get(r.json, "id")));
 	kpt_resp_free(&r);
 	return id;
@@ -65,19 +48,19 @@ Test(hostile, ids_in_capitals_are_the_same_object, .timeout = 60)
 	for (char *p = id; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
 	snprintf(path, sizeof(path), "/v1/users/%s", id);
-	cr_expect_eq(req("PATCH", path, admin, "{\"role\":\"user\"}", &r), 409,
-	             "PATCH own id in capitals: %s", r.body);
+	cr_expect_eq(kpt_req("PATCH", path, admin, "{\"role\":\"user\"}", &r),
+	             409, "PATCH own id in capitals: %s", r.body);
 	cr_expect_str_eq(kpt_error_code(&r), "CANNOT_MODIFY_SELF");
 	kpt_resp_free(&r);
-	cr_expect_eq(req("PATCH", path, admin, "{\"disabled\":true}", &r), 409,
-	             "disable own id in capitals: %s", r.body);
+	cr_expect_eq(kpt_req("PATCH", path, admin, "{\"disabled\":true}", &r),
+	             409, "disable own id in capitals: %s", r.body);
 	kpt_resp_free(&r);
-	cr_expect_eq(req("DELETE", path, admin, NULL, &r), 409,
+	cr_expect_eq(kpt_req("DELETE", path, admin, NULL, &r), 409,
 	             "DELETE own id in capitals: %s", r.body);
 	cr_expect_str_eq(kpt_error_code(&r), "CANNOT_MODIFY_SELF");
 	kpt_resp_free(&r);
 	/* still the admin: the guard held */
-	cr_assert_eq(req("GET", "/v1/users", admin, NULL, NULL), 200);
+	cr_assert_eq(kpt_req("GET", "/v1/users", admin, NULL, NULL), 200);
 	free(id);
 }
 
@@ -199,10 +182,10 @@ Test(hostile, nul_and_encoded_slash_in_the_path_are_400, .timeout = 60)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		kpt_resp r;
-		cr_expect_eq(req("POST", bad[i], admin, "{}", &r), 400,
+		cr_expect_eq(kpt_req("POST", bad[i], admin, "{}", &r), 400,
 		             "POST %s: %ld %s", bad[i], r.status, r.body);
 		kpt_resp_free(&r);
-		cr_expect_eq(req("GET", bad[i], admin, NULL, &r), 400,
+		cr_expect_eq(kpt_req("GET", bad[i], admin, NULL, &r), 400,
 		             "GET %s: %ld %s", bad[i], r.status, r.body);
 		assert_error_shape(r.body, bad[i]);
 		kpt_resp_free(&r);
@@ -218,10 +201,10 @@ Test(hostile, nul_and_encoded_slash_in_the_path_are_400, .timeout = 60)
 	cr_expect(st == 400, "raw NUL in the path: %d %s", st, body);
 	free(body);
 	/* a route matches its exact path */
-	cr_expect_eq(req("GET", "/v1/me/", admin, NULL, NULL), 404);
-	cr_expect_eq(req("GET", "/v1//me", admin, NULL, NULL), 404);
-	cr_expect_eq(req("GET", "/v1/users/", admin, NULL, NULL), 404);
-	cr_expect_eq(req("GET", "/v1/me", admin, NULL, NULL), 200);
+	cr_expect_eq(kpt_req("GET", "/v1/me/", admin, NULL, NULL), 404);
+	cr_expect_eq(kpt_req("GET", "/v1//me", admin, NULL, NULL), 404);
+	cr_expect_eq(kpt_req("GET", "/v1/users/", admin, NULL, NULL), 404);
+	cr_expect_eq(kpt_req("GET", "/v1/me", admin, NULL, NULL), 200);
 }
 
 /* ---- defect 4: no 500, text cut on a character boundary -------------- */
@@ -239,7 +222,7 @@ Test(hostile, text_from_input_is_cut_on_a_character_boundary, .timeout = 60)
 	         "{\"productId\":\"00000000-0000-4000-8000-000000000000\","
 	         "\"metadata\":{\"%s\":1}}",
 	         key);
-	cr_assert_eq(req("POST", "/v1/licenses", admin, body, &r), 400,
+	cr_assert_eq(kpt_req("POST", "/v1/licenses", admin, body, &r), 400,
 	             "%ld %s", r.status, r.body);
 	assert_error_shape(r.body, "metadata key");
 	cr_expect_not_null(strstr(r.body, "metadata."), "%s", r.body);
@@ -364,7 +347,7 @@ Test(hostile, slowloris_headers_and_body_are_closed, .timeout = 60)
 	          sent);
 	close(fd);
 	/* the gateway still answers */
-	cr_assert_eq(req("GET", "/healthz", NULL, NULL, NULL), 200);
+	cr_assert_eq(kpt_req("GET", "/healthz", NULL, NULL, NULL), 200);
 }
 
 /* ---- defect 7: length limits count characters ------------------------ */
@@ -390,32 +373,32 @@ Test(hostile, length_limits_count_characters, .timeout = 60)
 
 	/* a product's name: at most 200 characters (400 bytes here) */
 	body = kpt_jsonf("{s:s}", "name", e200);
-	cr_assert_eq(req("POST", "/v1/products", admin, body, &r), 201,
+	cr_assert_eq(kpt_req("POST", "/v1/products", admin, body, &r), 201,
 	             "name of 200 x é: %ld %s", r.status, r.body);
 	snprintf(pid, sizeof(pid), "%s",
 	         json_string_value(json_object_get(r.json, "id")));
 	kpt_resp_free(&r);
 	free(body);
 	body = kpt_jsonf("{s:s}", "name", e201);
-	cr_expect_eq(req("POST", "/v1/products", admin, body, &r), 400);
+	cr_expect_eq(kpt_req("POST", "/v1/products", admin, body, &r), 400);
 	cr_expect_not_null(strstr(r.body, "characters"), "%s", r.body);
 	kpt_resp_free(&r);
 	free(body);
 	/* an organization's name, and a user's first name */
 	body = kpt_jsonf("{s:s}", "name", e200);
-	cr_expect_eq(req("POST", "/v1/organizations", admin, body, &r), 201,
+	cr_expect_eq(kpt_req("POST", "/v1/organizations", admin, body, &r), 201,
 	             "organization of 200 x é: %ld %s", r.status, r.body);
 	kpt_resp_free(&r);
 	free(body);
 	body = kpt_jsonf("{s:s}", "firstName", e100);
-	cr_expect_eq(req("PATCH", "/v1/me", admin, body, &r), 200,
+	cr_expect_eq(kpt_req("PATCH", "/v1/me", admin, body, &r), 200,
 	             "firstName of 100 x é: %ld %s", r.status, r.body);
 	kpt_resp_free(&r);
 	free(body);
 	/* a license's metadata value */
 	body = kpt_jsonf("{s:s, s:{s:s}}", "productId", pid, "metadata", "k",
 	                 e200);
-	cr_expect_eq(req("POST", "/v1/licenses", admin, body, &r), 201,
+	cr_expect_eq(kpt_req("POST", "/v1/licenses", admin, body, &r), 201,
 	             "metadata of 200 x é: %ld %s", r.status, r.body);
 	kpt_resp_free(&r);
 	free(body);
@@ -432,13 +415,13 @@ create_license(const char *admin)
 	char *body = kpt_jsonf("{s:s}", "name", "hostile product"), *lid;
 	kpt_resp r;
 
-	cr_assert_eq(req("POST", "/v1/products", admin, body, &r), 201);
+	cr_assert_eq(kpt_req("POST", "/v1/products", admin, body, &r), 201);
 	free(body);
 	body = kpt_jsonf("{s:s}", "productId",
 	                 json_string_value(json_object_get(r.json, "id")));
 	kpt_resp_free(&r);
-	cr_assert_eq(req("POST", "/v1/licenses", admin, body, &r), 201, "%s",
-	             r.body);
+	cr_assert_eq(kpt_req("POST", "/v1/licenses", admin, body, &r), 201,
+	             "%s", r.body);
 	free(body);
 	lid = strdup(json_string_value(json_object_get(r.json, "id")));
 	kpt_resp_free(&r);
@@ -513,7 +496,8 @@ Test(hostile, offline_routes_name_the_bad_field, .timeout = 60)
 		kpt_resp r;
 		const char *msg;
 
-		cr_assert_eq(req("POST", path, admin, cases[i].file, &r) / 100,
+		cr_assert_eq(kpt_req("POST", path, admin, cases[i].file, &r) /
+		                 100,
 		             4, "case %zu: %ld %s", i, r.status, r.body);
 		msg = json_string_value(json_object_get(
 		    json_object_get(r.json, "error"), "message"));
@@ -535,13 +519,13 @@ Test(hostile, empty_role_is_refused, .timeout = 60)
 	              "password", "correct horse 1", "role", "");
 	kpt_resp r;
 
-	cr_expect_eq(req("POST", "/v1/users", admin, body, &r), 400, "%ld %s",
-	             r.status, r.body);
+	cr_expect_eq(kpt_req("POST", "/v1/users", admin, body, &r), 400,
+	             "%ld %s", r.status, r.body);
 	cr_expect_not_null(strstr(r.body, "role"), "%s", r.body);
 	kpt_resp_free(&r);
 	free(body);
 	/* nobody was made */
-	cr_expect_eq(req("GET", "/v1/users?q=empty-role", admin, NULL, &r),
+	cr_expect_eq(kpt_req("GET", "/v1/users?q=empty-role", admin, NULL, &r),
 	             200);
 	cr_expect_null(strstr(r.body, "empty-role@example.com"), "%s", r.body);
 	kpt_resp_free(&r);

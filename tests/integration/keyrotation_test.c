@@ -8,6 +8,7 @@
 #include "kp_err.h"
 #include "kp_rpc.h"
 #include "kpt.h"
+#include "kpt_http.h"
 #include "proto/auth.pb-c.h"
 
 #include <criterion/criterion.h>
@@ -21,18 +22,6 @@
 KPT_SUITE(0)
 
 #define DAY 86400LL
-
-static kp_rpc_client *
-auth_client(void)
-{
-	kp_rpc_client *c = NULL;
-
-	cr_assert_eq(kp_rpc_client_open(&c, "auth", kpt_service_url("auth")),
-	             KP_OK);
-	for (int i = 0; i < 100 && kp_rpc_client_pipes(c) == 0; i++)
-		usleep(20000);
-	return c;
-}
 
 /* Logs the admin in; the access token (malloc'd) and its kid. */
 static char *
@@ -134,7 +123,7 @@ key_file(const char *kid)
 Test(keyrotation, new_key_while_running_old_tokens_valid_until_expiry,
      .timeout = 60)
 {
-	kp_rpc_client *c = auth_client();
+	kp_rpc_client *c = kpt_rpc_open("auth");
 	char k0[KP_ACCESS_KID_MAX], k1[KP_ACCESS_KID_MAX];
 	char k2[KP_ACCESS_KID_MAX], k3[KP_ACCESS_KID_MAX];
 	char *t0, *t1, *t2, *t3;

@@ -9,6 +9,7 @@
 #include "kp_offline.h"
 #include "kp_rpc.h"
 #include "kpt.h"
+#include "kpt_http.h"
 #include "proto/license.pb-c.h"
 
 #include <criterion/criterion.h>
@@ -27,13 +28,7 @@ KPT_SUITE(.activation_replicas = 2, .env = {"KEYPORT_LEASE_SWEEP_MS=100"})
 static kpt_resp
 req(const char *method, const char *path, const char *body, long want)
 {
-	kpt_resp r;
-
-	cr_assert_eq(kpt_http(method, path, kpt_admin_token(), body, NULL, &r), 0,
-	             "%s %s", method, path);
-	cr_assert_eq(r.status, want, "%s %s: %ld %s", method, path, r.status,
-	             r.body);
-	return r;
+	return kpt_req_want(method, path, kpt_admin_token(), body, want);
 }
 
 /* make_license creates a product and a hosted-floating license with lease

@@ -4,6 +4,7 @@
  * 404 across tenants, and the portal list's exact total while licenses
  * change owners. Needs the auth and org services. */
 #include "kpt.h"
+#include "kpt_http.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -14,36 +15,11 @@
 
 KPT_SUITE(0)
 
-/* Sends a request and asserts the status; returns the response (caller
- * frees with kpt_resp_free). */
-static kpt_resp
-req(const char *method, const char *path, const char *token, const char *body,
-    long want)
-{
-	kpt_resp r;
-
-	cr_assert_eq(kpt_http(method, path, token, body, NULL, &r), 0, "%s %s",
-	             method, path);
-	cr_assert_eq(r.status, want, "%s %s: %ld %s", method, path, r.status,
-	             r.body);
-	return r;
-}
-
-/* Returns a malloc'd copy of string field name of r's JSON. */
-static char *
-field(const kpt_resp *r, const char *name)
-{
-	const char *v = json_string_value(json_object_get(r->json, name));
-
-	cr_assert_not_null(v, "%s missing in %s", name, r->body);
-	return strdup(v);
-}
-
 static char *
 post_id(const char *path, const char *token, char *body)
 {
-	kpt_resp r = req("POST", path, token, body, 201);
-	char *id = field(&r, "id");
+	kpt_resp r = kpt_req_want("POST", path, token, body, 201);
+	char *id = kpt_jdup(&r, "id");
 
 	free(body);
 	kpt_resp_free(&r);
@@ -71,16 +47,17 @@ Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 	char *product, *pubkey, *lic, *key, path[256], *q;
 	kpt_resp r;
 
-	r = req("POST", "/v1/products", admin, "{\"name\":\"Http\"}", 201);
-	product = field(&r, "id");
-	pubkey = field(&r, "publicKey");
+	r = kpt_req_want("POST", "/v1/products", admin, "{\"name\":\"Http\"}",
+	                 201);
+	product = kpt_jdup(&r, "id");
+	pubkey = kpt_jdup(&r, "publicKey");
 	cr_assert_eq(strlen(pubkey), 44);
 	kpt_resp_free(&r);
-	r = req("POST", "/v1/products", admin, "{\"name\":\"\"}", 400);
+	r = kpt_req_want("POST", "/v1/products", admin, "{\"name\":\"\"}", 400);
 	cr_assert_str_eq(kpt_error_code(&r), "INVALID_INPUT");
 	cr_assert_not_null(strstr(r.body, "name"));
 	kpt_resp_free(&r);
-	r = req("GET", "/v1/products?limit=100", admin, NULL, 200);
+	r = kpt_req_want("GET", "/v1/products?limit=100", admin, NULL, 200);
 	cr_assert(list_has(&r, product));
 	kpt_resp_free(&r);
 
@@ -89,10 +66,10 @@ Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 	              3, "allowedDeactivations", -1, "validity", 3600,
 	              "expirationStrategy", "immediate", "metadata", "plan",
 	              "pro");
-	r = req("POST", "/v1/licenses", admin, q, 201);
+	r = kpt_req_want("POST", "/v1/licenses", admin, q, 201);
 	free(q);
-	lic = field(&r, "id");
-	key = field(&r, "key");
+	lic = kpt_jdup(&r, "id");
+	key = kpt_jdup(&r, "key");
 	cr_assert_str_eq(json_string_value(json_object_get(r.json, "status")),
 	                 "active");
 	cr_assert_str_eq(
@@ -115,19 +92,19 @@ Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 	for (char *c = path + strlen("/v1/licenses?key="); *c != '&'; c++)
 		if (*c >= 'A' && *c <= 'Z')
 			*c = (char)(*c + 32);
-	r = req("GET", path, admin, NULL, 200);
+	r = kpt_req_want("GET", path, admin, NULL, 200);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 1,
 	             "%s: %s", path, r.body);
 	kpt_resp_free(&r);
-	r = req("GET", "/v1/licenses?sort=name", admin, NULL, 400);
+	r = kpt_req_want("GET", "/v1/licenses?sort=name", admin, NULL, 400);
 	kpt_resp_free(&r);
-	r = req("GET", "/v1/licenses?status=gone", admin, NULL, 400);
+	r = kpt_req_want("GET", "/v1/licenses?status=gone", admin, NULL, 400);
 	kpt_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/v1/licenses/%s", lic);
-	r = req("PATCH", path, admin,
-	        "{\"allowedActivations\":-1,\"metadata\":{\"plan\":\"max\"}}",
-	        200);
+	r = kpt_req_want(
+	    "PATCH", path, admin,
+	    "{\"allowedActivations\":-1,\"metadata\":{\"plan\":\"max\"}}", 200);
 	cr_assert_eq(
 	    json_integer_value(json_object_get(r.json, "allowedActivations")),
 	    -1);
@@ -135,37 +112,38 @@ Test(license_http, admin_manages_products_and_licenses, .timeout = 90)
 	                     json_object_get(r.json, "metadata"), "plan")),
 	                 "max");
 	kpt_resp_free(&r);
-	r = req("PATCH", path, admin, "{\"metadata\":{\"plan\":1}}", 400);
+	r = kpt_req_want("PATCH", path, admin, "{\"metadata\":{\"plan\":1}}",
+	                 400);
 	cr_assert_not_null(strstr(r.body, "metadata"));
 	kpt_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/v1/licenses/%s/suspend", lic);
-	r = req("POST", path, admin, NULL, 200);
+	r = kpt_req_want("POST", path, admin, NULL, 200);
 	cr_assert_str_eq(json_string_value(json_object_get(r.json, "status")),
 	                 "suspended");
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s/unsuspend", lic);
-	r = req("POST", path, admin, NULL, 200);
+	r = kpt_req_want("POST", path, admin, NULL, 200);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s/renew", lic);
-	r = req("POST", path, admin, NULL, 200);
+	r = kpt_req_want("POST", path, admin, NULL, 200);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s/revoke", lic);
-	r = req("POST", path, admin, NULL, 200);
+	r = kpt_req_want("POST", path, admin, NULL, 200);
 	cr_assert_str_eq(json_string_value(json_object_get(r.json, "status")),
 	                 "revoked");
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s/unsuspend", lic);
-	r = req("POST", path, admin, NULL, 409);
+	r = kpt_req_want("POST", path, admin, NULL, 409);
 	cr_assert_str_eq(kpt_error_code(&r), "LICENSE_REVOKED");
 	kpt_resp_free(&r);
 
 	snprintf(path, sizeof(path), "/v1/licenses/%s", lic);
-	r = req("DELETE", path, admin, NULL, 204);
+	r = kpt_req_want("DELETE", path, admin, NULL, 204);
 	kpt_resp_free(&r);
-	r = req("GET", path, admin, NULL, 404);
+	r = kpt_req_want("GET", path, admin, NULL, 404);
 	kpt_resp_free(&r);
-	r = req("GET", "/v1/licenses/not-a-uuid", admin, NULL, 404);
+	r = kpt_req_want("GET", "/v1/licenses/not-a-uuid", admin, NULL, 404);
 	kpt_resp_free(&r);
 	free(admin);
 	free(product);
@@ -218,27 +196,27 @@ Test(license_http, portal_visibility_for_every_role, .timeout = 120)
 
 	/* organizationId taken from the user */
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_own);
-	r = req("GET", path, admin, NULL, 200);
+	r = kpt_req_want("GET", path, admin, NULL, 200);
 	cr_assert_str_eq(
 	    json_string_value(json_object_get(r.json, "organizationId")), org1);
 	kpt_resp_free(&r);
 
 	/* a group of org1 with user1 and l_group */
-	r = req("POST", "/v1/organization/user-groups", t_oadm1,
-	        "{\"name\":\"team\",\"description\":\"d\"}", 201);
-	group = field(&r, "id");
+	r = kpt_req_want("POST", "/v1/organization/user-groups", t_oadm1,
+	                 "{\"name\":\"team\",\"description\":\"d\"}", 201);
+	group = kpt_jdup(&r, "id");
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s/users/%s",
 	         group, user1);
-	r = req("PUT", path, t_oadm1, NULL, 204);
+	r = kpt_req_want("PUT", path, t_oadm1, NULL, 204);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path),
 	         "/v1/organization/user-groups/%s/licenses/%s", group, l_group);
-	r = req("PUT", path, t_oadm1, NULL, 204);
+	r = kpt_req_want("PUT", path, t_oadm1, NULL, 204);
 	kpt_resp_free(&r);
 
 	/* user1: own + group */
-	r = req("GET", "/v1/me/licenses", t_user1, NULL, 200);
+	r = kpt_req_want("GET", "/v1/me/licenses", t_user1, NULL, 200);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 2,
 	             "%s", r.body);
 	cr_assert(list_has(&r, l_own));
@@ -254,55 +232,56 @@ Test(license_http, portal_visibility_for_every_role, .timeout = 120)
 	             44, "%s", r.body);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_group);
-	r = req("GET", path, t_user1, NULL, 200);
+	r = kpt_req_want("GET", path, t_user1, NULL, 200);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_org);
-	r = req("GET", path, t_user1, NULL, 404);
+	r = kpt_req_want("GET", path, t_user1, NULL, 404);
 	cr_assert_str_eq(kpt_error_code(&r), "NOT_FOUND");
 	kpt_resp_free(&r);
 	/* user2: own only (not in the group) */
-	r = req("GET", "/v1/me/licenses", t_user2, NULL, 200);
+	r = kpt_req_want("GET", "/v1/me/licenses", t_user2, NULL, 200);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 1);
 	cr_assert(list_has(&r, l_group));
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_own);
-	r = req("GET", path, t_user2, NULL, 404);
+	r = kpt_req_want("GET", path, t_user2, NULL, 404);
 	kpt_resp_free(&r);
 	/* organization admin of org1: the whole organization */
-	r = req("GET", "/v1/me/licenses", t_oadm1, NULL, 200);
+	r = kpt_req_want("GET", "/v1/me/licenses", t_oadm1, NULL, 200);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 3,
 	             "%s", r.body);
 	cr_assert(!list_has(&r, l_other));
 	kpt_resp_free(&r);
 	/* across tenants: 404 both ways */
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_other);
-	r = req("GET", path, t_oadm1, NULL, 404);
+	r = kpt_req_want("GET", path, t_oadm1, NULL, 404);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_org);
-	r = req("GET", path, t_oadm2, NULL, 404);
+	r = kpt_req_want("GET", path, t_oadm2, NULL, 404);
 	kpt_resp_free(&r);
-	r = req("GET", "/v1/me/licenses", t_oadm2, NULL, 200);
+	r = kpt_req_want("GET", "/v1/me/licenses", t_oadm2, NULL, 200);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 1);
 	kpt_resp_free(&r);
 
 	/* vendor-admin routes refuse everyone else */
-	r = req("GET", "/v1/licenses", t_oadm1, NULL, 403);
+	r = kpt_req_want("GET", "/v1/licenses", t_oadm1, NULL, 403);
 	kpt_resp_free(&r);
-	r = req("POST", "/v1/products", t_user1, "{\"name\":\"x\"}", 403);
+	r = kpt_req_want("POST", "/v1/products", t_user1, "{\"name\":\"x\"}",
+	                 403);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s/revoke", l_own);
-	r = req("POST", path, t_oadm1, NULL, 403);
+	r = kpt_req_want("POST", path, t_oadm1, NULL, 403);
 	kpt_resp_free(&r);
 
 	/* deleting a license drops it from the group */
 	snprintf(path, sizeof(path), "/v1/licenses/%s", l_group);
-	r = req("DELETE", path, admin, NULL, 204);
+	r = kpt_req_want("DELETE", path, admin, NULL, 204);
 	kpt_resp_free(&r);
-	r = req("GET", "/v1/me/licenses", t_user1, NULL, 200);
+	r = kpt_req_want("GET", "/v1/me/licenses", t_user1, NULL, 200);
 	cr_assert_eq(json_integer_value(json_object_get(r.json, "total")), 1);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s", group);
-	r = req("GET", path, t_oadm1, NULL, 200);
+	r = kpt_req_want("GET", path, t_oadm1, NULL, 200);
 	cr_assert_eq(json_array_size(json_object_get(r.json, "licenses")), 0,
 	             "%s", r.body);
 	kpt_resp_free(&r);
@@ -327,7 +306,7 @@ mine_is(const char *token, int limit, size_t n, char *const *want)
 
 		snprintf(path, sizeof(path), "/v1/me/licenses?page=%d&limit=%d",
 		         page, limit);
-		r = req("GET", path, token, NULL, 200);
+		r = kpt_req_want("GET", path, token, NULL, 200);
 		cr_assert_eq(
 		    json_integer_value(json_object_get(r.json, "total")),
 		    (json_int_t)n, "%s", r.body);
@@ -418,9 +397,9 @@ Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
 
 	/* a group of ua and the organization admin with b1 and ua's own a1:
 	 * a license reached twice is counted once */
-	r = req("POST", "/v1/organization/user-groups", t_oadm,
-	        "{\"name\":\"totals\",\"description\":\"d\"}", 201);
-	group = field(&r, "id");
+	r = kpt_req_want("POST", "/v1/organization/user-groups", t_oadm,
+	                 "{\"name\":\"totals\",\"description\":\"d\"}", 201);
+	group = kpt_jdup(&r, "id");
 	kpt_resp_free(&r);
 	{
 		const char *users[] = {ua, oadm}, *lics[] = {b1, a1};
@@ -429,12 +408,12 @@ Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
 			snprintf(path, sizeof(path),
 			         "/v1/organization/user-groups/%s/users/%s",
 			         group, users[i]);
-			r = req("PUT", path, t_oadm, NULL, 204);
+			r = kpt_req_want("PUT", path, t_oadm, NULL, 204);
 			kpt_resp_free(&r);
 			snprintf(path, sizeof(path),
 			         "/v1/organization/user-groups/%s/licenses/%s",
 			         group, lics[i]);
-			r = req("PUT", path, t_oadm, NULL, 204);
+			r = kpt_req_want("PUT", path, t_oadm, NULL, 204);
 			kpt_resp_free(&r);
 		}
 	}
@@ -452,13 +431,13 @@ Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
 	/* a2 moves to ub: one less for ua, one more for ub */
 	snprintf(path, sizeof(path), "/v1/licenses/%s", a2);
 	body = kpt_jsonf("{s:s}", "userId", ub);
-	r = req("PATCH", path, admin, body, 200);
+	r = kpt_req_want("PATCH", path, admin, body, 200);
 	free(body);
 	kpt_resp_free(&r);
 	/* b2 moves to the other tenant */
 	snprintf(path, sizeof(path), "/v1/licenses/%s", b2);
 	body = kpt_jsonf("{s:s, s:s}", "userId", uc, "organizationId", org2);
-	r = req("PATCH", path, admin, body, 200);
+	r = kpt_req_want("PATCH", path, admin, body, 200);
 	free(body);
 	kpt_resp_free(&r);
 	owner_counts_agree();
@@ -474,10 +453,10 @@ Test(license_http, portal_total_is_exact_as_owners_change, .timeout = 120)
 
 	/* deleted licenses leave every total */
 	snprintf(path, sizeof(path), "/v1/licenses/%s", a3);
-	r = req("DELETE", path, admin, NULL, 204);
+	r = kpt_req_want("DELETE", path, admin, NULL, 204);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/licenses/%s", b1);
-	r = req("DELETE", path, admin, NULL, 204);
+	r = kpt_req_want("DELETE", path, admin, NULL, 204);
 	kpt_resp_free(&r);
 	owner_counts_agree();
 	{
@@ -525,7 +504,8 @@ Test(license_http, database_failure_answers_a_fixed_sentence, .timeout = 60)
 	const char *msg;
 	kpt_resp r;
 
-	r = req("GET", "/v1/me/licenses?page=1&limit=5", admin, NULL, 200);
+	r = kpt_req_want("GET", "/v1/me/licenses?page=1&limit=5", admin, NULL,
+	                 200);
 	kpt_resp_free(&r);
 	snprintf(stmt, sizeof(stmt),
 	         "SELECT pg_get_functiondef('%s'::regprocedure)", sig);
@@ -554,7 +534,8 @@ Test(license_http, database_failure_answers_a_fixed_sentence, .timeout = 60)
 	             "the license log names the SQLSTATE");
 	cr_assert_eq(kpt_log_grep("secret_internal_thing"), 0,
 	             "nor the server's text in any log");
-	r = req("GET", "/v1/me/licenses?page=1&limit=5", admin, NULL, 200);
+	r = kpt_req_want("GET", "/v1/me/licenses?page=1&limit=5", admin, NULL,
+	                 200);
 	kpt_resp_free(&r);
 	done = sql("SELECT 1");
 	free(done);

@@ -7,6 +7,7 @@
 #include "kp_offline.h"
 #include "kp_rpc.h"
 #include "kpt.h"
+#include "kpt_http.h"
 #include "proto/activation.pb-c.h"
 #include "proto/license.pb-c.h"
 
@@ -89,20 +90,6 @@ wpath(const char *name)
 
 static char last_err[1024], last_out[4096];
 
-static void
-slurp(const char *file, char *buf, size_t n)
-{
-	FILE *f = fopen(file, "r");
-	size_t k = 0;
-
-	buf[0] = '\0';
-	if (f == NULL)
-		return;
-	k = fread(buf, 1, n - 1, f);
-	buf[k] = '\0';
-	fclose(f);
-}
-
 /* keyport runs the keyport tool with a private state file; returns its
  * exit status and keeps its stdout/stderr in last_out/last_err. */
 static int
@@ -120,8 +107,8 @@ keyport(const char *state, const char *fmt, ...)
 	         bin != NULL ? bin : "build/bin", wpath(state), args,
 	         wpath("cli.out"), wpath("cli.err"));
 	rc = system(cmd);
-	slurp(wpath("cli.out"), last_out, sizeof(last_out));
-	slurp(wpath("cli.err"), last_err, sizeof(last_err));
+	kpt_slurp(wpath("cli.out"), last_out, sizeof(last_out));
+	kpt_slurp(wpath("cli.err"), last_err, sizeof(last_err));
 	cr_assert(WIFEXITED(rc), "keyport did not exit: %s", cmd);
 	return WEXITSTATUS(rc);
 }

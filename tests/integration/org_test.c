@@ -4,6 +4,7 @@
  * token, generated from one table), the group life cycle, the allowedUsers
  * cap under parallel creates, and organization deletion with cascade. */
 #include "kpt.h"
+#include "kpt_http.h"
 
 #include "kp_err.h"
 #include "kp_rpc.h"
@@ -25,33 +26,6 @@ KPT_SUITE(0)
 
 static int uniq;
 
-static const char *
-jstr(const json_t *o, const char *k)
-{
-	const char *s = json_string_value(json_object_get(o, k));
-
-	cr_assert_not_null(s, "no string %s", k);
-	return s;
-}
-
-/* req sends and returns the status; *out (when given) keeps the response. */
-static long
-req(const char *method, const char *path, const char *token, const char *body,
-    kpt_resp *out)
-{
-	kpt_resp r;
-	long st;
-
-	cr_assert_eq(kpt_http(method, path, token, body, NULL, &r), 0,
-	             "%s %s: no answer", method, path);
-	st = r.status;
-	if (out != NULL)
-		*out = r;
-	else
-		kpt_resp_free(&r);
-	return st;
-}
-
 static char *
 admin_token(void)
 {
@@ -66,12 +40,12 @@ create_org(const char *admin, const char *name, int allowed)
 	kpt_resp r;
 	char *id;
 
-	cr_assert_eq(req("POST", "/v1/organizations", admin, body, &r), 201,
+	cr_assert_eq(kpt_req("POST", "/v1/organizations", admin, body, &r), 201,
 	             "%s", r.body);
 	cr_assert_eq(
 	    json_integer_value(json_object_get(r.json, "allowedUsers")),
 	    allowed);
-	id = strdup(jstr(r.json, "id"));
+	id = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	free(body);
 	return id;
@@ -90,9 +64,9 @@ vendor_user(const char *admin, const char *org, const char *role,
 	body = kpt_jsonf("{s:s, s:s, s:s, s:s, s:s, s:s}", "email", email_out,
 	                 "password", "correct horse 1", "firstName", "F",
 	                 "lastName", "L", "role", role, "organizationId", org);
-	cr_assert_eq(req("POST", "/v1/users", admin, body, &r), 201, "%s",
+	cr_assert_eq(kpt_req("POST", "/v1/users", admin, body, &r), 201, "%s",
 	             r.body);
-	id = strdup(jstr(r.json, "id"));
+	id = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	free(body);
 	return id;
@@ -109,9 +83,9 @@ org_user(const char *oa, const char *role, char *email_out)
 	snprintf(email_out, 96, "o%d-%d@example.com", getpid(), ++uniq);
 	body = kpt_jsonf("{s:s, s:s, s:s}", "email", email_out, "password",
 	                 "correct horse 1", "role", role);
-	cr_assert_eq(req("POST", "/v1/organization/users", oa, body, &r), 201,
-	             "%s", r.body);
-	id = strdup(jstr(r.json, "id"));
+	cr_assert_eq(kpt_req("POST", "/v1/organization/users", oa, body, &r),
+	             201, "%s", r.body);
+	id = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	free(body);
 	return id;
@@ -124,38 +98,26 @@ create_group(const char *oa, const char *name)
 	kpt_resp r;
 	char *id;
 
-	cr_assert_eq(req("POST", "/v1/organization/user-groups", oa, body, &r),
-	             201, "%s", r.body);
-	id = strdup(jstr(r.json, "id"));
+	cr_assert_eq(
+	    kpt_req("POST", "/v1/organization/user-groups", oa, body, &r), 201,
+	    "%s", r.body);
+	id = strdup(kpt_jstr(r.json, "id"));
 	kpt_resp_free(&r);
 	free(body);
 	return id;
 }
 
+/* Calls a service as the vendor admin; answers the status. */
 static int
 rpc(const char *svc, const char *method, const ProtobufCMessage *q,
     const ProtobufCMessageDescriptor *desc, ProtobufCMessage **rep)
 {
 	Keyport__Caller caller = KEYPORT__CALLER__INIT;
-	kp_rpc_client *c = NULL;
-	kp_rpc_call call = {0};
-	kp_rpc_result res;
-	int rv;
 
 	caller.user_id = (char *)"00000000-0000-4000-8000-000000000001";
 	caller.role = (char *)"admin";
 	caller.organization_id = (char *)"";
-	cr_assert_eq(kp_rpc_client_open(&c, svc, kpt_service_url(svc)), KP_OK);
-	for (int i = 0; i < 100 && kp_rpc_client_pipes(c) == 0; i++)
-		usleep(20000);
-	call.method = method;
-	call.caller = &caller;
-	call.timeout_ms = 5000;
-	rv = kp_rpc_invoke(c, &call, q, desc, rep, &res);
-	if (rv != KP_OK)
-		cr_log_info("%s: %s %s", method, res.code, res.message);
-	kp_rpc_client_close(c);
-	return rv;
+	return kpt_rpc(svc, method, &caller, q, desc, rep);
 }
 
 /* A license of org, made with license.SeedLicenses (test-only) and found
@@ -227,13 +189,13 @@ sees(const char *token, const char *lic)
 	size_t i;
 	int has = 0;
 
-	cr_assert_eq(req("GET", "/v1/me/licenses", token, NULL, &r), 200, "%s",
-	             r.body);
+	cr_assert_eq(kpt_req("GET", "/v1/me/licenses", token, NULL, &r), 200,
+	             "%s", r.body);
 	items = json_object_get(r.json, "items");
 	cr_assert(json_is_array(items));
 	json_array_foreach(items, i, it)
 	{
-		if (strcmp(jstr(it, "id"), lic) == 0)
+		if (strcmp(kpt_jstr(it, "id"), lic) == 0)
 			has = 1;
 	}
 	kpt_resp_free(&r);
@@ -575,45 +537,45 @@ Test(org_http, group_life_cycle, .timeout = 120)
 	cr_assert_not(visible(user, lic));
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s/users/%s",
 	         group, user);
-	cr_assert_eq(req("PUT", path, oa, NULL, NULL), 204);
-	cr_assert_eq(req("PUT", path, oa, NULL, NULL), 204, "idempotent");
+	cr_assert_eq(kpt_req("PUT", path, oa, NULL, NULL), 204);
+	cr_assert_eq(kpt_req("PUT", path, oa, NULL, NULL), 204, "idempotent");
 	snprintf(path, sizeof(path),
 	         "/v1/organization/user-groups/%s/licenses/%s", group, lic);
-	cr_assert_eq(req("PUT", path, oa, NULL, NULL), 204);
+	cr_assert_eq(kpt_req("PUT", path, oa, NULL, NULL), 204);
 	cr_assert(visible(user, lic), "the member sees the linked license");
 	cr_assert(sees(utok, lic), "and so does GET /v1/me/licenses");
 
 	/* GET shows both, with their details from auth and license */
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s", group);
-	cr_assert_eq(req("GET", path, oa, NULL, &r), 200);
+	cr_assert_eq(kpt_req("GET", path, oa, NULL, &r), 200);
 	users = json_object_get(r.json, "users");
 	lics = json_object_get(r.json, "licenses");
 	cr_assert_eq(json_array_size(users), 1);
-	cr_assert_str_eq(jstr(json_array_get(users, 0), "id"), user);
-	cr_assert_str_eq(jstr(json_array_get(users, 0), "email"), email);
+	cr_assert_str_eq(kpt_jstr(json_array_get(users, 0), "id"), user);
+	cr_assert_str_eq(kpt_jstr(json_array_get(users, 0), "email"), email);
 	cr_assert_eq(json_array_size(lics), 1);
-	cr_assert_str_eq(jstr(json_array_get(lics, 0), "id"), lic);
-	cr_assert_str_eq(jstr(json_array_get(lics, 0), "status"), "active");
+	cr_assert_str_eq(kpt_jstr(json_array_get(lics, 0), "id"), lic);
+	cr_assert_str_eq(kpt_jstr(json_array_get(lics, 0), "status"), "active");
 	kpt_resp_free(&r);
 
 	/* unlink: gone */
 	snprintf(path, sizeof(path),
 	         "/v1/organization/user-groups/%s/licenses/%s", group, lic);
-	cr_assert_eq(req("DELETE", path, oa, NULL, NULL), 204);
+	cr_assert_eq(kpt_req("DELETE", path, oa, NULL, NULL), 204);
 	cr_assert_not(visible(user, lic));
 	cr_assert_not(sees(utok, lic));
 	snprintf(path, sizeof(path), "/v1/organization/user-groups/%s", group);
-	cr_assert_eq(req("GET", path, oa, NULL, &r), 200);
+	cr_assert_eq(kpt_req("GET", path, oa, NULL, &r), 200);
 	cr_assert_eq(json_array_size(json_object_get(r.json, "licenses")), 0);
 	kpt_resp_free(&r);
 
 	/* deleting the user takes them out of the group */
 	snprintf(path, sizeof(path),
 	         "/v1/organization/user-groups/%s/licenses/%s", group, lic);
-	cr_assert_eq(req("PUT", path, oa, NULL, NULL), 204);
+	cr_assert_eq(kpt_req("PUT", path, oa, NULL, NULL), 204);
 	cr_assert(visible(user, lic));
 	snprintf(path, sizeof(path), "/v1/organization/users/%s", user);
-	cr_assert_eq(req("DELETE", path, oa, NULL, NULL), 204);
+	cr_assert_eq(kpt_req("DELETE", path, oa, NULL, NULL), 204);
 	cr_assert_not(visible(user, lic));
 	free(admin);
 	free(org);
@@ -635,23 +597,24 @@ Test(org_http, org_admin_user_rules, .timeout = 120)
 	char *oa = kpt_login(oa_email, "correct horse 1");
 	kpt_resp r;
 
-	cr_assert_eq(req("POST", "/v1/organization/users", oa,
-	                 "{\"email\":\"boss@example.com\",\"password\":"
-	                 "\"correct horse 1\",\"role\":\"admin\"}",
-	                 &r),
+	cr_assert_eq(kpt_req("POST", "/v1/organization/users", oa,
+	                     "{\"email\":\"boss@example.com\",\"password\":"
+	                     "\"correct horse 1\",\"role\":\"admin\"}",
+	                     &r),
 	             400);
 	cr_assert_str_eq(kpt_error_code(&r), "INVALID_INPUT");
 	cr_assert_not_null(strstr(r.body, "role"));
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/organization/users/%s", oa_id);
-	cr_assert_eq(req("PATCH", path, oa, "{\"role\":\"admin\"}", &r), 400);
+	cr_assert_eq(kpt_req("PATCH", path, oa, "{\"role\":\"admin\"}", &r),
+	             400);
 	cr_assert_not_null(strstr(r.body, "role"));
 	kpt_resp_free(&r);
 	/* the last organization admin stays */
-	cr_assert_eq(req("PATCH", path, oa, "{\"role\":\"user\"}", &r), 409,
+	cr_assert_eq(kpt_req("PATCH", path, oa, "{\"role\":\"user\"}", &r), 409,
 	             "%s", r.body);
 	kpt_resp_free(&r);
-	cr_assert_eq(req("DELETE", path, oa, NULL, &r), 409, "%s", r.body);
+	cr_assert_eq(kpt_req("DELETE", path, oa, NULL, &r), 409, "%s", r.body);
 	kpt_resp_free(&r);
 	free(admin);
 	free(org);
@@ -710,7 +673,8 @@ Test(org_http, allowed_users_cap_holds_under_parallel_creates, .timeout = 120)
 	long before, after;
 	kpt_resp r;
 
-	cr_assert_eq(req("GET", "/v1/organization/users", oa, NULL, &r), 200);
+	cr_assert_eq(kpt_req("GET", "/v1/organization/users", oa, NULL, &r),
+	             200);
 	before = (long)json_integer_value(json_object_get(r.json, "total"));
 	kpt_resp_free(&r);
 	for (int i = 0; i < 10; i++) {
@@ -724,7 +688,8 @@ Test(org_http, allowed_users_cap_holds_under_parallel_creates, .timeout = 120)
 		else if (p[i].status == 409)
 			refused++;
 	}
-	cr_assert_eq(req("GET", "/v1/organization/users", oa, NULL, &r), 200);
+	cr_assert_eq(kpt_req("GET", "/v1/organization/users", oa, NULL, &r),
+	             200);
 	after = (long)json_integer_value(json_object_get(r.json, "total"));
 	kpt_resp_free(&r);
 	/* the organization ends with exactly allowedUsers users */
@@ -750,21 +715,23 @@ Test(org_http, delete_organization_cascade, .timeout = 120)
 	kpt_resp r;
 
 	snprintf(path, sizeof(path), "/v1/organizations/%s", org);
-	cr_assert_eq(req("DELETE", path, admin, NULL, &r), 409, "%s", r.body);
+	cr_assert_eq(kpt_req("DELETE", path, admin, NULL, &r), 409, "%s",
+	             r.body);
 	cr_assert_str_eq(kpt_error_code(&r), "ORGANIZATION_NOT_EMPTY");
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/organizations/%s?cascade=true", org);
-	cr_assert_eq(req("DELETE", path, admin, NULL, &r), 204, "%s", r.body);
+	cr_assert_eq(kpt_req("DELETE", path, admin, NULL, &r), 204, "%s",
+	             r.body);
 	kpt_resp_free(&r);
 	snprintf(path, sizeof(path), "/v1/organizations/%s", org);
-	cr_assert_eq(req("GET", path, admin, NULL, NULL), 404);
+	cr_assert_eq(kpt_req("GET", path, admin, NULL, NULL), 404);
 	/* its admin cannot sign in any more */
 	{
 		char *body = kpt_jsonf("{s:s, s:s}", "email", email, "password",
 		                       "correct horse 1");
 
-		cr_assert_eq(req("POST", "/v1/auth/login", NULL, body, NULL),
-		             401);
+		cr_assert_eq(
+		    kpt_req("POST", "/v1/auth/login", NULL, body, NULL), 401);
 		free(body);
 	}
 	free(admin);

@@ -6,6 +6,7 @@
  * half-way that leaves nothing behind, and a full disk (a real one: a
  * 2 MiB tmpfs mounted as the release storage; the test runs as root). */
 #include "kpt.h"
+#include "kpt_http.h"
 
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -30,34 +31,22 @@ KPT_SUITE(0, {"KEYPORT_RELEASE_MAX_FILE_SIZE=2147483648"})
 /* ---- helpers ----------------------------------------------------------------
  */
 
+/* kpt_req_want, freeing body (the callers build it with kpt_jsonf) */
 static kpt_resp
 req(const char *method, const char *path, const char *token, char *body,
     long want)
 {
-	kpt_resp r;
+	kpt_resp r = kpt_req_want(method, path, token, body, want);
 
-	cr_assert_eq(kpt_http(method, path, token, body, NULL, &r), 0, "%s %s",
-	             method, path);
-	cr_assert_eq(r.status, want, "%s %s: %ld %s", method, path, r.status,
-	             r.body);
 	free(body);
 	return r;
-}
-
-static char *
-jdup(const kpt_resp *r, const char *name)
-{
-	const char *v = json_string_value(json_object_get(r->json, name));
-
-	cr_assert_not_null(v, "%s missing in %s", name, r->body);
-	return strdup(v);
 }
 
 static char *
 post_id(const char *path, char *body)
 {
 	kpt_resp r = req("POST", path, kpt_admin_token(), body, 201);
-	char *id = jdup(&r, "id");
+	char *id = kpt_jdup(&r, "id");
 
 	kpt_resp_free(&r);
 	return id;
@@ -106,7 +95,7 @@ upload(const char *rel, const char *name, const void *data, size_t len)
 	                          "application/octet-stream", NULL, &r),
 	             0);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	id = jdup(&r, "id");
+	id = kpt_jdup(&r, "id");
 	kpt_resp_free(&r);
 	return id;
 }
@@ -129,7 +118,7 @@ make_user(const char *tag, char **id)
 	                  "lastName", "L", "role", "user", "organizationId",
 	                  org),
 	        201);
-	*id = jdup(&r, "id");
+	*id = kpt_jdup(&r, "id");
 	kpt_resp_free(&r);
 	free(org);
 	token = kpt_login(email, "release-pass-1");
@@ -149,9 +138,9 @@ make_license(const char *product, const char *user, char **key)
 	                     "type", "node-locked", "allowedActivations", 3,
 	                     "allowedDeactivations", 3),
 	    201);
-	char *id = jdup(&r, "id");
+	char *id = kpt_jdup(&r, "id");
 
-	*key = jdup(&r, "key");
+	*key = kpt_jdup(&r, "key");
 	kpt_resp_free(&r);
 	return id;
 }
@@ -188,7 +177,7 @@ download_url(const char *token, const char *rel, const char *file, long want)
 	         rel, file);
 	r = req("POST", path, token, NULL, want);
 	if (want == 200) {
-		url = jdup(&r, "url");
+		url = kpt_jdup(&r, "url");
 		cr_assert(json_is_string(json_object_get(r.json, "expiresAt")));
 	}
 	kpt_resp_free(&r);

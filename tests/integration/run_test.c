@@ -3,6 +3,7 @@
  * each port, before it starts anything; a run on free ports prints the
  * admin email it was given and leaves nothing behind when stopped. */
 #include "kpt.h"
+#include "kpt_http.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
@@ -25,22 +26,11 @@ sh(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
-	pid_t pid;
-	int st = 0;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	if ((pid = fork()) < 0)
-		return -1;
-	if (pid == 0) {
-		close_range(3, ~0U, 0);
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return kpt_sh(cmd);
 }
 
 static char *
