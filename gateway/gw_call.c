@@ -23,6 +23,13 @@ gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
 	    kp_call_invoke(r->gw->clients[service], m, &call, req, reply, &res);
 	if (rv == KP_OK)
 		return KP_OK;
+	return gw_call_answer(r, w, service, rv, &res);
+}
+
+int
+gw_call_answer(gw_request *r, gw_response *w, int service, int rv,
+               const kp_rpc_result *res)
+{
 	if (rv == KP_EUNAVAIL || rv == KP_EINTERNAL)
 		gw_metrics_rpc_error(service, rv);
 	if (rv == KP_EINTERNAL) {
@@ -31,11 +38,11 @@ gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
 		         r->request_id);
 		return rv;
 	}
-	gw_error(w, kp_err_http(rv), res.code, "%s", res.message);
+	gw_error(w, kp_err_http(rv), res->code, "%s", res->message);
 	if (rv == KP_ERATELIMIT) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%u",
-		         res.retry_after > 0 ? res.retry_after : 1);
+		         res->retry_after > 0 ? res->retry_after : 1);
 		gw_header(w, "Retry-After", ra);
 	}
 	return rv;
