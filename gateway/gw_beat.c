@@ -174,6 +174,10 @@ gw_beat_call(gw_request *r, gw_response *w,
 	gw_beat_slot **pp;
 
 	*rep = NULL;
+	if (kp_cfg_int(KP_CFG_HEARTBEAT_BATCH) <= 1) /* no coalescing at all */
+		return gw_call(r, w, KP_RPC_ACTIVATION_HEARTBEAT,
+		               (const ProtobufCMessage *)req,
+		               (ProtobufCMessage **)rep);
 	pthread_cond_init(&me.cv, NULL);
 	pthread_mutex_lock(&gw_beat_mu);
 	for (pp = &gw_beat_head; *pp != NULL; pp = &(*pp)->next)
