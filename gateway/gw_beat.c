@@ -29,7 +29,8 @@ typedef struct gw_beat_slot {
 	gw_request *r;
 	pthread_cond_t cv;
 	enum gw_beat_state state;
-	struct gw_beat_slot *next; /* in the queue, then in the leader's batch */
+	/* in the queue, then in the leader's batch */
+	struct gw_beat_slot *next;
 	/* the answer */
 	int rv;
 	kp_rpc_result res;
@@ -152,9 +153,9 @@ gw_beat_send(gw_beat_slot *batch)
 		beats[n++] = s->req;
 	breq.n_beats = n;
 	breq.beats = (Keyport__Activation__HeartbeatRequest **)beats;
-	batch->rv = kp_call_invoke(c, KP_RPC_ACTIVATION_HEARTBEAT_BATCH, &call,
-	                           &breq.base, (ProtobufCMessage **)&brep,
-	                           &batch->res);
+	batch->rv =
+	    kp_call_invoke(c, KP_RPC_ACTIVATION_HEARTBEAT_BATCH, &call,
+	                   &breq.base, (ProtobufCMessage **)&brep, &batch->res);
 	if (batch->rv != KP_OK) {
 		kp_rpc_result res = batch->res;
 

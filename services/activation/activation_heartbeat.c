@@ -242,9 +242,8 @@ act_heartbeat_batch(kp_rpc_ctx *ctx)
 	}
 	for (size_t i = 0; i < n; i++)
 		ids[i] = req->beats[i]->activation_id;
-	if (n > 0 &&
-	    (rv = act_store_heartbeats(kp_service_db(ctx), ids, n, &pre)) !=
-	        KP_OK) {
+	if (n > 0 && (rv = act_store_heartbeats(kp_service_db(ctx), ids, n,
+	                                        &pre)) != KP_OK) {
 		rv = kp_service_db_fail(ctx, rv, NULL,
 		                        "activation.HeartbeatBatch: read");
 		goto out;

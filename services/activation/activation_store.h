@@ -138,8 +138,8 @@ int act_store_heartbeats(kp_db *db, const char *const *ids, size_t n,
 /* act_beats_find fills *out with activation id of license_id from p, as
  * act_store_heartbeat would without a lease (found 0 when p has none).
  * *out borrows p: clear it before p. */
-void act_beats_find(const act_beats *p, const char *id,
-                    const char *license_id, act_beat *out);
+void act_beats_find(const act_beats *p, const char *id, const char *license_id,
+                    act_beat *out);
 
 void act_beats_clear(act_beats *p); /* NULL-safe */
 

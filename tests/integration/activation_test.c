@@ -875,9 +875,9 @@ act_rpc(const kp_rpc_desc *m, const ProtobufCMessage *req,
 
 	call.method = m->name;
 	call.timeout_ms = 10000;
-	cr_assert_eq(kp_rpc_client_open(&c, "activation",
-	                                 kpt_service_url("activation")),
-	             KP_OK);
+	cr_assert_eq(
+	    kp_rpc_client_open(&c, "activation", kpt_service_url("activation")),
+	    KP_OK);
 	for (int j = 0; j < 100 && kp_rpc_client_pipes(c) == 0; j++)
 		usleep(20000);
 	rv = kp_rpc_invoke(c, &call, req, m->reply, reply, res);
@@ -942,9 +942,9 @@ Test(activation, heartbeat_batch_answers_each_beat_on_its_own, .timeout = 60)
 			Keyport__Activation__ActivationReply *alone = NULL, *in;
 			kp_rpc_result ares;
 			kp_token_claims c;
-			int st = act_rpc(KP_RPC_ACTIVATION_HEARTBEAT,
-			                 &beats[i].base,
-			                 (ProtobufCMessage **)&alone, &ares);
+			int st =
+			    act_rpc(KP_RPC_ACTIVATION_HEARTBEAT, &beats[i].base,
+			            (ProtobufCMessage **)&alone, &ares);
 
 			/* the same answer as the beat alone */
 			cr_assert_eq((int)one->status, st, "beat %d", i);
@@ -959,7 +959,8 @@ Test(activation, heartbeat_batch_answers_each_beat_on_its_own, .timeout = 60)
 			cr_assert_str_eq(in->activation->id, ids[i]);
 			cr_assert_str_eq(in->license_status, want);
 			cr_assert_str_eq(alone->license_status, want);
-			cr_assert_eq(kp_token_verify_claims(in->token, pk, &c), 0);
+			cr_assert_eq(kp_token_verify_claims(in->token, pk, &c),
+			             0);
 			cr_assert_str_eq(c.activation_id, ids[i]);
 			cr_assert_str_eq(c.status, want);
 			cr_assert_str_eq(c.nonce, beats[i].nonce);
@@ -990,11 +991,11 @@ Test(activation, heartbeat_batch_answers_each_beat_on_its_own, .timeout = 60)
  * activation among them is a 404 for that beat only. */
 typedef struct beat_arg {
 	const char *id, *key;
-	int want; /* the status every answer must have */
-	atomic_int *phase;      /* 1 once the suspension returned */
+	int want;          /* the status every answer must have */
+	atomic_int *phase; /* 1 once the suspension returned */
 	atomic_int *stop;
-	atomic_int done[2];     /* answers, by the phase when sent */
-	atomic_int bad, stale;  /* wrong status; "active" after phase 1 */
+	atomic_int done[2];    /* answers, by the phase when sent */
+	atomic_int bad, stale; /* wrong status; "active" after phase 1 */
 } beat_arg;
 
 static void *
@@ -1022,8 +1023,7 @@ beat_loop(void *p)
 	return NULL;
 }
 
-Test(activation, concurrent_heartbeats_see_a_suspension_at_once,
-     .timeout = 120)
+Test(activation, concurrent_heartbeats_see_a_suspension_at_once, .timeout = 120)
 {
 	enum { NBEAT = 8 };
 	char product[37], lic[37], key[128], a[NBEAT - 1][64];
@@ -1036,8 +1036,8 @@ Test(activation, concurrent_heartbeats_see_a_suspension_at_once,
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	make_product(product, NULL, 0);
 	make_license(product,
-	             (lic_opts){.activations = NBEAT, .deactivations = -1},
-	             lic, key);
+	             (lic_opts){.activations = NBEAT, .deactivations = -1}, lic,
+	             key);
 	for (int i = 0; i < NBEAT - 1; i++) {
 		char fp[32];
 
@@ -1048,8 +1048,9 @@ Test(activation, concurrent_heartbeats_see_a_suspension_at_once,
 		kpt_resp_free(&r);
 	}
 	for (int i = 0; i < NBEAT; i++) {
-		args[i].id = i < NBEAT - 1 ? a[i]
-		                           : "00000000-0000-4000-8000-00000000beef";
+		args[i].id = i < NBEAT - 1
+		                 ? a[i]
+		                 : "00000000-0000-4000-8000-00000000beef";
 		args[i].key = key;
 		args[i].want = i < NBEAT - 1 ? 200 : 404;
 		args[i].phase = &phase;
