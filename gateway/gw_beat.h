@@ -15,6 +15,8 @@
  * activation::heartbeat_sees_every_license_change_at_once). A batch is
  * idempotent like a heartbeat: resent to another replica when its replica
  * dies. One beat's failure (an unknown activation: 404) is its own.
+ * A batch carries the request id of the heartbeat that sent it: the
+ * service's log lines of its other beats are under that id.
  */
 #ifndef GW_BEAT_H
 #define GW_BEAT_H
