@@ -9,11 +9,13 @@
 #include "kpt.h"
 #include "proto/activation.pb-c.h"
 #include "proto/license.pb-c.h"
+#include "rpc/kp_contract.h"
 
 #include <criterion/criterion.h>
 #include <criterion/hooks.h>
 #include <curl/curl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -856,6 +858,221 @@ Test(activation, heartbeat_sees_every_license_change_at_once, .timeout = 90)
 		cr_assert_eq(r.status, 404, "heartbeat %d: %s", i, r.body);
 		kpt_resp_free(&r);
 	}
+}
+
+/* ---- heartbeats in batches (activation.HeartbeatBatch, gw_beat.h) -------
+ */
+
+/* act_rpc calls the activation service as the gateway does; the outcome
+ * in *res (status returned). */
+static int
+act_rpc(const kp_rpc_desc *m, const ProtobufCMessage *req,
+        ProtobufCMessage **reply, kp_rpc_result *res)
+{
+	kp_rpc_client *c = NULL;
+	kp_rpc_call call = {0};
+	int rv;
+
+	call.method = m->name;
+	call.timeout_ms = 10000;
+	cr_assert_eq(
+	    kp_rpc_client_open(&c, "activation", kpt_service_url("activation")),
+	    KP_OK);
+	for (int j = 0; j < 100 && kp_rpc_client_pipes(c) == 0; j++)
+		usleep(20000);
+	rv = kp_rpc_invoke(c, &call, req, m->reply, reply, res);
+	kp_rpc_client_close(c);
+	return rv;
+}
+
+/* One batch answers every beat as activation.Heartbeat answers it alone:
+ * each beat's failure (unknown activation, no UUID, a wrong key) is its
+ * own, the others get their signed tokens; and a license change that
+ * returned shows in the next batch. */
+Test(activation, heartbeat_batch_answers_each_beat_on_its_own, .timeout = 60)
+{
+	char product[37], pkb64[128], lic[37], key[128], a1[64], a2[64];
+	unsigned char pk[KP_TOKEN_PK_BYTES];
+	Keyport__Activation__HeartbeatRequest beats[6], *bp[6];
+	Keyport__Activation__HeartbeatBatchRequest breq =
+	    KEYPORT__ACTIVATION__HEARTBEAT_BATCH_REQUEST__INIT;
+	Keyport__Activation__HeartbeatBatchReply *brep = NULL;
+	const char *ids[6], *keys[6];
+	kp_rpc_result res;
+	kpt_resp r;
+
+	make_product(product, pkb64, sizeof(pkb64));
+	cr_assert_eq(kp_token_key_decode(pkb64, pk, sizeof(pk)), 0);
+	make_license(product, (lic_opts){.activations = 3, .deactivations = -1},
+	             lic, key);
+	activate(key, product, "fp-batch-1", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(a1, sizeof(a1), "%s", jstr(&r, "activationId"));
+	kpt_resp_free(&r);
+	activate(key, product, "fp-batch-2", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(a2, sizeof(a2), "%s", jstr(&r, "activationId"));
+	kpt_resp_free(&r);
+
+	ids[0] = a1, keys[0] = key;
+	ids[1] = "00000000-0000-4000-8000-000000000000", keys[1] = key;
+	ids[2] = a2, keys[2] = key;
+	ids[3] = "not-a-uuid", keys[3] = key;
+	ids[4] = a1, keys[4] = "AAAAA-BBBBB-CCCCC-DDDDD-EEEEE";
+	ids[5] = a2, keys[5] = key;
+	for (int i = 0; i < 6; i++) {
+		keyport__activation__heartbeat_request__init(&beats[i]);
+		beats[i].activation_id = (char *)ids[i];
+		beats[i].key = (char *)keys[i];
+		beats[i].nonce = i == 5 ? "n-batch" : "";
+		bp[i] = &beats[i];
+	}
+	breq.n_beats = 6;
+	breq.beats = bp;
+	for (int round = 0; round < 2; round++) {
+		const char *want = round == 0 ? "active" : "suspended";
+
+		cr_assert_eq(act_rpc(KP_RPC_ACTIVATION_HEARTBEAT_BATCH,
+		                     &breq.base, (ProtobufCMessage **)&brep,
+		                     &res),
+		             KP_OK, "%s %s", res.code, res.message);
+		cr_assert_eq(brep->n_replies, 6);
+		for (int i = 0; i < 6; i++) {
+			const Keyport__Reply *one = brep->replies[i];
+			Keyport__Activation__ActivationReply *alone = NULL, *in;
+			kp_rpc_result ares;
+			kp_token_claims c;
+			int st =
+			    act_rpc(KP_RPC_ACTIVATION_HEARTBEAT, &beats[i].base,
+			            (ProtobufCMessage **)&alone, &ares);
+
+			/* the same answer as the beat alone */
+			cr_assert_eq((int)one->status, st, "beat %d", i);
+			if (st != KP_OK) {
+				cr_assert_str_eq(one->code, ares.code,
+				                 "beat %d", i);
+				continue;
+			}
+			in = keyport__activation__activation_reply__unpack(
+			    NULL, one->payload.len, one->payload.data);
+			cr_assert_not_null(in, "beat %d", i);
+			cr_assert_str_eq(in->activation->id, ids[i]);
+			cr_assert_str_eq(in->license_status, want);
+			cr_assert_str_eq(alone->license_status, want);
+			cr_assert_eq(kp_token_verify_claims(in->token, pk, &c),
+			             0);
+			cr_assert_str_eq(c.activation_id, ids[i]);
+			cr_assert_str_eq(c.status, want);
+			cr_assert_str_eq(c.nonce, beats[i].nonce);
+			kp_token_claims_cleanup(&c);
+			protobuf_c_message_free_unpacked(&in->base, NULL);
+			protobuf_c_message_free_unpacked(&alone->base, NULL);
+		}
+		/* what failed: the unknown one, the one that is no UUID and
+		 * the wrong key; the others answered */
+		cr_assert_eq(brep->replies[0]->status, KEYPORT__STATUS__OK);
+		cr_assert_eq(brep->replies[1]->status,
+		             KEYPORT__STATUS__NOT_FOUND);
+		cr_assert_str_eq(brep->replies[1]->code,
+		                 "ACTIVATION_NOT_FOUND");
+		cr_assert_eq(brep->replies[3]->status,
+		             KEYPORT__STATUS__NOT_FOUND);
+		cr_assert_neq(brep->replies[4]->status, KEYPORT__STATUS__OK);
+		cr_assert_eq(brep->replies[5]->status, KEYPORT__STATUS__OK);
+		protobuf_c_message_free_unpacked(&brep->base, NULL);
+		brep = NULL;
+		license_action(lic, "suspend");
+	}
+}
+
+/* Heartbeats racing over HTTP (so that the gateway batches them) while
+ * the license is suspended: every heartbeat sent after the suspension
+ * returned says suspended, on either replica, and a beat for an unknown
+ * activation among them is a 404 for that beat only. */
+typedef struct beat_arg {
+	const char *id, *key;
+	int want;          /* the status every answer must have */
+	atomic_int *phase; /* 1 once the suspension returned */
+	atomic_int *stop;
+	atomic_int done[2];    /* answers, by the phase when sent */
+	atomic_int bad, stale; /* wrong status; "active" after phase 1 */
+} beat_arg;
+
+static void *
+beat_loop(void *p)
+{
+	beat_arg *b = p;
+
+	while (!atomic_load(b->stop)) {
+		int ph = atomic_load(b->phase);
+		char path[128], *body = kpt_jsonf("{s:s}", "key", b->key);
+		kpt_resp r;
+
+		snprintf(path, sizeof(path), "/v1/activations/%s/heartbeat",
+		         b->id);
+		if (kpt_http("POST", path, NULL, body, NULL, &r) != 0 ||
+		    r.status != b->want)
+			atomic_fetch_add(&b->bad, 1);
+		else if (r.status == 200 && ph == 1 &&
+		         strcmp(jstr(&r, "status"), "suspended") != 0)
+			atomic_fetch_add(&b->stale, 1);
+		free(body);
+		kpt_resp_free(&r);
+		atomic_fetch_add(&b->done[ph], 1);
+	}
+	return NULL;
+}
+
+Test(activation, concurrent_heartbeats_see_a_suspension_at_once, .timeout = 120)
+{
+	enum { NBEAT = 8 };
+	char product[37], lic[37], key[128], a[NBEAT - 1][64];
+	pthread_t th[NBEAT];
+	beat_arg *args = calloc(NBEAT, sizeof(*args));
+	atomic_int phase = 0, stop = 0;
+	kpt_resp r;
+
+	cr_assert_not_null(args);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	make_product(product, NULL, 0);
+	make_license(product,
+	             (lic_opts){.activations = NBEAT, .deactivations = -1}, lic,
+	             key);
+	for (int i = 0; i < NBEAT - 1; i++) {
+		char fp[32];
+
+		snprintf(fp, sizeof(fp), "fp-race-beat-%d", i);
+		activate(key, product, fp, &r);
+		cr_assert_eq(r.status, 201, "%s", r.body);
+		snprintf(a[i], sizeof(a[i]), "%s", jstr(&r, "activationId"));
+		kpt_resp_free(&r);
+	}
+	for (int i = 0; i < NBEAT; i++) {
+		args[i].id = i < NBEAT - 1
+		                 ? a[i]
+		                 : "00000000-0000-4000-8000-00000000beef";
+		args[i].key = key;
+		args[i].want = i < NBEAT - 1 ? 200 : 404;
+		args[i].phase = &phase;
+		args[i].stop = &stop;
+		pthread_create(&th[i], NULL, beat_loop, &args[i]);
+	}
+	/* let every thread beat a while, suspend, let them beat again */
+	for (int i = 0; i < NBEAT; i++)
+		while (atomic_load(&args[i].done[0]) < 20)
+			usleep(1000);
+	license_action(lic, "suspend");
+	atomic_store(&phase, 1);
+	for (int i = 0; i < NBEAT; i++)
+		while (atomic_load(&args[i].done[1]) < 20)
+			usleep(1000);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < NBEAT; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(atomic_load(&args[i].bad), 0, "thread %d", i);
+		cr_assert_eq(atomic_load(&args[i].stale), 0, "thread %d", i);
+	}
+	free(args);
 }
 
 /* ---- offline routes: the portal side of the file exchange -----------------
