@@ -38,16 +38,6 @@ gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
 	return KP_EUNAVAIL;
 }
 
-/* a heartbeat's failure, as gw_call answers it here */
-int
-gw_call_answer(gw_request *r, gw_response *w, int service, int rv,
-               const kp_rpc_result *res)
-{
-	(void)r, (void)service, (void)res;
-	gw_error(w, 503, "SERVICE_UNAVAILABLE", "fuzz: activation");
-	return rv;
-}
-
 static int
 fuzz_skip(const gw_route *rt)
 {

@@ -22,24 +22,17 @@ gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
 	    kp_call_invoke(r->gw->clients[service], m, &call, req, reply, &res);
 	if (rv == KP_OK)
 		return KP_OK;
-	return gw_call_answer(r, w, rv, &res);
-}
-
-int
-gw_call_answer(gw_request *r, gw_response *w, int rv,
-               const kp_rpc_result *res)
-{
 	if (rv == KP_EINTERNAL) {
 		/* internals stay in the service's log, under this request id */
 		gw_error(w, 500, "INTERNAL", "internal error (request %s)",
 		         r->request_id);
 		return rv;
 	}
-	gw_error(w, kp_err_http(rv), res->code, "%s", res->message);
+	gw_error(w, kp_err_http(rv), res.code, "%s", res.message);
 	if (rv == KP_ERATELIMIT) {
 		char ra[16];
 		snprintf(ra, sizeof(ra), "%u",
-		         res->retry_after > 0 ? res->retry_after : 1);
+		         res.retry_after > 0 ? res.retry_after : 1);
 		gw_header(w, "Retry-After", ra);
 	}
 	return rv;

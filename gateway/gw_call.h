@@ -18,9 +18,4 @@
 int gw_call(gw_request *r, gw_response *w, const kp_rpc_desc *m,
             const ProtobufCMessage *req, ProtobufCMessage **reply);
 
-/* gw_call_answer writes the error response of a failed call
- * (rv, res: its outcome) into w as gw_call does, and returns rv. */
-int gw_call_answer(gw_request *r, gw_response *w, int rv,
-                   const kp_rpc_result *res);
-
 #endif

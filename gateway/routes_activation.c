@@ -3,7 +3,6 @@
  * license. Each route is one RPC to the activation service, which checks
  * the license through the license service itself. */
 #include "gw.h"
-#include "gw_beat.h"
 #include "gw_call.h"
 #include "gw_input.h"
 #include "gw_list.h"
@@ -97,8 +96,7 @@ out:
 	json_decref(in);
 }
 
-/* POST /v1/activations/{id}/heartbeat: the hot path, one RPC (or a share
- * of one: concurrent heartbeats travel together, gw_beat.h). */
+/* POST /v1/activations/{id}/heartbeat: the hot path, one RPC. */
 static void
 act_route_heartbeat(gw_request *r, gw_response *w)
 {
@@ -118,7 +116,8 @@ act_route_heartbeat(gw_request *r, gw_response *w)
 	req.activation_id = (char *)id;
 	req.key = (char *)key;
 	req.nonce = (char *)(nonce ? nonce : "");
-	if (gw_beat_call(r, w, &req, &rep) != KP_OK)
+	if (gw_call(r, w, KP_RPC_ACTIVATION_HEARTBEAT, (ProtobufCMessage *)&req,
+	            (ProtobufCMessage **)&rep) != KP_OK)
 		goto out;
 	snprintf(r->license_id, sizeof(r->license_id), "%s", rep->license_id);
 	gw_json(w, 200, act_reply_json(rep));

@@ -128,7 +128,6 @@ int act_answer(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 int act_activate(kp_rpc_ctx *ctx);           /* activation_activate.c */
 int act_deactivate(kp_rpc_ctx *ctx);         /* activation_activate.c */
 int act_heartbeat(kp_rpc_ctx *ctx);          /* activation_heartbeat.c */
-int act_heartbeat_batch(kp_rpc_ctx *ctx);    /* activation_heartbeat.c */
 int act_license_changed(kp_rpc_ctx *ctx);    /* activation_heartbeat.c */
 int act_list(kp_rpc_ctx *ctx);               /* activation_list.c */
 int act_counters(kp_rpc_ctx *ctx);           /* activation_list.c */

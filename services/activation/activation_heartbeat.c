@@ -6,11 +6,9 @@
 
 #include "kp_clock.h"
 #include "kp_err.h"
-#include "kp_log.h"
 #include "kp_pgarr.h"
 #include "kp_service.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 /* last_seen_at is written at most once a minute per activation */
@@ -49,14 +47,10 @@ act_beat_query(kp_rpc_ctx *ctx, const char *activation_id,
  * license cache at the version the activation schema holds; otherwise it
  * resolves the key (license.ResolveKey) and remembers the answer. On KP_OK
  * *l is the license of *cached or of *lic (whichever is set; the caller
- * frees both) and *b the activation (found 0 for an unknown one). pre,
- * when not NULL, is the batch's read of its activations (made after the
- * batch arrived): the first read of a license without a lease comes from
- * it instead of a statement of its own. */
+ * frees both) and *b the activation (found 0 for an unknown one). */
 static int
 act_beat_read(kp_rpc_ctx *ctx, const Keyport__Activation__HeartbeatRequest *req,
-              const act_beats *pre, int64_t now, act_beat *b,
-              Keyport__License__License **cached,
+              int64_t now, act_beat *b, Keyport__License__License **cached,
               Keyport__License__LicenseReply **lic,
               const Keyport__License__License **l)
 {
@@ -71,10 +65,7 @@ act_beat_read(kp_rpc_ctx *ctx, const Keyport__Activation__HeartbeatRequest *req,
 			return rv;
 		*l = (*lic)->license;
 	}
-	if (pre != NULL && (*l)->lease_seconds <= 0)
-		act_beats_find(pre, req->activation_id, (*l)->id, b);
-	else if ((rv = act_beat_query(ctx, req->activation_id, *l, now, b)) !=
-	         KP_OK)
+	if ((rv = act_beat_query(ctx, req->activation_id, *l, now, b)) != KP_OK)
 		return rv;
 	/* (no row: an unknown activation, 404 whatever the license says) */
 	if (*cached != NULL && b->found && b->version != cver) {
@@ -120,11 +111,10 @@ act_beat_live(kp_rpc_ctx *ctx, const Keyport__License__License *l,
 	                   "the activation's lease expired");
 }
 
-/* act_beat_one answers one heartbeat into ctx (pre: see act_beat_read). */
-static int
-act_beat_one(kp_rpc_ctx *ctx, const Keyport__Activation__HeartbeatRequest *req,
-             const act_beats *pre)
+int
+act_heartbeat(kp_rpc_ctx *ctx)
 {
+	Keyport__Activation__HeartbeatRequest *req = NULL;
 	Keyport__License__LicenseReply *lic = NULL;
 	Keyport__License__License *cached = NULL;
 	const Keyport__License__License *l = NULL;
@@ -132,6 +122,11 @@ act_beat_one(kp_rpc_ctx *ctx, const Keyport__Activation__HeartbeatRequest *req,
 	act_beat b = {0};
 	int rv;
 
+	rv = kp_rpc_unpack(ctx,
+	                   &keyport__activation__heartbeat_request__descriptor,
+	                   (ProtobufCMessage **)&req);
+	if (rv != KP_OK)
+		return rv;
 	if ((rv = act_check_text(ctx, "key", req->key, 128, 1)) != KP_OK ||
 	    (rv = act_check_text(ctx, "nonce", req->nonce, 128, 0)) != KP_OK)
 		goto out;
@@ -140,7 +135,7 @@ act_beat_one(kp_rpc_ctx *ctx, const Keyport__Activation__HeartbeatRequest *req,
 		                 "no such activation");
 		goto out;
 	}
-	if ((rv = act_beat_read(ctx, req, pre, now, &b, &cached, &lic, &l)) !=
+	if ((rv = act_beat_read(ctx, req, now, &b, &cached, &lic, &l)) !=
 	        KP_OK ||
 	    (rv = act_beat_live(ctx, l, &b, now)) != KP_OK)
 		goto out;
@@ -160,121 +155,6 @@ out:
 		protobuf_c_message_free_unpacked((ProtobufCMessage *)cached,
 		                                 NULL);
 	act_license_free(lic);
-	return rv;
-}
-
-int
-act_heartbeat(kp_rpc_ctx *ctx)
-{
-	Keyport__Activation__HeartbeatRequest *req = NULL;
-	int rv;
-
-	rv = kp_rpc_unpack(ctx,
-	                   &keyport__activation__heartbeat_request__descriptor,
-	                   (ProtobufCMessage **)&req);
-	if (rv != KP_OK)
-		return rv;
-	rv = act_beat_one(ctx, req, NULL);
-	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
-	return rv;
-}
-
-/* the most beats one HeartbeatBatch may carry */
-#define ACT_BATCH_MAX 256
-
-/* act_beat_item answers beat i of a batch into its own ctx *sub (a copy
- * of the batch's ctx with an empty answer), as a Heartbeat call would. */
-static void
-act_beat_item(const kp_rpc_ctx *ctx, kp_rpc_ctx *sub,
-              const Keyport__Activation__HeartbeatRequest *req,
-              const act_beats *pre)
-{
-	int rv;
-
-	*sub = *ctx;
-	sub->status = KP_OK;
-	sub->code[0] = sub->message[0] = '\0';
-	sub->retry_after = 0;
-	sub->reply = NULL;
-	sub->reply_len = 0;
-	rv = act_beat_one(sub, req, pre);
-	if (rv != KP_OK && sub->status == KP_OK)
-		kp_rpc_fail(sub, rv, NULL, "%s", kp_strerror(rv));
-	if (sub->status == KP_EINTERNAL)
-		kp_log_error("activation.HeartbeatBatch: beat %s failed: %s",
-		             req->activation_id, sub->message);
-}
-
-/* activation.HeartbeatBatch: the gateway's concurrent heartbeats in one
- * envelope (gateway/gw_beat.c). The activations are read in one
- * statement, after the batch arrived, so each beat sees every license
- * change that returned before the gateway received it; then each beat is
- * answered as activation.Heartbeat would, its failure its own. */
-int
-act_heartbeat_batch(kp_rpc_ctx *ctx)
-{
-	Keyport__Activation__HeartbeatBatchRequest *req = NULL;
-	Keyport__Activation__HeartbeatBatchReply rep =
-	    KEYPORT__ACTIVATION__HEARTBEAT_BATCH_REPLY__INIT;
-	Keyport__Reply *replies = NULL, **rp = NULL;
-	kp_rpc_ctx *subs = NULL;
-	const char **ids = NULL;
-	act_beats pre = {0};
-	size_t n;
-	int rv;
-
-	rv = kp_rpc_unpack(
-	    ctx, &keyport__activation__heartbeat_batch_request__descriptor,
-	    (ProtobufCMessage **)&req);
-	if (rv != KP_OK)
-		return rv;
-	if ((n = req->n_beats) > ACT_BATCH_MAX) {
-		rv = kp_rpc_fail(ctx, KP_EINVAL, NULL,
-		                 "beats: at most %d per call", ACT_BATCH_MAX);
-		goto out;
-	}
-	if (n > 0 && ((ids = calloc(n, sizeof(*ids))) == NULL ||
-	              (subs = calloc(n, sizeof(*subs))) == NULL ||
-	              (replies = calloc(n, sizeof(*replies))) == NULL ||
-	              (rp = calloc(n, sizeof(*rp))) == NULL)) {
-		rv = kp_rpc_fail(ctx, KP_EINTERNAL, NULL, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++)
-		ids[i] = req->beats[i]->activation_id;
-	if (n > 0 && (rv = act_store_heartbeats(kp_service_db(ctx), ids, n,
-	                                        &pre)) != KP_OK) {
-		rv = kp_service_db_fail(ctx, rv, NULL,
-		                        "activation.HeartbeatBatch: read");
-		goto out;
-	}
-	for (size_t i = 0; i < n; i++) {
-		Keyport__Reply *r = &replies[i];
-
-		act_beat_item(ctx, &subs[i], req->beats[i], &pre);
-		keyport__reply__init(r);
-		r->status = (Keyport__Status)subs[i].status;
-		if (subs[i].status == KP_OK) {
-			r->payload.data = subs[i].reply;
-			r->payload.len = subs[i].reply_len;
-		} else {
-			r->code = subs[i].code;
-			r->message = subs[i].message;
-			r->retry_after = subs[i].retry_after;
-		}
-		rp[i] = r;
-	}
-	rep.n_replies = n;
-	rep.replies = rp;
-	rv = kp_rpc_reply(ctx, &rep.base);
-out:
-	act_beats_clear(&pre);
-	for (size_t i = 0; subs != NULL && i < n; i++)
-		free(subs[i].reply);
-	free(subs);
-	free(replies);
-	free(rp);
-	free(ids);
 	protobuf_c_message_free_unpacked((ProtobufCMessage *)req, NULL);
 	return rv;
 }

@@ -18,7 +18,6 @@ static act_app activation_app;
 static const kp_rpc_handler act_handlers[KP_M_ACTIVATION_COUNT] = {
     [KP_M_ACTIVATION_ACTIVATE] = act_activate,
     [KP_M_ACTIVATION_HEARTBEAT] = act_heartbeat,
-    [KP_M_ACTIVATION_HEARTBEAT_BATCH] = act_heartbeat_batch,
     [KP_M_ACTIVATION_LICENSE_CHANGED] = act_license_changed,
     [KP_M_ACTIVATION_DEACTIVATE] = act_deactivate,
     [KP_M_ACTIVATION_LIST_ACTIVATIONS] = act_list,

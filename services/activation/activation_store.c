@@ -4,12 +4,10 @@
 
 #include "kp_clock.h"
 #include "kp_err.h"
-#include "kp_pgarr.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 char *
 act_store_dec(int64_t v, char *buf)
@@ -258,68 +256,6 @@ act_store_heartbeat(kp_db *db, const char *id, const char *license_id,
 	out->written = act_int(res, 0, ACT_BEAT_C_WRITTEN) > 0;
 	out->version = act_int(res, 0, ACT_BEAT_C_VERSION);
 	return KP_OK;
-}
-
-/* A batch of heartbeats (activation.HeartbeatBatch): every activation of
- * the batch with its license's version, in one statement. For licenses
- * without a lease (a lease's heartbeat writes in its own statement). */
-static const char act_sql_heartbeats[] =
-    "SELECT " ACT_COLS ", last_seen_at, deactivated_at, lease_seconds, 0, "
-    "coalesce((SELECT version FROM license_counters c WHERE c.license_id = "
-    "activations.license_id), 0) FROM activations WHERE id = "
-    "ANY($1::uuid[])";
-
-int
-act_store_heartbeats(kp_db *db, const char *const *ids, size_t n,
-                     act_beats *out)
-{
-	kp_pgarr arr = {0};
-	const char *p[1];
-	PGresult *res = NULL;
-	int rv;
-
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < n; i++)
-		(void)kp_pgarr_uuid(&arr, ids[i]); /* no UUID: no row */
-	if ((p[0] = kp_pgarr_text(&arr)) == NULL) {
-		kp_pgarr_free(&arr);
-		return KP_EINTERNAL;
-	}
-	rv = kp_db_query(db, act_sql_heartbeats, 1, p, &res);
-	kp_pgarr_free(&arr);
-	out->res_ = res;
-	return rv;
-}
-
-void
-act_beats_find(const act_beats *p, const char *id, const char *license_id,
-               act_beat *out)
-{
-	const PGresult *res = p->res_;
-	int n = res ? PQntuples(res) : 0;
-
-	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < n; i++) {
-		if (strcasecmp(PQgetvalue(res, i, ACT_C_ID), id) != 0)
-			continue;
-		/* another license's activation is no activation of this one */
-		if (strcasecmp(PQgetvalue(res, i, ACT_C_LICENSE_ID),
-		               license_id) != 0)
-			return;
-		act_row_read(&out->a, res, i); /* borrowed: a.res_ stays NULL */
-		out->found = 1;
-		out->version = act_int(res, i, ACT_BEAT_C_VERSION);
-		return;
-	}
-}
-
-void
-act_beats_clear(act_beats *p)
-{
-	if (p == NULL)
-		return;
-	PQclear(p->res_);
-	p->res_ = NULL;
 }
 
 void

@@ -123,26 +123,6 @@ int act_store_heartbeat(kp_db *db, const char *id, const char *license_id,
                         int64_t now, int64_t lease_seconds, int64_t every,
                         act_beat *out);
 
-/* A batch's heartbeat reads (act_store_heartbeats), owned until
- * act_beats_clear. */
-typedef struct act_beats {
-	void *res_;
-} act_beats;
-
-/* act_store_heartbeats reads the activations ids[0..n) (entries that are
- * no UUID match nothing) with their license's version in one statement
- * (id = ANY($1)), as act_store_heartbeat reads one without a lease. */
-int act_store_heartbeats(kp_db *db, const char *const *ids, size_t n,
-                         act_beats *out);
-
-/* act_beats_find fills *out with activation id of license_id from p, as
- * act_store_heartbeat would without a lease (found 0 when p has none).
- * *out borrows p: clear it before p. */
-void act_beats_find(const act_beats *p, const char *id, const char *license_id,
-                    act_beat *out);
-
-void act_beats_clear(act_beats *p); /* NULL-safe */
-
 /* act_store_find_live locks live activation id of license_id (FOR UPDATE,
  * inside the caller's transaction); *found is 0 when there is none. */
 int act_store_find_live(kp_db *db, const char *id, const char *license_id,
