@@ -425,7 +425,9 @@ kp_metrics_serve(const char *addr, int port)
 	kp_log_info("metrics on %s/metrics", buf);
 	return 0;
 fail:
-	kp_log_error("metrics: cannot listen on %s: %s", buf, nng_strerror(rv));
+	kp_log_error("metrics: cannot listen on %s: %s (serving without "
+	             "metrics)",
+	             buf, nng_strerror(rv));
 	if (kp_metrics_srv != NULL)
 		nng_http_server_release(kp_metrics_srv);
 	kp_metrics_srv = NULL;

@@ -217,8 +217,13 @@ kp_stats_serve(const char *process)
 	kp_stats_init();
 	if (s >= 0)
 		pthread_once(&kp_stats_db_once, kp_stats_db_register);
-	return kp_metrics_serve(kp_cfg_str(KP_CFG_METRICS_ADDR),
-	                        (int)kp_cfg_int(id));
+	/* A taken metrics port is logged and the process serves without
+	 * its metrics: the API does not depend on them, and the scrape
+	 * target's absence is what the alerts see (a second stack on one
+	 * host, a replica started with its first's settings). */
+	(void)kp_metrics_serve(kp_cfg_str(KP_CFG_METRICS_ADDR),
+	                       (int)kp_cfg_int(id));
+	return 0;
 }
 
 /* ---- RPC ---------------------------------------------------------------- */

@@ -27,7 +27,8 @@ void kp_stats_init(void);
 
 /* kp_stats_serve starts the metrics listener of process ("gateway", or a
  * service name) on KEYPORT_METRICS_ADDR and the process's
- * KEYPORT_<PROCESS>_METRICS_PORT (0: none). Returns 0 or -1 (logged). */
+ * KEYPORT_<PROCESS>_METRICS_PORT (0: none). Returns 0: a port that cannot
+ * be bound is logged, and the process serves without metrics. */
 int kp_stats_serve(const char *process);
 
 /* kp_stats_now returns a monotonic time in seconds. */
